@@ -1,0 +1,214 @@
+"""AccountState: an account's workspaces, inputs, connections and journeys in memory.
+
+The active-audience limit spans all journeys of the account, so the account is
+the :class:`~app.core.graph.AccountContext` every journey graph asks before an
+edit activates audiences. Journey-level rules that involve other journeys
+(unique journey names, deleting only empty journeys) live here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from app.core import errors
+from app.core.events import AccountChanged, EventSource, JourneyAdded, JourneyRemoved
+from app.core.graph import JourneyGraph, clean_name, reason
+from app.core.models import Account, Connection, Input, Journey, JourneyDocument, Workspace
+
+
+class AccountState(EventSource):
+    """Everything of one account that journeys are built from, plus the journeys."""
+
+    def __init__(
+        self,
+        account: Account,
+        workspaces: Iterable[Workspace] = (),
+        inputs: Iterable[Input] = (),
+        connections: Iterable[Connection] = (),
+    ) -> None:
+        super().__init__()
+        self._account = account
+        self.workspaces: dict[str, Workspace] = {w.id: w for w in workspaces}
+        self.inputs: dict[str, Input] = {i.id: i for i in inputs}
+        self.connections: dict[str, Connection] = {c.id: c for c in connections}
+        self._journeys: dict[str, JourneyGraph] = {}
+
+    # ------------------------------------------------------------------ account
+
+    @property
+    def account(self) -> Account:
+        return self._account
+
+    @property
+    def limit(self) -> int:
+        return self._account.active_audience_limit
+
+    def check_set_limit(self, limit: int) -> None:
+        if limit < 0:
+            raise errors.InvalidSettingError("The active-audience limit can't be negative.")
+        active = self.active_audience_count()
+        if limit < active:
+            raise errors.InvalidSettingError(
+                f"{active} audiences are active now, so the limit can't go below {active}. "
+                f"Deactivate outputs first."
+            )
+
+    def set_limit(self, limit: int) -> None:
+        self.check_set_limit(limit)
+        self._account = self._account.model_copy(update={"active_audience_limit": limit})
+        self.emit(AccountChanged(""))
+
+    def replace_account(self, account: Account) -> None:
+        self.check_set_limit(account.active_audience_limit)
+        self._account = account
+        self.emit(AccountChanged(""))
+
+    def add_connection(self, connection: Connection) -> None:
+        clean_name(connection.name, "connection")
+        self.connections[connection.id] = connection
+        self.emit(AccountChanged(""))
+
+    def inputs_of(self, workspace_id: str) -> list[Input]:
+        return [i for i in self.inputs.values() if i.workspace_id == workspace_id]
+
+    # ------------------------------------------------------------------ the limit
+
+    def active_audience_count(self) -> int:
+        return sum(len(g.active_milestone_ids()) for g in self._journeys.values())
+
+    def active_audiences(self) -> list[tuple[JourneyGraph, str]]:
+        """(journey, milestone id) of every active audience, journey by journey."""
+        return [
+            (graph, mid)
+            for graph in self._journeys.values()
+            for mid in sorted(graph.active_milestone_ids())
+        ]
+
+    def check_activation(self, graph: JourneyGraph, active_after: frozenset[str]) -> None:
+        newly = active_after - graph.active_milestone_ids()
+        others = sum(
+            len(g.active_milestone_ids()) for g in self._journeys.values() if g.id != graph.id
+        )
+        count_after = others + len(active_after)
+        if newly and count_after > self.limit:
+            raise errors.ActiveAudienceLimitError(graph.names_of(newly), count_after, self.limit)
+
+    def has_connection(self, connection_id: str) -> bool:
+        return connection_id in self.connections
+
+    def connection_name(self, connection_id: str) -> str:
+        connection = self.connections.get(connection_id)
+        return connection.name if connection else "that connection"
+
+    # ------------------------------------------------------------------ journeys
+
+    def journeys(self) -> Iterator[JourneyGraph]:
+        return iter(list(self._journeys.values()))
+
+    def journey(self, journey_id: str) -> JourneyGraph:
+        try:
+            return self._journeys[journey_id]
+        except KeyError:
+            raise errors.NotFoundError("That journey is no longer in this account.") from None
+
+    def has_journey(self, journey_id: str) -> bool:
+        return journey_id in self._journeys
+
+    def journey_by_name(self, name: str) -> JourneyGraph:
+        wanted = " ".join(name.split()).casefold()
+        for graph in self._journeys.values():
+            if graph.name.casefold() == wanted:
+                return graph
+        raise errors.NotFoundError(f"There is no journey called “{name}”.")
+
+    def check_journey(self, journey: Journey) -> None:
+        """Name and inputs rules for a journey record being created or replaced."""
+        cleaned = clean_name(journey.name, "journey").casefold()
+        for other in self._journeys.values():
+            if other.id != journey.id and other.name.casefold() == cleaned:
+                raise errors.DuplicateNameError(
+                    f"There is already a journey called “{other.name}”."
+                )
+        unknown = [i for i in journey.input_ids if i not in self.inputs]
+        if unknown:
+            raise errors.UnknownReferenceError(
+                f"{len(unknown)} of the selected inputs are not in this account (any more)."
+            )
+
+    def check_add_journey(self, document: JourneyDocument) -> None:
+        if document.journey.id in self._journeys:
+            raise errors.DuplicateNameError("This journey is already in the account.")
+        self.check_journey(document.journey)
+        if any(not self.has_connection(o.connection_id) for o in document.outputs):
+            raise errors.UnknownReferenceError(
+                "The journey sends audiences to a connection this account does not have."
+            )
+        graph = JourneyGraph.from_document(document)
+        active = graph.active_milestone_ids()
+        count_after = self.active_audience_count() + len(active)
+        if active and count_after > self.limit:
+            raise errors.ActiveAudienceLimitError(graph.names_of(active), count_after, self.limit)
+
+    def can_add_journey(self, document: JourneyDocument) -> str | None:
+        return reason(lambda: self.check_add_journey(document))
+
+    def add_journey(self, document: JourneyDocument, index: int | None = None) -> JourneyGraph:
+        """Create a journey (empty, or whole for undo of a deletion) at list ``index``."""
+        self.check_add_journey(document)
+        clean = document.journey.model_copy(
+            update={"name": clean_name(document.journey.name, "journey")}
+        )
+        graph = JourneyGraph.from_document(document.model_copy(update={"journey": clean}), self)
+        self._place(graph, index)
+        self.emit(JourneyAdded(graph.id))
+        return graph
+
+    def load_journey(self, document: JourneyDocument) -> JourneyGraph:
+        """Attach a saved journey as it is (no limit check: it is already stored)."""
+        graph = JourneyGraph.from_document(document, self)
+        self._journeys[graph.id] = graph
+        return graph
+
+    def check_remove_journey(self, journey_id: str) -> None:
+        graph = self.journey(journey_id)
+        if graph.milestone_count:
+            raise errors.JourneyNotEmptyError(
+                f"“{graph.name}” still has {graph.milestone_count} "
+                f"milestone{'s' if graph.milestone_count != 1 else ''}. A journey can be "
+                f"deleted once it is empty: remove its outputs, then its milestones, last "
+                f"to first."
+            )
+
+    def can_remove_journey(self, journey_id: str) -> str | None:
+        return reason(lambda: self.check_remove_journey(journey_id))
+
+    def remove_journey(self, journey_id: str) -> tuple[JourneyDocument, int]:
+        self.check_remove_journey(journey_id)
+        index = list(self._journeys).index(journey_id)
+        graph = self._journeys.pop(journey_id)
+        self.emit(JourneyRemoved(journey_id))
+        return graph.document(), index
+
+    def check_rename_journey(self, journey_id: str, name: str) -> None:
+        graph = self.journey(journey_id)
+        self.check_journey(graph.journey.model_copy(update={"name": name}))
+
+    def can_rename_journey(self, journey_id: str, name: str) -> str | None:
+        return reason(lambda: self.check_rename_journey(journey_id, name))
+
+    def rename_journey(self, journey_id: str, name: str) -> Journey:
+        self.check_rename_journey(journey_id, name)
+        graph = self.journey(journey_id)
+        renamed = graph.journey.model_copy(update={"name": clean_name(name, "journey")})
+        graph.replace_journey(renamed)
+        return renamed
+
+    def snapshot(self) -> tuple[Account, tuple[JourneyDocument, ...]]:
+        """Everything an edit can change, as comparable values (tests compare these)."""
+        return self._account, tuple(g.document() for g in self._journeys.values())
+
+    def _place(self, graph: JourneyGraph, index: int | None) -> None:
+        items = list(self._journeys.items())
+        position = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(position, (graph.id, graph))
+        self._journeys = dict(items)

@@ -1,0 +1,378 @@
+"""Undoable edit commands: every user edit is one of these (or a macro of them).
+
+A command applies itself to an :class:`AccountState` with ``do`` and reverts
+with ``undo``, leaving the state exactly as before (records are frozen, and
+removals remember their index). A refused ``do`` raises a
+:class:`~app.core.errors.JourneyRuleError` and changes nothing, including in a
+macro, which reverts the steps it had already done.
+
+``journey_ids`` and ``changes_account`` tell the application service what to
+persist after ``do`` or ``undo``; the Qt layer wraps each command in a
+``QUndoCommand``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from app.core.account import AccountState
+from app.core.criteria import AudienceDefinition
+from app.core.events import NodeKind
+from app.core.models import JourneyDocument, Milestone, Output
+
+
+class Command(ABC):
+    """One undoable edit."""
+
+    text: str = "Edit"
+    changes_account: bool = False
+
+    @property
+    @abstractmethod
+    def journey_ids(self) -> tuple[str, ...]:
+        """The journeys whose stored rows this command changes."""
+
+    @abstractmethod
+    def do(self, state: AccountState) -> None: ...
+
+    @abstractmethod
+    def undo(self, state: AccountState) -> None: ...
+
+    def redo(self, state: AccountState) -> None:
+        self.do(state)
+
+
+class JourneyCommand(Command, ABC):
+    """A command inside one journey."""
+
+    journey_id: str
+
+    @property
+    def journey_ids(self) -> tuple[str, ...]:
+        return (self.journey_id,)
+
+
+@dataclass
+class AddMilestone(JourneyCommand):
+    journey_id: str
+    milestone: Milestone
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        self.text = f"Add milestone “{self.milestone.name}”"
+
+    def do(self, state: AccountState) -> None:
+        state.journey(self.journey_id).add_milestone(self.milestone, self.index)
+
+    def undo(self, state: AccountState) -> None:
+        state.journey(self.journey_id).remove_milestone(self.milestone.id)
+
+
+@dataclass
+class RemoveMilestone(JourneyCommand):
+    journey_id: str
+    milestone_id: str
+    _removed: tuple[Milestone, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Remove milestone"
+
+    def do(self, state: AccountState) -> None:
+        graph = state.journey(self.journey_id)
+        self._removed = graph.remove_milestone(self.milestone_id)
+        self.text = f"Remove milestone “{self._removed[0].name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._removed is not None, "undo before do"
+        milestone, index = self._removed
+        state.journey(self.journey_id).add_milestone(milestone, index)
+
+
+@dataclass
+class RenameMilestone(JourneyCommand):
+    journey_id: str
+    milestone_id: str
+    name: str
+    _old: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = f"Rename milestone to “{self.name}”"
+
+    def do(self, state: AccountState) -> None:
+        graph = state.journey(self.journey_id)
+        old = graph.milestone(self.milestone_id).name
+        graph.rename_milestone(self.milestone_id, self.name)
+        self._old = old
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.journey(self.journey_id).rename_milestone(self.milestone_id, self._old)
+
+
+@dataclass
+class SetCriteria(JourneyCommand):
+    journey_id: str
+    milestone_id: str
+    definition: AudienceDefinition
+    _old: AudienceDefinition | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Edit audience criteria"
+
+    def do(self, state: AccountState) -> None:
+        graph = state.journey(self.journey_id)
+        old = graph.milestone(self.milestone_id).definition
+        graph.set_definition(self.milestone_id, self.definition)
+        self._old = old
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.journey(self.journey_id).set_definition(self.milestone_id, self._old)
+
+
+@dataclass
+class MoveMilestone(JourneyCommand):
+    """Put a milestone under another parent, or at another place in its split."""
+
+    journey_id: str
+    milestone_id: str
+    parent_id: str | None
+    index: int | None = None
+    _old: tuple[str | None, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Move milestone"
+
+    def do(self, state: AccountState) -> None:
+        graph = state.journey(self.journey_id)
+        milestone = graph.milestone(self.milestone_id)
+        old = (milestone.parent_id, graph.child_index(self.milestone_id))
+        graph.move_milestone(self.milestone_id, self.parent_id, self.index)
+        self._old = old
+        self.text = f"Move milestone “{milestone.name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        parent_id, index = self._old
+        state.journey(self.journey_id).move_milestone(self.milestone_id, parent_id, index)
+
+
+def reorder_milestone(
+    journey_id: str, milestone_id: str, index: int, parent_id: str | None
+) -> MoveMilestone:
+    """Reorder within a split: a move under the same parent."""
+    command = MoveMilestone(journey_id, milestone_id, parent_id, index)
+    command.text = "Reorder split"
+    return command
+
+
+@dataclass
+class MoveNodes(JourneyCommand):
+    """Canvas positions of several nodes: one drag, one undo step."""
+
+    journey_id: str
+    positions: Mapping[tuple[NodeKind, str], tuple[float, float]]
+    _old: dict[tuple[NodeKind, str], tuple[float, float]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        count = len(self.positions)
+        self.text = "Move node" if count == 1 else f"Move {count} nodes"
+
+    def do(self, state: AccountState) -> None:
+        graph = state.journey(self.journey_id)
+        self._old = {key: graph.position(*key) for key in self.positions}
+        self._apply(state, self.positions)
+
+    def undo(self, state: AccountState) -> None:
+        self._apply(state, self._old)
+
+    def _apply(
+        self, state: AccountState, positions: Mapping[tuple[NodeKind, str], tuple[float, float]]
+    ) -> None:
+        graph = state.journey(self.journey_id)
+        for (kind, node_id), (x, y) in positions.items():
+            graph.set_position(kind, node_id, x, y)
+
+
+@dataclass
+class AddOutput(JourneyCommand):
+    journey_id: str
+    output: Output
+
+    def __post_init__(self) -> None:
+        self.text = "Add output"
+
+    def do(self, state: AccountState) -> None:
+        state.journey(self.journey_id).add_output(self.output)
+        self.text = f"Connect to {state.connection_name(self.output.connection_id)}"
+
+    def undo(self, state: AccountState) -> None:
+        state.journey(self.journey_id).remove_output(self.output.id)
+
+
+@dataclass
+class RemoveOutput(JourneyCommand):
+    journey_id: str
+    output_id: str
+    _removed: tuple[Output, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Remove output"
+
+    def do(self, state: AccountState) -> None:
+        self._removed = state.journey(self.journey_id).remove_output(self.output_id)
+
+    def undo(self, state: AccountState) -> None:
+        assert self._removed is not None, "undo before do"
+        output, index = self._removed
+        state.journey(self.journey_id).add_output(output, index)
+
+
+@dataclass
+class SetOutputActive(JourneyCommand):
+    journey_id: str
+    output_id: str
+    active: bool
+    _old: bool | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Activate output" if self.active else "Deactivate output"
+
+    def do(self, state: AccountState) -> None:
+        graph = state.journey(self.journey_id)
+        old = graph.output(self.output_id).active
+        graph.set_output_active(self.output_id, self.active)
+        self._old = old
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.journey(self.journey_id).set_output_active(self.output_id, self._old)
+
+
+@dataclass
+class RenameJourney(JourneyCommand):
+    journey_id: str
+    name: str
+    _old: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = f"Rename journey to “{self.name}”"
+
+    def do(self, state: AccountState) -> None:
+        old = state.journey(self.journey_id).name
+        state.rename_journey(self.journey_id, self.name)
+        self._old = old
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.rename_journey(self.journey_id, self._old)
+
+
+@dataclass
+class CreateJourney(JourneyCommand):
+    """A new journey; its document may already hold milestones (duplicate, import)."""
+
+    document: JourneyDocument
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        self.text = f"New journey “{self.document.journey.name}”"
+
+    @property
+    def journey_id(self) -> str:  # type: ignore[override]
+        return self.document.journey.id
+
+    def do(self, state: AccountState) -> None:
+        state.add_journey(self.document, self.index)
+
+    def undo(self, state: AccountState) -> None:
+        graph = state.journey(self.journey_id)
+        for milestone in reversed(list(graph.milestones_in_order())):
+            for output in graph.outputs_of(milestone.id):
+                graph.remove_output(output.id)
+            graph.remove_milestone(milestone.id)
+        state.remove_journey(self.journey_id)
+
+
+@dataclass
+class DeleteJourney(JourneyCommand):
+    journey_id: str
+    _removed: tuple[JourneyDocument, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Delete journey"
+
+    def do(self, state: AccountState) -> None:
+        self._removed = state.remove_journey(self.journey_id)
+        self.text = f"Delete journey “{self._removed[0].journey.name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._removed is not None, "undo before do"
+        document, index = self._removed
+        state.add_journey(document, index)
+
+
+@dataclass
+class SetActiveAudienceLimit(Command):
+    limit: int
+    _old: int | None = field(default=None, repr=False)
+    changes_account = True
+
+    def __post_init__(self) -> None:
+        self.text = f"Set the active-audience limit to {self.limit}"
+
+    @property
+    def journey_ids(self) -> tuple[str, ...]:
+        return ()
+
+    def do(self, state: AccountState) -> None:
+        old = state.limit
+        state.set_limit(self.limit)
+        self._old = old
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.set_limit(self._old)
+
+
+class Macro(Command):
+    """Several commands as one undo step; all or nothing."""
+
+    def __init__(self, text: str, commands: Sequence[Command]) -> None:
+        self.text = text
+        self.commands = list(commands)
+        self.changes_account = any(c.changes_account for c in self.commands)
+
+    @property
+    def journey_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(j for c in self.commands for j in c.journey_ids))
+
+    def do(self, state: AccountState) -> None:
+        done: list[Command] = []
+        try:
+            for command in self.commands:
+                command.do(state)
+                done.append(command)
+        except Exception:
+            for command in reversed(done):
+                command.undo(state)
+            raise
+
+    def undo(self, state: AccountState) -> None:
+        for command in reversed(self.commands):
+            command.undo(state)
+
+
+def remove_milestone_with_outputs(
+    state: AccountState, journey_id: str, milestone_id: str
+) -> Macro:
+    """Remove a leaf milestone and its outputs in one step (outputs first, as the rule says)."""
+    graph = state.journey(journey_id)
+    name = graph.milestone(milestone_id).name
+    steps: list[Command] = [RemoveOutput(journey_id, o.id) for o in graph.outputs_of(milestone_id)]
+    steps.append(RemoveMilestone(journey_id, milestone_id))
+    return Macro(f"Remove milestone “{name}”", steps)

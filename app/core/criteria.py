@@ -1,0 +1,253 @@
+"""The audience definition language (DESIGN.md section 3), as pydantic models.
+
+A definition is a list of clauses read left to right; each clause joins a
+criterion (or a nested group) to what came before with And, Or or Exclude.
+An empty definition matches every user of the parent audience, which is what
+a "Remaining users" milestone or an "everyone in the journey" milestone needs.
+
+The models are frozen so that commands can keep the old definition for undo,
+and they round-trip through JSON so the store can keep them in a JSON column.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AttributeType = Literal["string", "number", "boolean", "date"]
+
+STRING_OPERATORS = (
+    "contains",
+    "not_contains",
+    "equals",
+    "not_equals",
+    "pattern",
+    "in",
+    "not_in",
+)
+ORDER_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "between")
+PRESENCE_OPERATORS = ("exists", "not_exists")
+
+Operator = Literal[
+    "contains",
+    "not_contains",
+    "equals",
+    "not_equals",
+    "pattern",
+    "in",
+    "not_in",
+    "eq",
+    "ne",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "between",
+    "exists",
+    "not_exists",
+]
+
+Scalar = str | float | bool | datetime
+ConditionValue = Scalar | list[Scalar] | None
+
+EventType = Literal[
+    "custom_event",
+    "screen_view",
+    "commerce_event",
+    "session_start",
+    "session_end",
+    "first_run",
+    "uninstall",
+]
+
+CountOperator = Literal[">", ">=", "=", "<", "<="]
+Join = Literal["and", "or", "exclude"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Frozen):
+    """A comparison of one attribute with a value, typed so the engine compares rightly."""
+
+    attribute: str = Field(min_length=1, max_length=255)
+    type: AttributeType = "string"
+    operator: Operator
+    value: ConditionValue = None
+
+    @model_validator(mode="after")
+    def _operator_fits_type(self) -> Condition:
+        where = f"condition on “{self.attribute}”"
+        op = self.operator
+        if op in PRESENCE_OPERATORS:
+            return self
+        if self.type == "string" and op not in STRING_OPERATORS:
+            raise ValueError(f"{where}: “{op}” does not apply to text; use one of "
+                             f"{', '.join(STRING_OPERATORS)}")
+        if self.type in ("number", "date") and op not in ORDER_OPERATORS:
+            raise ValueError(f"{where}: “{op}” does not apply to a {self.type}; use one of "
+                             f"{', '.join(ORDER_OPERATORS)}")
+        if self.type == "boolean" and op not in ("eq", "ne"):
+            raise ValueError(f"{where}: a true/false attribute compares with eq or ne only")
+        if self.value is None:
+            raise ValueError(f"{where}: “{op}” needs a value")
+        if op in ("in", "not_in"):
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"{where}: “{op}” needs a non-empty list of values")
+        elif op == "between":
+            if not isinstance(self.value, list) or len(self.value) != 2:
+                raise ValueError(f"{where}: “between” needs exactly two values, low and high")
+        elif isinstance(self.value, list):
+            raise ValueError(f"{where}: “{op}” compares with one value, not a list")
+        return self
+
+
+class TimeWindow(_Frozen):
+    """When the counted events happened. Days are 24 h in UTC.
+
+    ``within_last_days`` counts the ``days`` before ``as_of``; ``before`` is
+    exclusive of ``start``; ``after``, ``on`` and ``between`` are inclusive.
+    """
+
+    kind: Literal["within_last_days", "before", "after", "on", "between"] = "within_last_days"
+    days: int | None = Field(default=30, ge=1, le=3650)
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> TimeWindow:
+        if self.kind == "within_last_days" and self.days is None:
+            raise ValueError("time window “within the last N days” needs N")
+        if self.kind in ("before", "after", "on", "between") and self.start is None:
+            raise ValueError(f"time window “{self.kind}” needs a date")
+        if self.kind == "between" and (self.end is None or self.start is None
+                                       or self.end < self.start):
+            raise ValueError("time window “between” needs an end date on or after its start")
+        return self
+
+
+class EventCriterion(_Frozen):
+    """Users who did an event (by type and name) a number of times in a time window."""
+
+    kind: Literal["event"] = "event"
+    event_type: EventType = "custom_event"
+    event_name: str | None = Field(default=None, max_length=255)
+    commerce_action: str | None = Field(default=None, max_length=64)
+    conditions: tuple[Condition, ...] = ()
+    count_operator: CountOperator = ">"
+    count: int = Field(default=0, ge=0)
+    window: TimeWindow = TimeWindow()
+
+
+class UserAttributeCriterion(_Frozen):
+    kind: Literal["user_attribute"] = "user_attribute"
+    condition: Condition
+
+
+class IdentityCriterion(_Frozen):
+    kind: Literal["identity"] = "identity"
+    identity_type: str = Field(min_length=1, max_length=64)
+    present: bool = True
+
+
+class DeviceCriterion(_Frozen):
+    kind: Literal["device"] = "device"
+    platforms: tuple[str, ...] = Field(min_length=1)
+    negate: bool = False
+
+
+class LocationCriterion(_Frozen):
+    kind: Literal["location"] = "location"
+    field: Literal["country", "region", "city", "postal_code"]
+    operator: Operator = "equals"
+    value: ConditionValue = None
+
+    @model_validator(mode="after")
+    def _valid_as_condition(self) -> LocationCriterion:
+        Condition(attribute=self.field, type="string", operator=self.operator, value=self.value)
+        return self
+
+
+class AudienceMembershipCriterion(_Frozen):
+    kind: Literal["audience"] = "audience"
+    milestone_id: str = Field(min_length=1)
+    member: bool = True
+
+
+Criterion = Annotated[
+    EventCriterion
+    | UserAttributeCriterion
+    | IdentityCriterion
+    | DeviceCriterion
+    | LocationCriterion
+    | AudienceMembershipCriterion,
+    Field(discriminator="kind"),
+]
+
+
+class Group(_Frozen):
+    """Parenthesised clauses, so that And/Or/Exclude can be nested."""
+
+    kind: Literal["group"] = "group"
+    clauses: tuple[Clause, ...] = Field(min_length=1)
+
+
+class Clause(_Frozen):
+    join: Join = "and"
+    item: Annotated[Criterion | Group, Field(discriminator="kind")]
+
+
+class AudienceDefinition(_Frozen):
+    """What a milestone's users must match, on top of being in the parent audience."""
+
+    clauses: tuple[Clause, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.clauses
+
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_defaults=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AudienceDefinition:
+        return cls.model_validate_json(text)
+
+
+Group.model_rebuild()
+Clause.model_rebuild()
+AudienceDefinition.model_rebuild()
+
+
+def describe(definition: AudienceDefinition) -> str:
+    """A one-line summary for a node on the canvas, e.g. ``Did “Signed up” · in California``."""
+    if definition.is_empty:
+        return "Everyone in the parent audience"
+    parts: list[str] = []
+    for index, clause in enumerate(definition.clauses):
+        text = _describe_item(clause.item)
+        if index == 0:
+            parts.append(("not " + text) if clause.join == "exclude" else text)
+        else:
+            parts.append({"and": "and ", "or": "or ", "exclude": "but not "}[clause.join] + text)
+    return " ".join(parts)
+
+
+def _describe_item(item: Criterion | Group) -> str:
+    if isinstance(item, Group):
+        return "(" + describe(AudienceDefinition(clauses=item.clauses)) + ")"
+    if isinstance(item, EventCriterion):
+        what = item.event_name or item.commerce_action or item.event_type.replace("_", " ")
+        return f"did “{what}”"
+    if isinstance(item, UserAttributeCriterion):
+        return f"{item.condition.attribute} {item.condition.operator} {item.condition.value}"
+    if isinstance(item, IdentityCriterion):
+        return ("has " if item.present else "lacks ") + item.identity_type
+    if isinstance(item, DeviceCriterion):
+        return ("not on " if item.negate else "on ") + "/".join(item.platforms)
+    if isinstance(item, LocationCriterion):
+        return f"{item.field.replace('_', ' ')} {item.operator} {item.value}"
+    return ("in " if item.member else "not in ") + "another audience"

@@ -1,0 +1,130 @@
+"""The domain records of an account, as frozen pydantic models.
+
+Frozen so that an edit replaces a record instead of mutating it: commands keep
+the record they replaced and undo puts it back, which makes "undo restores the
+graph exactly" a matter of equality. Ids are opaque strings chosen by the
+client, so an undone removal comes back under the same id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.core.criteria import AudienceDefinition
+
+NAME_MAX_LENGTH = 80
+DEFAULT_ACTIVE_AUDIENCE_LIMIT = 25
+
+InputKind = Literal["platform", "partner"]
+PartnerKind = Literal[
+    "webhook",
+    "file_drop",
+    "facebook_custom_audiences",
+    "google_ads",
+    "braze",
+    "salesforce_marketing_cloud",
+    "mailchimp",
+]
+
+PARTNER_LABELS: dict[str, str] = {
+    "webhook": "Webhook",
+    "file_drop": "File drop",
+    "facebook_custom_audiences": "Facebook Custom Audiences",
+    "google_ads": "Google Ads Customer Match",
+    "braze": "Braze",
+    "salesforce_marketing_cloud": "Salesforce Marketing Cloud",
+    "mailchimp": "Mailchimp",
+}
+
+
+def new_id() -> str:
+    """A fresh random id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+
+
+class Account(Record):
+    name: str = Field(default="My account", min_length=1, max_length=NAME_MAX_LENGTH)
+    active_audience_limit: int = Field(default=DEFAULT_ACTIVE_AUDIENCE_LIMIT, ge=0, le=100_000)
+
+
+class Workspace(Record):
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+
+
+class Input(Record):
+    """A feed of events: a platform of the workspace's app, or a partner feed."""
+
+    workspace_id: str
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    kind: InputKind = "platform"
+    platform: str | None = None
+
+
+class Connection(Record):
+    """An account-level configured partner. Secrets live in ``settings`` too."""
+
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    partner: PartnerKind = "webhook"
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def partner_label(self) -> str:
+        return PARTNER_LABELS.get(self.partner, self.partner)
+
+
+class Journey(Record):
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    input_ids: tuple[str, ...] = ()
+
+    @field_validator("input_ids")
+    @classmethod
+    def _unique_inputs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
+
+
+class Milestone(Record):
+    """One audience of a journey: ``audience(parent) ∩ users matching definition``.
+
+    ``parent_id`` None means the journey start. ``remaining`` marks the
+    Remaining-users milestone of a split, which has no criteria.
+    """
+
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    parent_id: str | None = None
+    remaining: bool = False
+    definition: AudienceDefinition = AudienceDefinition()
+    x: float = 0.0
+    y: float = 0.0
+
+
+class Output(Record):
+    """One audience forwarded to one connection. Active when created."""
+
+    milestone_id: str
+    connection_id: str
+    active: bool = True
+    x: float = 0.0
+    y: float = 0.0
+
+
+class JourneyDocument(BaseModel):
+    """A whole journey as plain data: what is saved, loaded, exported and compared.
+
+    ``milestones`` are in tree order (a parent before its children, siblings
+    left to right), so adding them in order rebuilds the same tree.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    journey: Journey
+    milestones: tuple[Milestone, ...] = ()
+    outputs: tuple[Output, ...] = ()

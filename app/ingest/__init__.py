@@ -1,0 +1,1 @@
+"""Getting customer data in: importers and the demo data."""

@@ -1,0 +1,151 @@
+"""The application service: one facade that the GUI and the command line share.
+
+A :class:`Studio` opens a database, loads the account and its journeys into an
+:class:`~app.core.account.AccountState`, and applies edit commands: the
+command changes the in-memory state, then everything it touched is written in
+one transaction. If writing fails (another window saved first, the server went
+away), the command is reverted in memory too, so what is shown is what is
+stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.core.account import AccountState
+from app.core.commands import Command
+from app.core.models import Account
+from app.ingest.demo_account import demo_account
+from app.store import AccountRepository, Database, JourneyRepository, default_database_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def database_url(value: str | None) -> str:
+    """A SQLAlchemy URL from what a person typed: a URL, a file path, or nothing (default)."""
+    if not value:
+        return default_database_url()
+    if "://" in value:
+        return value
+    return "sqlite:///" + str(Path(value).expanduser().resolve())
+
+
+class Studio:
+    """An open database with its account in memory."""
+
+    def __init__(self, database: Database, state: AccountState, versions: dict[str, int]) -> None:
+        self.database = database
+        self.state = state
+        self._versions = versions
+
+    @classmethod
+    def open(cls, url: str | None = None, *, seed_demo: bool = True) -> Studio:
+        """Open (creating and upgrading if needed) the database at ``url``.
+
+        A database without an account gets the demo account when ``seed_demo``
+        is true, otherwise an empty one.
+        """
+        database = Database(database_url(url))
+        try:
+            with database.transaction() as session:
+                if AccountRepository(session).load() is None:
+                    _create_account(session, seed_demo)
+            state, versions = _load(database)
+        except BaseException:
+            database.dispose()
+            raise
+        log.info("Opened %s with %d journeys", database.url, len(versions))
+        return cls(database, state, versions)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+    def reload(self) -> AccountState:
+        """Read everything again (after a conflict); listeners must subscribe anew."""
+        self.state, self._versions = _load(self.database)
+        return self.state
+
+    def version(self, journey_id: str) -> int | None:
+        return self._versions.get(journey_id)
+
+    # ------------------------------------------------------------------ edits
+
+    def execute(self, command: Command) -> None:
+        """Do ``command`` and persist it; refused or unsaved, nothing changes."""
+        self._apply(command, command.do, command.undo)
+
+    def undo(self, command: Command) -> None:
+        self._apply(command, command.undo, command.redo)
+
+    def redo(self, command: Command) -> None:
+        self._apply(command, command.redo, command.undo)
+
+    def _apply(
+        self,
+        command: Command,
+        forward: Callable[[AccountState], None],
+        backward: Callable[[AccountState], None],
+    ) -> None:
+        forward(self.state)
+        try:
+            self._persist(command)
+        except BaseException:
+            backward(self.state)
+            raise
+
+    def _persist(self, command: Command) -> None:
+        new_versions: dict[str, int | None] = {}
+        with self.database.transaction() as session:
+            journeys = JourneyRepository(session)
+            for journey_id in command.journey_ids:
+                expected = self._versions.get(journey_id)
+                if self.state.has_journey(journey_id):
+                    document = self.state.journey(journey_id).document()
+                    new_versions[journey_id] = journeys.save(document, expected)
+                elif expected is not None:
+                    journeys.delete(journey_id, expected)
+                    new_versions[journey_id] = None
+            if command.changes_account:
+                AccountRepository(session).save_account(self.state.account)
+        for journey_id, version in new_versions.items():
+            if version is None:
+                self._versions.pop(journey_id, None)
+            else:
+                self._versions[journey_id] = version
+
+
+def _create_account(session: Session, seed_demo: bool) -> None:
+    accounts = AccountRepository(session)
+    if not seed_demo:
+        accounts.save_account(Account())
+        return
+    demo = demo_account()
+    accounts.save_account(demo.account)
+    for position, workspace in enumerate(demo.workspaces):
+        accounts.add_workspace(workspace, position)
+    for position, input_ in enumerate(demo.inputs):
+        accounts.add_input(input_, position)
+    for connection in demo.connections:
+        accounts.save_connection(connection)
+    journeys = JourneyRepository(session)
+    for document in demo.journeys:
+        journeys.save(document, None)
+
+
+def _load(database: Database) -> tuple[AccountState, dict[str, int]]:
+    with database.transaction() as session:
+        data = AccountRepository(session).load()
+        stored = JourneyRepository(session).list()
+    assert data is not None, "the account is created before it is loaded"
+    state = AccountState(data.account, data.workspaces, data.inputs, data.connections)
+    versions: dict[str, int] = {}
+    for item in stored:
+        state.load_journey(item.document)
+        versions[item.document.journey.id] = item.version
+    return state, versions
