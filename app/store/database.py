@@ -1,0 +1,253 @@
+"""Opening a database: engine, SQLite pragmas, migrations and transactions.
+
+A :class:`Database` is opened from any SQLAlchemy URL. Opening upgrades the
+schema to the newest Alembic revision, so the rest of the program can assume
+the tables of :mod:`app.store.schema` exist. Each thread (GUI, background
+workers) takes its own session from :meth:`Database.transaction`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.util.exc import CommandError
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from app.core.errors import DataError, StudioError
+
+APP_NAME = "Journey Studio"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+
+def default_database_url() -> str:
+    """The SQLite file in the user's data folder (created if missing).
+
+    Local-first: with no configuration at all, journeys live in one file that
+    belongs to the person using the program.
+    """
+    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return URL.create("sqlite", database=str(folder / "journeys.db")).render_as_string(
+        hide_password=False
+    )
+
+
+def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    """An Alembic configuration built in code, so no alembic.ini is needed.
+
+    Pass ``connection`` to migrate through it (what :class:`Database` does; it
+    keeps in-memory databases working), or ``url`` for Alembic's own commands.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if url is not None:
+        # The config is a ConfigParser: a literal "%" (e.g. in a password) must be doubled.
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+class UnreadableJSON:
+    """Stands in for a stored JSON value that is not valid JSON text.
+
+    Decoding happens while rows are fetched, before the store knows which
+    journey or milestone a value belongs to. Returning this marker instead of
+    raising lets the repository name the broken record in its ``DataError``.
+    """
+
+    __slots__ = ("error", "text")
+
+    def __init__(self, text: str, error: str) -> None:
+        self.text = text
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"UnreadableJSON({self.error!r})"
+
+
+def _lenient_json_loads(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        return UnreadableJSON(raw, str(exc))
+
+
+class Database:
+    """One open database: an engine, a session factory and an up-to-date schema.
+
+    ``Database(url)`` connects, migrates to the newest revision and raises a
+    :class:`~app.core.errors.StudioError` whose message says what went wrong
+    when that is impossible (bad address, server down, newer schema).
+    """
+
+    def __init__(self, url: str | URL | None = None, *, echo: bool = False) -> None:
+        self._url = _parse_url(default_database_url() if url is None else url)
+        self._engine = _create_engine(self._url, echo=echo)
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        try:
+            self._upgrade()
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def url(self) -> str:
+        """The database address for display, with any password masked."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for the engine layer's queries and for tests."""
+        return self._engine
+
+    @property
+    def dialect_name(self) -> str:
+        """``sqlite``, ``postgresql``, ``duckdb``, …"""
+        return self._engine.dialect.name
+
+    # ------------------------------------------------------------------ sessions
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        Repositories are built on the yielded session. After a
+        :class:`~app.core.errors.ConflictError` the transaction is over (rolled
+        back); open a new one to reload.
+        """
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StudioError(
+                    f"Lost the connection to the database at {self.url}: {_reason(exc)}"
+                ) from exc
+            raise
+
+    def dispose(self) -> None:
+        """Close every pooled connection. The object can't be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({self.url!r})"
+
+    # ------------------------------------------------------------------ internals
+
+    def _upgrade(self) -> None:
+        """Bring the schema to the newest revision, inside one connection."""
+        try:
+            with self._engine.begin() as connection:
+                command.upgrade(alembic_config(connection), "head")
+        except CommandError as exc:
+            raise DataError(
+                f"Can't open the database at {self.url}: its tables were made by another "
+                f"(probably newer) version of Journey Studio ({exc}). Update the program."
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise StudioError(f"Can't open the database at {self.url}: {_reason(exc)}") from exc
+
+
+def _parse_url(url: str | URL) -> URL:
+    try:
+        return url if isinstance(url, URL) else make_url(url.strip())
+    except (ArgumentError, ValueError) as exc:
+        shown = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", str(url))
+        raise DataError(
+            f"Can't open the database at {shown!r}: that is not a database address "
+            f"(expected e.g. sqlite:///path/to/journeys.db or "
+            f"postgresql+psycopg://user@host/dbname)."
+        ) from exc
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    database = url.database or ""
+    return (
+        database in ("", ":memory:")
+        or "mode=memory" in database
+        or (url.query.get("mode") == "memory")
+    )
+
+
+def _create_engine(url: URL, *, echo: bool) -> Engine:
+    """An engine tuned per backend; a clear error when the driver is missing."""
+    options: dict[str, Any] = {"echo": echo, "json_deserializer": _lenient_json_loads}
+    shown = url.render_as_string(hide_password=True)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if _is_sqlite_memory(url):
+            # One shared connection, so every session sees the one in-memory database.
+            options["poolclass"] = StaticPool
+            options["connect_args"] = {"check_same_thread": False}
+    else:
+        options["pool_pre_ping"] = True
+        if backend == "postgresql" and "connect_timeout" not in url.query:
+            options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    try:
+        engine = create_engine(url, **options)
+    except NoSuchModuleError as exc:
+        raise DataError(
+            f"Can't open the database at {shown}: “{url.drivername}” is not a database "
+            f"kind this installation knows."
+        ) from exc
+    except ImportError as exc:
+        raise StudioError(
+            f"Can't open the database at {shown}: its driver is not installed ({exc})."
+        ) from exc
+    except (ArgumentError, TypeError) as exc:
+        raise DataError(f"Can't open the database at {shown}: {exc}") from exc
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas(file_based=not _is_sqlite_memory(url)))
+    return engine
+
+
+def _sqlite_pragmas(*, file_based: bool) -> Any:
+    """A connect listener setting the pragmas every SQLite connection needs.
+
+    SQLite forgets ``foreign_keys`` and ``busy_timeout`` per connection, so they
+    are set on each new one. WAL lets readers (background evaluation) run while
+    the GUI writes; it only applies to files.
+    """
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if file_based:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own explanation on one line, without SQLAlchemy's boilerplate."""
+    original = getattr(exc, "orig", None)
+    text = str(original) if original is not None else str(exc)
+    return " ".join(text.split()) or type(exc).__name__

@@ -1,0 +1,103 @@
+"""The bar above the canvas: which journey is shown, what it holds, and the zoom controls."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from app.ui.canvas.scene import JourneyScene
+from app.ui.canvas.view import JourneyView
+from app.ui.widgets import ElidedLabel
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class CanvasHeader(QWidget):
+    """Journey name, a counts line, a "View only" tag and − 100 % + Fit."""
+
+    def __init__(self, scene: JourneyScene, view: JourneyView,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvasHeader")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._scene = scene
+        self._view = view
+
+        self.title = ElidedLabel()
+        self.title.setObjectName("canvasTitle")
+        self.subtitle = ElidedLabel()
+        self.subtitle.setObjectName("canvasSubtitle")
+        titles = QVBoxLayout()
+        titles.setSpacing(1)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+
+        self.mode = QLabel("View only")
+        self.mode.setObjectName("modeTag")
+        self.mode.setFixedHeight(21)  # the style sheet rounds it into a pill: radius 10
+        self.mode.setToolTip("Editing on the canvas comes in a later version.")
+
+        self.zoom_out_button = self._tool_button("−", "Zoom out (Ctrl+−)", view.zoom_out)
+        self.zoom_label = QToolButton()
+        self.zoom_label.setObjectName("zoomLabel")
+        self.zoom_label.setToolTip("Actual size (Ctrl+1)")
+        self.zoom_label.clicked.connect(view.reset_zoom)
+        self.zoom_in_button = self._tool_button("+", "Zoom in (Ctrl++)", view.zoom_in)
+        self.fit_button = self._tool_button("Fit", "Fit to view (Ctrl+0)", view.fit_to_view)
+        self.fit_button.setObjectName("fitButton")
+        self.zoom_group = zoom = QWidget()
+        zoom.setObjectName("zoomGroup")
+        zoom.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        zoom_layout = QHBoxLayout(zoom)
+        zoom_layout.setContentsMargins(3, 3, 3, 3)
+        zoom_layout.setSpacing(2)
+        for widget in (self.zoom_out_button, self.zoom_label, self.zoom_in_button):
+            zoom_layout.addWidget(widget)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(20, 10, 16, 10)
+        layout.setSpacing(10)
+        layout.addLayout(titles, 1)
+        layout.addSpacing(6)
+        layout.addWidget(self.mode, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addStretch(0)
+        layout.addWidget(zoom)
+        layout.addWidget(self.fit_button)
+
+        scene.graphChanged.connect(self.refresh)
+        scene.contentChanged.connect(self.refresh)
+        view.zoomChanged.connect(self._show_zoom)
+        self.refresh()
+        self._show_zoom(view.zoom)
+
+    def _tool_button(self, text: str, tip: str, slot: object) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName("zoomButton")
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    def refresh(self) -> None:
+        """Re-read the shown journey's name and counts."""
+        graph = self._scene.graph
+        for widget in (self.mode, self.zoom_group, self.fit_button):
+            widget.setEnabled(graph is not None)
+        self.mode.setVisible(graph is not None)
+        if graph is None:
+            self.title.setText("No journey")
+            self.subtitle.setText("")
+            return
+        self.title.setText(graph.name)
+        outputs = sum(1 for _ in graph.outputs())
+        self.subtitle.setText(" · ".join((
+            _plural(len(self._scene.input_items), "input"),
+            _plural(graph.milestone_count, "milestone"),
+            _plural(outputs, "output"),
+        )))
+
+    def _show_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{round(zoom * 100)}%")

@@ -1,0 +1,220 @@
+"""JourneyView: the canvas viewport — dotted grid, zoom around the cursor, pan, fit.
+
+Read-only for now: items are neither movable nor selectable; dragging the
+background pans. Until the person zooms or pans, the view keeps the journey
+fitted when it is resized ("auto-fit"); another journey is always shown fitted.
+The first look does not zoom out below 75 % (text must stay readable); the
+explicit "Fit to view" does, down to 25 %.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QFont,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QResizeEvent,
+    QShowEvent,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+
+from app.ui import theme
+from app.ui.canvas.scene import JourneyScene
+
+MIN_ZOOM = 0.25
+MAX_ZOOM = 3.0
+FIT_MAX_ZOOM = 1.0
+"""Fitting never enlarges beyond 100 %: a two-node journey should not fill the screen."""
+AUTO_FIT_MIN_ZOOM = 0.75
+"""Automatic fitting (first look, window resized) stops here so card text stays readable;
+a journey wider than that is shown from its inputs on and can be panned. The explicit
+"Fit to view" goes down to :data:`MIN_ZOOM`."""
+FIT_MARGIN = 48.0
+GRID_STEP = 24.0
+ZOOM_STEP = 1.2
+
+
+def clamp_zoom(value: float) -> float:
+    return max(MIN_ZOOM, min(MAX_ZOOM, value))
+
+
+class JourneyView(QGraphicsView):
+    """Shows a :class:`JourneyScene`; zoom is a uniform scale kept in [0.25, 3]."""
+
+    zoomChanged = Signal(float)
+
+    def __init__(self, scene: JourneyScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self._scene = scene
+        self._fit_floor: float | None = AUTO_FIT_MIN_ZOOM
+        """While set, the view re-fits on resize with this lowest zoom; None once the
+        person zoomed or panned."""
+        self.setObjectName("journeyView")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing
+                            | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scene.graphChanged.connect(self._on_graph_changed)
+
+    # ------------------------------------------------------------------ zoom
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, value: float, anchor: QPointF | None = None) -> None:
+        """Zoom to ``value`` (clamped), keeping the scene point under ``anchor`` in place.
+
+        ``anchor`` is in viewport coordinates; None means the viewport centre.
+        """
+        value = clamp_zoom(value)
+        if math.isclose(value, self.zoom):
+            return
+        if anchor is None:
+            anchor = QPointF(self.viewport().rect().center())
+        before = self.mapToScene(anchor.toPoint())
+        self.setTransform(QTransform.fromScale(value, value))
+        after = self.mapToScene(anchor.toPoint())
+        centre = self.mapToScene(self.viewport().rect().center())
+        self.centerOn(centre + (before - after))
+        self.zoomChanged.emit(self.zoom)
+
+    def zoom_in(self) -> None:
+        self._fit_floor = None
+        self.set_zoom(self.zoom * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self._fit_floor = None
+        self.set_zoom(self.zoom / ZOOM_STEP)
+
+    def reset_zoom(self) -> None:
+        """100 %, centred on the journey."""
+        self._fit_floor = None
+        self.setTransform(QTransform())
+        self.centerOn(self._scene.journey_rect().center())
+        self.zoomChanged.emit(self.zoom)
+
+    def fit_to_view(self) -> None:
+        """Show the whole journey (at most at 100 %) and resume auto-fit."""
+        self._fit(MIN_ZOOM)
+
+    def _fit(self, min_zoom: float) -> None:
+        """Fit the journey, not below ``min_zoom``; if it still does not fit, show its
+        left (where it starts) and keep it vertically centred."""
+        self._fit_floor = min_zoom
+        rect = self._scene.journey_rect()
+        if rect.isNull():
+            self.setTransform(QTransform())
+            self.zoomChanged.emit(self.zoom)
+            return
+        rect = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        viewport = self.viewport().rect()
+        scale = min(viewport.width() / rect.width(), viewport.height() / rect.height())
+        scale = max(min_zoom, min(FIT_MAX_ZOOM, scale))
+        self.setTransform(QTransform.fromScale(scale, scale))
+        centre = rect.center()
+        visible_width = viewport.width() / scale
+        if visible_width < rect.width():
+            centre.setX(rect.left() + visible_width / 2)
+        self.centerOn(centre)
+        self.zoomChanged.emit(self.zoom)
+
+    # ------------------------------------------------------------------ events
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """Wheel (or pinch-like trackpad scroll) zooms around the cursor."""
+        delta = event.angleDelta().y() or event.pixelDelta().y()
+        if not delta:
+            event.ignore()
+            return
+        self._fit_floor = None
+        self.set_zoom(self.zoom * math.pow(1.0015, delta), event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._fit_floor = None
+        super().mousePressEvent(event)
+
+    def auto_fit(self) -> None:
+        """Fit as for a first look: whole journey if it stays readable, else its start."""
+        self._fit(AUTO_FIT_MIN_ZOOM)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit_floor is not None:
+            self._fit(self._fit_floor)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._fit_floor is not None:
+            self._fit(self._fit_floor)
+
+    def _on_graph_changed(self) -> None:
+        self.auto_fit()
+
+    # ------------------------------------------------------------------ painting
+
+    def drawBackground(self, painter: QPainter, exposed: QRectF | QRect) -> None:
+        """The canvas colour with a dot grid that thins out when zoomed far out."""
+        rect = QRectF(exposed)
+        palette = theme.current()
+        painter.fillRect(rect, palette.color("canvas"))
+        step = GRID_STEP
+        while step * self.zoom < 14:
+            step *= 2
+        pen = QPen(palette.color("grid_dot"), max(1.6, 2.0 * self.zoom) / self.zoom)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        points: list[QPointF] = []
+        y = top
+        while y <= rect.bottom():
+            x = left
+            while x <= rect.right():
+                points.append(QPointF(x, y))
+                x += step
+            y += step
+        painter.drawPoints(points)
+
+    def drawForeground(self, painter: QPainter, exposed: QRectF | QRect) -> None:
+        """An empty state in the middle of the viewport when no journey is shown.
+
+        (A journey without milestones shows a placeholder card on the scene instead.)
+        """
+        if self._scene.graph is not None:
+            return
+        if any(True for _ in self._scene.state.journeys()):
+            title = "No journey selected"
+            detail = "Pick a journey on the left to see it here."
+        else:
+            title = "No journeys yet"
+            detail = "This account has no journeys to show."
+        palette = theme.current()
+        painter.save()
+        painter.resetTransform()
+        area = QRectF(self.viewport().rect())
+        top = area.center().y() - 24
+        painter.setPen(palette.color("text_muted"))
+        painter.setFont(theme.font(15, QFont.Weight.DemiBold))
+        painter.drawText(QRectF(area.left(), top, area.width(), 24),
+                         Qt.AlignmentFlag.AlignCenter, title)
+        painter.setPen(palette.color("text_subtle"))
+        painter.setFont(theme.font(12.5))
+        painter.drawText(QRectF(area.left(), top + 26, area.width(), 20),
+                         Qt.AlignmentFlag.AlignCenter, detail)
+        painter.restore()

@@ -1,0 +1,144 @@
+"""AccountRepository: the one account, its workspaces, inputs and connections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import update
+
+from app.core.errors import DataError
+from app.core.models import Account, Connection, Input, Workspace
+from app.store import AccountData, AccountRepository, Database
+from app.store.schema import AccountRow, ConnectionRow
+
+StoreAccount = Callable[[Database, AccountData], None]
+
+
+def _load(database: Database) -> AccountData | None:
+    with database.transaction() as session:
+        return AccountRepository(session).load()
+
+
+def test_a_new_database_has_no_account(db: Database) -> None:
+    assert _load(db) is None
+
+
+def test_everything_round_trips_through_close_and_reopen(
+    db_url: str, account_data: AccountData, store_account_into: StoreAccount
+) -> None:
+    with Database(db_url) as first:
+        store_account_into(first, account_data)
+    with Database(db_url) as second:
+        loaded = _load(second)
+    assert loaded is not None
+    assert loaded.account == account_data.account
+    assert loaded.workspaces == account_data.workspaces
+    assert loaded.inputs == account_data.inputs
+    by_name = sorted(account_data.connections, key=lambda c: c.name.casefold())
+    assert loaded.connections == tuple(by_name)
+    assert {c.id: c.settings for c in loaded.connections} == {
+        c.id: c.settings for c in account_data.connections
+    }
+
+
+def test_workspaces_and_inputs_come_back_in_position_order(db: Database) -> None:
+    first, second = Workspace(name="First"), Workspace(name="Second")
+    late = Input(workspace_id=first.id, name="Late", platform="web")
+    early = Input(workspace_id=first.id, name="Early", kind="partner")
+    other = Input(workspace_id=second.id, name="Other", platform="iOS")
+    with db.transaction() as session:
+        repo = AccountRepository(session)
+        repo.save_account(Account())
+        repo.add_workspace(second, 1)
+        repo.add_workspace(first, 0)
+        repo.add_input(other, 0)
+        repo.add_input(late, 5)
+        repo.add_input(early, 2)
+    loaded = _load(db)
+    assert loaded is not None
+    assert loaded.workspaces == (first, second)
+    assert loaded.inputs == (early, late, other)
+
+
+def test_save_account_updates_name_and_limit(db: Database) -> None:
+    account = Account(name="Before", active_audience_limit=25)
+    with db.transaction() as session:
+        AccountRepository(session).save_account(account)
+    changed = account.model_copy(update={"name": "After", "active_audience_limit": 3})
+    with db.transaction() as session:
+        AccountRepository(session).save_account(changed)
+    loaded = _load(db)
+    assert loaded is not None and loaded.account == changed
+
+
+def test_there_is_one_account_per_database(db: Database) -> None:
+    with db.transaction() as session:
+        AccountRepository(session).save_account(Account(name="Owner"))
+    with pytest.raises(DataError, match="“Owner”"), db.transaction() as session:
+        AccountRepository(session).save_account(Account(name="Intruder"))
+    loaded = _load(db)
+    assert loaded is not None and loaded.account.name == "Owner"
+
+
+def test_save_connection_replaces_name_partner_and_settings(
+    seeded_db: Database, account_data: AccountData
+) -> None:
+    original = account_data.connections[0]
+    changed = original.model_copy(
+        update={
+            "name": "Renamed",
+            "partner": "mailchimp",
+            "settings": {"list": {"id": "L1", "tags": ["a", "b"]}},
+        }
+    )
+    added = Connection(name="Files", partner="file_drop", settings={"path": "/srv/drop"})
+    with seeded_db.transaction() as session:
+        repo = AccountRepository(session)
+        repo.save_connection(changed)
+        repo.save_connection(added)
+    loaded = _load(seeded_db)
+    assert loaded is not None
+    by_id = {c.id: c for c in loaded.connections}
+    assert by_id[original.id] == changed
+    assert by_id[added.id] == added
+    assert len(by_id) == len(account_data.connections) + 1
+
+
+def test_workspace_and_connection_need_the_account_first(db: Database) -> None:
+    with pytest.raises(DataError, match="before the account"), db.transaction() as session:
+        AccountRepository(session).add_workspace(Workspace(name="Orphan"), 0)
+    with pytest.raises(DataError, match="before the account"), db.transaction() as session:
+        AccountRepository(session).save_connection(Connection(name="Orphan"))
+
+
+def test_input_needs_its_workspace(seeded_db: Database) -> None:
+    stray = Input(workspace_id="gone", name="Stray")
+    with pytest.raises(DataError, match="“Stray”"), seeded_db.transaction() as session:
+        AccountRepository(session).add_input(stray, 0)
+
+
+def test_adding_a_workspace_twice_is_refused(
+    seeded_db: Database, account_data: AccountData
+) -> None:
+    again = account_data.workspaces[0]
+    with pytest.raises(DataError, match=again.name), seeded_db.transaction() as session:
+        AccountRepository(session).add_workspace(again, 9)
+
+
+def test_invalid_stored_rows_are_data_errors_naming_the_record(
+    seeded_db: Database, account_data: AccountData
+) -> None:
+    with seeded_db.transaction() as session:
+        session.execute(update(AccountRow).values(active_audience_limit=-5))
+    with pytest.raises(DataError, match="account"):
+        _load(seeded_db)
+    with seeded_db.transaction() as session:
+        session.execute(update(AccountRow).values(active_audience_limit=5))
+        session.execute(
+            update(ConnectionRow)
+            .where(ConnectionRow.id == account_data.connections[0].id)
+            .values(partner="carrier_pigeon")
+        )
+    with pytest.raises(DataError, match=account_data.connections[0].name):
+        _load(seeded_db)

@@ -1,0 +1,66 @@
+"""Fixtures for the widget tests: the demo account in memory, isolated QSettings, themes.
+
+The window only needs ``studio.state`` and ``studio.database.url``, so most
+tests hand it a :class:`~tests.ui.demo.DemoStudio` built from ``demo_account()``
+and never touch a database; the start-up test in ``test_main.py`` uses the real
+Studio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.ui import theme
+from app.ui.main_window import MainWindow
+
+from .demo import DemoStudio
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, qapp: QApplication) -> Iterator[Path]:
+    """QSettings go to a temporary INI folder, never to the developer's real settings."""
+    QCoreApplication.setOrganizationName("Journey Studio Tests")
+    QCoreApplication.setApplicationName("Journey Studio Tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    yield tmp_path
+
+
+@pytest.fixture(autouse=True)
+def light_theme(qapp: QApplication) -> Iterator[None]:
+    """Every test starts in the light theme, whatever the previous test did."""
+    theme.apply_theme(qapp, theme.LIGHT)
+    yield
+    theme.apply_theme(qapp, theme.LIGHT)
+
+
+@pytest.fixture
+def studio() -> DemoStudio:
+    return DemoStudio()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, studio: DemoStudio) -> MainWindow:
+    """The main window on the demo account, shown at a fixed size."""
+    main_window = MainWindow(studio)
+    qtbot.addWidget(main_window)
+    main_window.resize(1320, 820)
+    main_window.show()
+    qtbot.waitExposed(main_window)
+    return main_window
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here (not in pyproject.toml) because only tests/ui uses it; --strict-markers
+    # needs every marker declared.
+    config.addinivalue_line(
+        "markers",
+        "screenshot: writes PNGs of the window to tests/_artifacts for a human to look at "
+        "(runs in the normal suite)",
+    )
