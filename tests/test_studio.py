@@ -193,7 +193,7 @@ def test_two_windows_on_one_database_never_overwrite_each_other(db_path: Path) -
     trial_id = first.state.journey_by_name("Trial to paid").id
     first.execute(RenameJourney(trial_id, "Trial to paid — first"))
     second_before = second.state.snapshot()
-    with pytest.raises(errors.ConflictError, match="another window|someone else"):
+    with pytest.raises(errors.ConflictError, match=r"another window|someone else"):
         second.execute(RenameJourney(trial_id, "Trial to paid — second"))
     # The refused save left the second window as it was and the stored rows as the first's.
     assert second.state.snapshot() == second_before
@@ -214,5 +214,5 @@ def test_database_url_accepts_paths_and_urls(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_server_is_a_clear_error() -> None:
-    with pytest.raises(errors.StudioError, match="127.0.0.1"):
+    with pytest.raises(errors.StudioError, match=r"127\.0\.0\.1"):
         Studio.open("postgresql+psycopg://nobody@127.0.0.1:1/none")

@@ -1,0 +1,130 @@
+"""The event store: users, their identities and attributes, and their events.
+
+Users get an integer surrogate key (``users.id``) so that audience set
+operations (INTERSECT / UNION / EXCEPT over user ids) and the covering indexes
+work on small integers; ``external_id`` is the id the data came with (an
+mParticle MPID, a Segment userId or anonymousId, a CSV user column).
+
+Timestamps are integer milliseconds since the epoch in UTC, the unit both
+mParticle and the engine's time windows speak, and cheap to index and compare.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.store.schema import ID_LENGTH, Base, UTCDateTime
+
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+"""BIGINT everywhere, but INTEGER on SQLite so the column is the rowid (autoincrement)."""
+
+EXTERNAL_ID_LENGTH = 255
+SHORT_TEXT = 64
+TEXT_VALUE_LENGTH = 1024
+
+
+class UserRow(Base):
+    """One customer, as known across all inputs."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH), unique=True)
+    first_seen_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UserIdentityRow(Base):
+    """One identity of a user (email, customer_id, mobile_number, …): one value a type."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (Index("ix_user_identities_type_value", "identity_type", "value"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    identity_type: Mapped[str] = mapped_column(String(SHORT_TEXT), primary_key=True)
+    value: Mapped[str] = mapped_column(String(TEXT_VALUE_LENGTH))
+
+
+class UserAttributeRow(Base):
+    """One typed attribute of a user; exactly one of the value columns is set.
+
+    ``value_type`` is string, number, boolean, date or list. Dates are UTC
+    milliseconds in ``date_ms``; lists are JSON arrays of strings in ``list_value``.
+    """
+
+    __tablename__ = "user_attributes"
+    __table_args__ = (Index("ix_user_attributes_name_user", "name", "user_id"),)
+
+    user_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value_type: Mapped[str] = mapped_column(String(16))
+    text_value: Mapped[str | None] = mapped_column(String(TEXT_VALUE_LENGTH))
+    number_value: Mapped[float | None] = mapped_column(Double)
+    bool_value: Mapped[bool | None] = mapped_column(Boolean)
+    date_ms: Mapped[int | None] = mapped_column(BigInteger)
+    list_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class EventRow(Base):
+    """One event of one user, through one input.
+
+    Location and platform are copied onto the event (as the data sent them) so
+    that location and device criteria need no join. ``message_id`` holds a
+    per-event de-duplication key (Segment ``messageId``, a CSV id column).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_name_ts_user", "event_name", "ts_ms", "user_id"),
+        Index("ix_events_type_ts_user", "event_type", "ts_ms", "user_id"),
+        Index("ix_events_input_user", "input_id", "user_id"),
+        Index("ix_events_user_ts", "user_id", "ts_ms"),
+        UniqueConstraint("input_id", "message_id", name="uq_events_input_message"),
+    )
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("users.id", ondelete="CASCADE"))
+    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("inputs.id"))
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    event_type: Mapped[str] = mapped_column(String(32))
+    event_name: Mapped[str | None] = mapped_column(String(255))
+    custom_event_type: Mapped[str | None] = mapped_column(String(SHORT_TEXT))
+    commerce_action: Mapped[str | None] = mapped_column(String(32))
+    amount: Mapped[float | None] = mapped_column(Double)
+    attributes: Mapped[Any] = mapped_column(JSON, nullable=True)
+    country: Mapped[str | None] = mapped_column(String(SHORT_TEXT))
+    region: Mapped[str | None] = mapped_column(String(SHORT_TEXT))
+    city: Mapped[str | None] = mapped_column(String(128))
+    postal_code: Mapped[str | None] = mapped_column(String(32))
+    platform: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class ImportedBatchRow(Base):
+    """A batch already imported (mParticle ``source_request_id``): re-imports are no-ops."""
+
+    __tablename__ = "imported_batches"
+
+    input_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("inputs.id"), primary_key=True
+    )
+    batch_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
