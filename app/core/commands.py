@@ -4,7 +4,9 @@ A command applies itself to an :class:`AccountState` with ``do`` and reverts
 with ``undo``, leaving the state exactly as before (records are frozen, and
 removals remember their index). A refused ``do`` raises a
 :class:`~app.core.errors.JourneyRuleError` and changes nothing, including in a
-macro, which reverts the steps it had already done.
+macro, which reverts the steps it had already done. The same holds for a macro's
+``undo``, which can be refused when another undo stack (another journey) has
+since used the active-audience budget that the undo would take back.
 
 ``journey_ids`` and ``changes_account`` tell the application service what to
 persist after ``do`` or ``undo``; the Qt layer wraps each command in a
@@ -151,7 +153,8 @@ class MoveMilestone(JourneyCommand):
         old = (milestone.parent_id, graph.child_index(self.milestone_id))
         graph.move_milestone(self.milestone_id, self.parent_id, self.index)
         self._old = old
-        self.text = f"Move milestone “{milestone.name}”"
+        if self.text == "Move milestone":  # keep a caller's text, such as "Reorder split"
+            self.text = f"Move milestone “{milestone.name}”"
 
     def undo(self, state: AccountState) -> None:
         assert self._old is not None, "undo before do"
@@ -363,8 +366,15 @@ class Macro(Command):
             raise
 
     def undo(self, state: AccountState) -> None:
-        for command in reversed(self.commands):
-            command.undo(state)
+        undone: list[Command] = []
+        try:
+            for command in reversed(self.commands):
+                command.undo(state)
+                undone.append(command)
+        except Exception:
+            for command in reversed(undone):
+                command.redo(state)
+            raise
 
 
 def remove_milestone_with_outputs(

@@ -11,10 +11,19 @@ and they round-trip through JSON so the store can keep them in a JSON column.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 AttributeType = Literal["string", "number", "boolean", "date"]
 
@@ -78,6 +87,21 @@ class Condition(_Frozen):
     operator: Operator
     value: ConditionValue = None
 
+    @field_validator("value")
+    @classmethod
+    def _value_fits_type(cls, value: ConditionValue, info: ValidationInfo) -> ConditionValue:
+        """Values of a number, date or true/false attribute are kept as that type.
+
+        JSON has no dates, so without this a date read back from JSON would stay text.
+        """
+        kind = info.data.get("type")
+        if value is None or kind in (None, "string"):
+            return value
+        where = f"condition on “{info.data.get('attribute', '')}”"
+        if isinstance(value, list):
+            return [_typed_value(item, kind, where) for item in value]
+        return _typed_value(value, kind, where)
+
     @model_validator(mode="after")
     def _operator_fits_type(self) -> Condition:
         where = f"condition on “{self.attribute}”"
@@ -103,6 +127,33 @@ class Condition(_Frozen):
         elif isinstance(self.value, list):
             raise ValueError(f"{where}: “{op}” compares with one value, not a list")
         return self
+
+
+_DATE = TypeAdapter(datetime)
+_TYPE_NAMES = {"number": "a number", "date": "a date", "boolean": "true or false"}
+
+
+def _typed_value(value: Scalar, kind: AttributeType, where: str) -> Scalar:
+    """``value`` as a ``kind`` (numbers and dates may be given as text), or a refusal."""
+    if kind == "number" and not isinstance(value, bool):
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif kind == "date":
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return _DATE.validate_python(value)
+            except ValidationError:
+                pass
+    elif kind == "boolean" and isinstance(value, bool):
+        return value
+    raise ValueError(f"{where}: {_value_text(value)} is not {_TYPE_NAMES[kind]}")
 
 
 class TimeWindow(_Frozen):
@@ -223,7 +274,7 @@ AudienceDefinition.model_rebuild()
 
 
 def describe(definition: AudienceDefinition) -> str:
-    """A one-line summary for a node on the canvas, e.g. ``Did “Signed up” · in California``."""
+    """A one-line summary for a node on the canvas, e.g. ``did “Signed up” and country is “US”``."""
     if definition.is_empty:
         return "Everyone in the parent audience"
     parts: list[str] = []
@@ -236,18 +287,89 @@ def describe(definition: AudienceDefinition) -> str:
     return " ".join(parts)
 
 
+_OPERATOR_TEXT = {
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "equals": "is",
+    "not_equals": "is not",
+    "pattern": "matches",
+    "in": "is one of",
+    "not_in": "is not one of",
+    "eq": "=",
+    "ne": "≠",
+    "gt": ">",
+    "ge": "≥",
+    "lt": "<",
+    "le": "≤",
+    "between": "between",
+    "exists": "exists",
+    "not_exists": "does not exist",
+}
+_COUNT_TEXT = {
+    ">": "more than",
+    ">=": "at least",
+    "=": "exactly",
+    "<": "fewer than",
+    "<=": "at most",
+}
+
+
 def _describe_item(item: Criterion | Group) -> str:
     if isinstance(item, Group):
         return "(" + describe(AudienceDefinition(clauses=item.clauses)) + ")"
     if isinstance(item, EventCriterion):
         what = item.event_name or item.commerce_action or item.event_type.replace("_", " ")
-        return f"did “{what}”"
+        text = f"did “{what}”"
+        if (item.count_operator, item.count) != (">", 0):
+            times = "time" if item.count == 1 else "times"
+            text += f" {_COUNT_TEXT[item.count_operator]} {item.count} {times}"
+        if (item.window.kind, item.window.days) != ("within_last_days", 30):
+            text += " " + _window_text(item.window)
+        if item.conditions:
+            text += " with " + " and ".join(
+                _condition_text(c.attribute, c.operator, c.value) for c in item.conditions
+            )
+        return text
     if isinstance(item, UserAttributeCriterion):
-        return f"{item.condition.attribute} {item.condition.operator} {item.condition.value}"
+        condition = item.condition
+        return _condition_text(condition.attribute, condition.operator, condition.value)
     if isinstance(item, IdentityCriterion):
         return ("has " if item.present else "lacks ") + item.identity_type
     if isinstance(item, DeviceCriterion):
         return ("not on " if item.negate else "on ") + "/".join(item.platforms)
     if isinstance(item, LocationCriterion):
-        return f"{item.field.replace('_', ' ')} {item.operator} {item.value}"
+        return _condition_text(item.field.replace("_", " "), item.operator, item.value)
     return ("in " if item.member else "not in ") + "another audience"
+
+
+def _window_text(window: TimeWindow) -> str:
+    if window.kind == "within_last_days":
+        return "in the last day" if window.days == 1 else f"in the last {window.days} days"
+    start = _value_text(window.start)
+    if window.kind == "between":
+        return f"between {start} and {_value_text(window.end)}"
+    return {"before": "before ", "after": "on or after ", "on": "on "}[window.kind] + start
+
+
+def _condition_text(attribute: str, operator: str, value: ConditionValue) -> str:
+    text = f"{attribute} {_OPERATOR_TEXT[operator]}"
+    if operator in PRESENCE_OPERATORS or value is None:
+        return text
+    if isinstance(value, list):
+        joiner = " and " if operator == "between" else ", "
+        return f"{text} {joiner.join(_value_text(v) for v in value)}"
+    return f"{text} {_value_text(value)}"
+
+
+def _value_text(value: Scalar | None) -> str:
+    """A value as a marketer reads it: quoted text, plain numbers, dates in UTC."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo is not None else value
+        if moment.time() == time():
+            return moment.date().isoformat()
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"“{value}”"

@@ -254,6 +254,7 @@ class JourneyGraph(EventSource):
         if parent not in self._children:
             raise errors.NotFoundError("The milestone to add under is no longer in this journey.")
         self._check_milestone_name(milestone.name, milestone.id)
+        milestone = _as_stored(milestone)
         if milestone.remaining and not milestone.definition.is_empty:
             raise errors.RemainingUsersCriteriaError(
                 "“Remaining users” takes everyone its split's other milestones did not; "
@@ -268,8 +269,12 @@ class JourneyGraph(EventSource):
         return reason(lambda: self.check_add_milestone(milestone, index))
 
     def add_milestone(self, milestone: Milestone, index: int | None = None) -> Milestone:
-        """Add ``milestone`` under its parent at ``index`` (default: last, before Remaining)."""
+        """Add ``milestone`` under its parent at ``index`` (default: last, before Remaining).
+
+        Returns the record as stored: its name trimmed, and a parent of START stored as None.
+        """
         self.check_add_milestone(milestone, index)
+        milestone = _as_stored(milestone)
         self._insert_milestone(milestone, index)
         self.emit(NodeAdded(self.id, "milestone", milestone.id))
         self._refresh_status()
@@ -351,6 +356,7 @@ class JourneyGraph(EventSource):
         self, milestone_id: str, parent_id: str | None, index: int | None = None
     ) -> None:
         milestone = self.milestone(milestone_id)
+        parent_id = _parent_id(parent_id)
         new_parent = _key(parent_id)
         if new_parent not in self._children:
             raise errors.NotFoundError("The milestone to move under is no longer in this journey.")
@@ -393,6 +399,7 @@ class JourneyGraph(EventSource):
         With the same parent this reorders a split.
         """
         self.check_move_milestone(milestone_id, parent_id, index)
+        parent_id = _parent_id(parent_id)
         milestone = self._milestones[milestone_id]
         old_parent = _key(milestone.parent_id)
         new_parent = _key(parent_id)
@@ -597,6 +604,21 @@ class JourneyGraph(EventSource):
 
 def _key(parent_id: str | None) -> str:
     return START if parent_id is None else parent_id
+
+
+def _parent_id(parent_id: str | None) -> str | None:
+    """A parent as records keep it: the start is None, whether named None or START."""
+    return None if parent_id == START else parent_id
+
+
+def _as_stored(milestone: Milestone) -> Milestone:
+    """A milestone being added as the graph keeps it (its name must already be valid)."""
+    return milestone.model_copy(
+        update={
+            "name": clean_name(milestone.name, "milestone"),
+            "parent_id": _parent_id(milestone.parent_id),
+        }
+    )
 
 
 def _insert_at(
