@@ -135,30 +135,62 @@ class AccountState(EventSource):
                 f"{len(unknown)} of the selected inputs are not in this account (any more)."
             )
 
-    def check_add_journey(self, document: JourneyDocument) -> None:
+    def _built(self, document: JourneyDocument) -> JourneyGraph:
+        """The document rebuilt edit by edit, so a whole journey obeys every rule an edit does.
+
+        The graph is not in the account yet, so the limit check counts all the
+        other journeys plus what this one would activate.
+        """
         if document.journey.id in self._journeys:
             raise errors.DuplicateNameError("This journey is already in the account.")
         self.check_journey(document.journey)
-        if any(not self.has_connection(o.connection_id) for o in document.outputs):
-            raise errors.UnknownReferenceError(
-                "The journey sends audiences to a connection this account does not have."
+        taken = {
+            node
+            for other in self._journeys.values()
+            for node in (
+                *(m.id for m in other.milestones_in_order()),
+                *(o.id for o in other.outputs()),
             )
-        graph = JourneyGraph.from_document(document)
-        active = graph.active_milestone_ids()
-        count_after = self.active_audience_count() + len(active)
-        if active and count_after > self.limit:
-            raise errors.ActiveAudienceLimitError(graph.names_of(active), count_after, self.limit)
+        }
+        clash = next(
+            (n for n in (*document.milestones, *document.outputs) if n.id in taken), None
+        )
+        if clash is not None:
+            raise errors.DuplicateNameError(
+                "Part of this journey has the same id as a node in another journey; "
+                "give the copy new ids."
+            )
+        journey = document.journey.model_copy(
+            update={"name": clean_name(document.journey.name, "journey")}
+        )
+        graph = JourneyGraph(journey, self)
+        for milestone in document.milestones:
+            graph.add_milestone(milestone)
+        # Outputs go in inactive first so the limit is checked once, for the whole journey,
+        # and a refusal names every audience it would activate.
+        for output in document.outputs:
+            graph.add_output(output.model_copy(update={"active": False}))
+        would_be_active = frozenset(
+            m.id
+            for o in document.outputs
+            if o.active
+            for m in graph.path_to(o.milestone_id)
+        )
+        self.check_activation(graph, would_be_active)
+        for output in document.outputs:
+            if output.active:
+                graph.set_output_active(output.id, True)
+        return graph
+
+    def check_add_journey(self, document: JourneyDocument) -> None:
+        self._built(document)
 
     def can_add_journey(self, document: JourneyDocument) -> str | None:
         return reason(lambda: self.check_add_journey(document))
 
     def add_journey(self, document: JourneyDocument, index: int | None = None) -> JourneyGraph:
-        """Create a journey (empty, or whole for undo of a deletion) at list ``index``."""
-        self.check_add_journey(document)
-        clean = document.journey.model_copy(
-            update={"name": clean_name(document.journey.name, "journey")}
-        )
-        graph = JourneyGraph.from_document(document.model_copy(update={"journey": clean}), self)
+        """Create a journey (empty, or whole: a duplicate, an import, an undone deletion)."""
+        graph = self._built(document)
         self._place(graph, index)
         self.emit(JourneyAdded(graph.id))
         return graph

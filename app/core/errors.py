@@ -80,7 +80,8 @@ class ActiveAudienceLimitError(JourneyRuleError):
         names = ", ".join(f"“{name}”" for name in self.would_activate)
         noun = "audience" if len(self.would_activate) == 1 else "audiences"
         super().__init__(
-            f"This would activate the {noun} {names}, making {count_after} active audiences "
+            f"This would activate the {noun} {names}, making {count_after} active "
+            f"audience{'' if count_after == 1 else 's'} "
             f"against the account limit of {limit}. Deactivate an output elsewhere or raise "
             f"the limit in Account settings."
         )

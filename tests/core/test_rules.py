@@ -466,6 +466,42 @@ def imported_journey(active: bool = True, n: int = 3) -> JourneyDocument:
     )
 
 
+def test_a_whole_journey_obeys_the_rules_of_single_edits(state, log, assert_refused):
+    twin_names = JourneyDocument(
+        journey=Journey(id="j-twins", name="Twins"),
+        milestones=(ms("t1", name="Signed up"), ms("t2", name="signed up ")),
+    )
+    assert_refused(
+        lambda: state.add_journey(twin_names),
+        lambda: state.can_add_journey(twin_names),
+        errors.DuplicateNameError,
+        "“Signed up”",
+    )
+    build(state.journey("j1"), ms("taken"))
+    clash = JourneyDocument(journey=Journey(id="j-copy", name="Copy"), milestones=(ms("taken"),))
+    assert_refused(
+        lambda: state.add_journey(clash),
+        lambda: state.can_add_journey(clash),
+        errors.DuplicateNameError,
+        "another journey",
+    )
+    criteria_on_remaining = JourneyDocument(
+        journey=Journey(id="j-rem", name="Remaining"),
+        milestones=(
+            ms("a1"),
+            ms("a2", "a1"),
+            Milestone(id="a3", name="Remaining users", parent_id="a1", remaining=True,
+                      definition=AudienceDefinition(clauses=(Clause(
+                          item=IdentityCriterion(identity_type="email")),))),
+        ),
+    )
+    assert_refused(
+        lambda: state.add_journey(criteria_on_remaining),
+        lambda: state.can_add_journey(criteria_on_remaining),
+        errors.RemainingUsersCriteriaError,
+    )
+
+
 def test_creating_a_journey_with_active_outputs_respects_the_limit(state, log, assert_refused):
     state.set_limit(3)
     build(state.journey("j2"), ms("x"), outputs=(out("ox", "x"),))
