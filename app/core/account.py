@@ -103,6 +103,7 @@ class AccountState(EventSource):
     # ------------------------------------------------------------------ journeys
 
     def journeys(self) -> Iterator[JourneyGraph]:
+        """The journeys in the order they were loaded (by name) or added this session."""
         return iter(list(self._journeys.values()))
 
     def journey(self, journey_id: str) -> JourneyGraph:
@@ -236,8 +237,14 @@ class AccountState(EventSource):
         return renamed
 
     def snapshot(self) -> tuple[Account, tuple[JourneyDocument, ...]]:
-        """Everything an edit can change, as comparable values (tests compare these)."""
-        return self._account, tuple(g.document() for g in self._journeys.values())
+        """Everything an edit can change, as comparable values (tests compare these).
+
+        Journeys are in id order: the list order is a view's concern, and the
+        store hands journeys back by name, not in the order they were added.
+        """
+        return self._account, tuple(
+            g.document() for g in sorted(self._journeys.values(), key=lambda g: g.id)
+        )
 
     def _place(self, graph: JourneyGraph, index: int | None) -> None:
         items = list(self._journeys.items())

@@ -38,6 +38,8 @@ class AccountWatcher(QObject):
     """The number of active audiences or the account limit may have changed."""
     accountChanged = Signal()
     """Account settings (name, limit, connections) changed."""
+    stateReplaced = Signal()
+    """The whole account state was read again (after a conflict): everything is new."""
 
     def __init__(self, state: AccountState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +53,17 @@ class AccountWatcher(QObject):
     @property
     def state(self) -> AccountState:
         return self._state
+
+    def rebind(self, state: AccountState) -> None:
+        """Watch another state (the studio reloaded) and tell everyone to re-read."""
+        self.close()
+        self._state = state
+        self._unsubscribe_account = state.subscribe(self._on_account_event)
+        self._sync_graph_subscriptions()
+        self.stateReplaced.emit()
+        self.journeysChanged.emit()
+        self.accountChanged.emit()
+        self.statusChanged.emit()
 
     def close(self) -> None:
         """Stop listening to core; safe to call twice."""

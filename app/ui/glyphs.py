@@ -152,3 +152,34 @@ def dot(painter: QPainter, center: QPointF, radius: float, color: QColor,
         painter.setBrush(color)
         painter.drawEllipse(center, radius, radius)
     painter.restore()
+
+
+def milestone(painter: QPainter, rect: QRectF, color: QColor) -> None:
+    """A card with a funnel line: a milestone (an audience) of the palette."""
+    painter.save()
+    s = min(rect.width(), rect.height())
+    c = rect.center()
+    painter.setPen(_pen(color, max(1.2, s * 0.1)))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    card = QRectF(0, 0, s * 0.9, s * 0.7)
+    card.moveCenter(c)
+    painter.drawRoundedRect(card, s * 0.14, s * 0.14)
+    painter.drawLine(QPointF(card.left() + s * 0.18, c.y() - s * 0.08),
+                     QPointF(card.right() - s * 0.18, c.y() - s * 0.08))
+    painter.drawLine(QPointF(card.left() + s * 0.18, c.y() + s * 0.12),
+                     QPointF(c.x() + s * 0.05, c.y() + s * 0.12))
+    painter.restore()
+
+
+def remaining(painter: QPainter, rect: QRectF, color: QColor) -> None:
+    """A dashed card: the catch-all "Remaining users" of a split."""
+    painter.save()
+    s = min(rect.width(), rect.height())
+    pen = _pen(color, max(1.2, s * 0.1))
+    pen.setDashPattern([2.0, 1.6])
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    card = QRectF(0, 0, s * 0.9, s * 0.7)
+    card.moveCenter(rect.center())
+    painter.drawRoundedRect(card, s * 0.14, s * 0.14)
+    painter.restore()

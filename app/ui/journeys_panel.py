@@ -20,16 +20,19 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     Signal,
+    SignalInstance,
 )
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter
+from PySide6.QtGui import QAction, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListView,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -63,10 +66,14 @@ class JourneyListModel(QAbstractListModel):
 
     def __init__(self, watcher: AccountWatcher, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._state: AccountState = watcher.state
+        self._watcher = watcher
         self._ids: list[str] = [g.id for g in self._state.journeys()]
         watcher.journeysChanged.connect(self.reload)
         watcher.journeyChanged.connect(self._journey_changed)
+
+    @property
+    def _state(self) -> AccountState:
+        return self._watcher.state
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
@@ -170,7 +177,7 @@ class AccountFooter(QWidget):
         super().__init__(parent)
         self.setObjectName("accountFooter")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self._state = watcher.state
+        self._watcher = watcher
         self.avatar = QLabel()
         self.avatar.setObjectName("accountAvatar")
         self.avatar.setFixedSize(30, 30)
@@ -192,7 +199,7 @@ class AccountFooter(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        state = self._state
+        state = self._watcher.state
         name = state.account.name
         self.avatar.setText(name[:1].upper())
         self.name.setText(name)
@@ -207,6 +214,10 @@ class JourneysPanel(QWidget):
 
     journeySelected = Signal(str)
     """The person selected a journey (its id); an empty string when none is selected."""
+    newRequested = Signal()
+    renameRequested = Signal(str)
+    duplicateRequested = Signal(str)
+    deleteRequested = Signal(str)
 
     def __init__(self, watcher: AccountWatcher, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -220,11 +231,38 @@ class JourneysPanel(QWidget):
         self.count.setFixedHeight(19)  # the style sheet rounds it into a pill: radius 9
         self.count.setMinimumWidth(19)
         self.count.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.new_button = QToolButton()
+        self.new_button.setObjectName("newJourneyButton")
+        self.new_button.setText("+")
+        self.new_button.setToolTip("New journey (Ctrl+N)")
+        self.new_button.setAccessibleName("New journey")
+        self.new_button.clicked.connect(self.newRequested)
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("journeyMenuButton")
+        self.more_button.setText("⋯")
+        self.more_button.setToolTip("Rename, duplicate or delete the selected journey")
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.journey_menu = QMenu(self)
+        self.rename_action = QAction("Rename…", self)
+        self.duplicate_action = QAction("Duplicate", self)
+        self.delete_action = QAction("Delete", self)
+        self.rename_action.triggered.connect(lambda: self._emit_for(self.renameRequested))
+        self.duplicate_action.triggered.connect(
+            lambda: self._emit_for(self.duplicateRequested))
+        self.delete_action.triggered.connect(lambda: self._emit_for(self.deleteRequested))
+        self.journey_menu.addAction(self.rename_action)
+        self.journey_menu.addAction(self.duplicate_action)
+        self.journey_menu.addSeparator()
+        self.journey_menu.addAction(self.delete_action)
+        self.more_button.setMenu(self.journey_menu)
         header = QHBoxLayout()
-        header.setContentsMargins(18, 16, 16, 8)
+        header.setContentsMargins(18, 14, 12, 8)
+        header.setSpacing(6)
         header.addWidget(self.title)
-        header.addStretch(1)
         header.addWidget(self.count)
+        header.addStretch(1)
+        header.addWidget(self.new_button)
+        header.addWidget(self.more_button)
 
         self.list = QListView()
         self.list.setObjectName("journeyList")
@@ -237,6 +275,10 @@ class JourneysPanel(QWidget):
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setAccessibleName("Journeys")
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(
+            lambda at: self.journey_menu.popup(self.list.viewport().mapToGlobal(at))
+            if self.list.indexAt(at).isValid() else None)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -251,6 +293,17 @@ class JourneysPanel(QWidget):
         self.model.modelAboutToBeReset.connect(self._before_model_reset)
         self.model.modelReset.connect(self._on_model_reset)
         self._update_count()
+
+    def _emit_for(self, signal: SignalInstance) -> None:
+        journey_id = self.current_journey_id()
+        if journey_id:
+            signal.emit(journey_id)
+
+    def add_below(self, widget: QWidget) -> None:
+        """Put ``widget`` (the palette) between the list and the account footer."""
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.count() - 1, widget)
 
     def current_journey_id(self) -> str | None:
         index = self.list.currentIndex()
@@ -291,3 +344,6 @@ class JourneysPanel(QWidget):
 
     def _update_count(self) -> None:
         self.count.setText(str(self.model.rowCount()))
+        has = self.model.rowCount() > 0
+        for action in (self.rename_action, self.duplicate_action, self.delete_action):
+            action.setEnabled(has)

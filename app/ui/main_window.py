@@ -1,33 +1,71 @@
-"""MainWindow: the journeys of the account on the left, the selected journey's canvas.
+"""MainWindow: journeys and palette on the left, the canvas, the inspector on the right.
 
-The window is given an open studio (anything with ``.state`` and
-``.database.url``, see :class:`StudioLike`) and only reads from it for now.
-Geometry and the splitter are remembered with QSettings between runs.
+The window is given an open studio (see :class:`StudioLike`: the state, the
+database URL, and ``execute`` / ``undo`` / ``redo`` that apply a command and
+persist it). Every edit, whatever started it (a canvas gesture, a dialog, the
+inspector, a menu), is one core command run by the :class:`EditController`
+on the window's undo stack; a refusal is shown in the banner and changes
+nothing. Geometry, the splitter and the docks are remembered with QSettings.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
     QMainWindow,
+    QMenu,
+    QScrollArea,
     QSplitter,
+    QTabWidget,
+    QUndoView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.account import AccountState
+from app.core.commands import (
+    AddMilestone,
+    AddOutput,
+    Command,
+    CreateJourney,
+    DeleteJourney,
+    MoveNodes,
+    RemoveOutput,
+    RenameJourney,
+    RenameMilestone,
+)
+from app.core.events import NodeKind
+from app.core.models import JourneyDocument
 from app.ui import theme
+from app.ui.banner import Banner
 from app.ui.bridge import AccountWatcher
+from app.ui.canvas import edits
+from app.ui.canvas.export import export_png, export_svg
 from app.ui.canvas.header import CanvasHeader
+from app.ui.canvas.minimap import Minimap
 from app.ui.canvas.scene import JourneyScene
 from app.ui.canvas.view import JourneyView
+from app.ui.dialogs import (
+    ConnectionDialog,
+    MilestoneDialog,
+    NewJourneyDialog,
+    RenameJourneyDialog,
+)
+from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
+from app.ui.palette import Palette
 from app.ui.status import AudienceMeter, DatabaseLabel
+from app.ui.undo import EditController
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +84,7 @@ class DatabaseLike(Protocol):
 
 
 class StudioLike(Protocol):
-    """What the window needs of :class:`app.studio.Studio` (so tests can hand in a stand-in)."""
+    """What the window needs of :class:`app.studio.Studio` (tests hand in a stand-in)."""
 
     @property
     def state(self) -> AccountState: ...
@@ -54,22 +92,59 @@ class StudioLike(Protocol):
     @property
     def database(self) -> DatabaseLike: ...
 
+    def execute(self, command: Command) -> None: ...
+
+    def undo(self, command: Command) -> None: ...
+
+    def redo(self, command: Command) -> None: ...
+
+    def reload(self) -> AccountState: ...
+
 
 class MainWindow(QMainWindow):
-    """Journeys list | canvas header + canvas, a menu bar and a status bar."""
+    """Journeys | canvas | inspector, with menus, an undo history and a status bar."""
+
+    banner: Banner
+    layout_action: QAction
 
     def __init__(self, studio: StudioLike, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.studio = studio
         state = studio.state
         self.setObjectName("mainWindow")
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks)
+        self.active_dialog: QDialog | None = None
+        """The editor dialog open right now (tests fill and accept it)."""
         self.watcher = AccountWatcher(state, self)
         self.watcher.accountChanged.connect(self._update_title)
+        self.watcher.stateReplaced.connect(self._on_state_replaced)
         self._update_title()
+        self.controller = EditController(studio, self)
+        self.controller.refused.connect(lambda text: self.banner.show_message(text, "error"))
+        self.controller.conflicted.connect(self._on_conflict)
+        self.controller.applied.connect(self._on_applied)
+        self.undo_stack = self.controller.stack
+
         self.panel = JourneysPanel(self.watcher)
+        self.palette_panel = Palette(self.watcher)
+        palette_scroll = QScrollArea()
+        palette_scroll.setObjectName("paletteScroll")
+        palette_scroll.setWidgetResizable(True)
+        palette_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        palette_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        palette_scroll.setWidget(self.palette_panel)
+        palette_scroll.setMinimumHeight(140)
+        palette_scroll.setMaximumHeight(self.palette_panel.sizeHint().height() + 2)
+        self.panel.add_below(palette_scroll)
         self.scene = JourneyScene(state, self)
+        self.scene.editor = self.run
         self.view = JourneyView(self.scene)
+        self.view.on_delete = self.delete_selection
+        self.view.on_nudge = self.nudge_selection
+        self.minimap = Minimap(self.view)
         self.header = CanvasHeader(self.scene, self.view)
+        self.banner = Banner()
 
         canvas = QWidget()
         canvas.setObjectName("canvasArea")
@@ -77,6 +152,7 @@ class MainWindow(QMainWindow):
         canvas_layout.setContentsMargins(0, 0, 0, 0)
         canvas_layout.setSpacing(0)
         canvas_layout.addWidget(self.header)
+        canvas_layout.addWidget(self.banner)
         canvas_layout.addWidget(self.view, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -90,6 +166,19 @@ class MainWindow(QMainWindow):
         self.panel.setMinimumWidth(220)
         self.setCentralWidget(self.splitter)
 
+        self.inspector = Inspector(self.scene, self)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector)
+        self.undo_view = QUndoView(self.undo_stack)
+        self.undo_view.setObjectName("undoView")
+        self.undo_view.setEmptyLabel("Opened")
+        self.history_dock = self._dock("History", "historyDock", self.undo_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea,
+                            QTabWidget.TabPosition.North)
+        self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        self.inspector_dock.raise_()
+
         self.meter = AudienceMeter(self.watcher)
         self.database_label = DatabaseLabel(str(studio.database.url))
         status = self.statusBar()
@@ -98,9 +187,347 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.meter)
 
         self._build_menus()
+        self.header.add_tools([self.undo_action, self.redo_action, None, self.layout_action,
+                               self.export_png_action])
+        self._connect_canvas()
         self.panel.journeySelected.connect(self.show_journey)
+        self.panel.newRequested.connect(self.new_journey)
+        self.panel.renameRequested.connect(self.rename_journey)
+        self.panel.duplicateRequested.connect(self.duplicate_journey)
+        self.panel.deleteRequested.connect(self.delete_journey)
+        self.undo_stack.cleanChanged.connect(self.header.set_saved)
         self._restore_settings()
         self.panel.select_first()
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setMinimumWidth(280)
+        # Tabs (North) name the docks; a title bar above them would say it twice.
+        dock.setTitleBarWidget(QWidget())
+        return dock
+
+    def _connect_canvas(self) -> None:
+        self.scene.milestoneActivated.connect(self.edit_milestone)
+        self.scene.handleClicked.connect(self._on_handle)
+        self.scene.outputBadgeClicked.connect(self.toggle_output)
+        self.scene.contextMenuRequested.connect(self._context_menu)
+        self.scene.placeholderClicked.connect(lambda: self.add_after(None))
+        self.scene.graphChanged.connect(self._update_canvas_actions)
+        self._update_canvas_actions()
+
+    def _update_canvas_actions(self) -> None:
+        """Canvas tools only make sense while a journey is shown."""
+        shown = self.scene.graph is not None
+        for action in (self.layout_action, self.export_png_action, self.export_svg_action,
+                       self.select_all_action, self.delete_action):
+            action.setEnabled(shown)
+
+    # ------------------------------------------------------------------ edits
+
+    def run(self, command: Command) -> bool:
+        """Every edit: one undo step through the studio; a refusal shows in the banner."""
+        done = self.controller.run(command)
+        if done:
+            self.controller.mark_saved()
+            if self.banner.level == "error":
+                self.banner.dismiss()
+        return done
+
+    def undo(self) -> None:
+        self.controller.undo()
+        self.controller.mark_saved()
+
+    def redo(self) -> None:
+        self.controller.redo()
+        self.controller.mark_saved()
+
+    def _on_applied(self, command: Command) -> None:
+        """After an undo or redo elsewhere, show the journey the step changed."""
+        ids = [j for j in command.journey_ids if self.studio.state.has_journey(j)]
+        current = self.panel.current_journey_id()
+        if ids and current not in ids:
+            self.panel.select(ids[0])
+
+    def _on_conflict(self, message: str) -> None:
+        self.banner.show_message(message, "error", "Reload", self.reload)
+
+    def reload(self) -> None:
+        """Read everything again after a conflict; the history refers to old records."""
+        current = self.panel.current_journey_id()
+        state = self.studio.reload()
+        self.controller.clear()
+        self.watcher.rebind(state)
+        if current and state.has_journey(current):
+            self.panel.select(current)
+        self.banner.show_message("Reloaded the latest version from the database.", "info")
+
+    def _on_state_replaced(self) -> None:
+        self.scene.set_state(self.watcher.state)
+        self.show_journey(self.panel.current_journey_id() or "")
+
+    # milestones -----------------------------------------------------------------
+
+    def _open(self, dialog: QDialog, on_accept: Callable[[], None]) -> QDialog:
+        """Open a dialog window-modally without blocking; ``on_accept`` runs on OK."""
+        self.active_dialog = dialog
+
+        def finished(result: int) -> None:
+            if self.active_dialog is dialog:
+                self.active_dialog = None
+            if result == QDialog.DialogCode.Accepted:
+                on_accept()
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        return dialog
+
+    def edit_milestone(self, milestone_id: str) -> None:
+        graph = self.scene.graph
+        if graph is None or not graph.has_milestone(milestone_id):
+            return
+        dialog = MilestoneDialog(graph, milestone_id=milestone_id, parent=self)
+
+        def accepted() -> None:
+            name, definition = dialog.values()
+            command = edits.edit_milestone_command(graph, milestone_id, name, definition)
+            if command is not None:
+                self.run(command)
+
+        self._open(dialog, accepted)
+
+    def rename_milestone(self, milestone_id: str, name: str) -> bool:
+        graph = self.scene.graph
+        if graph is None:
+            return False
+        return self.run(RenameMilestone(graph.id, milestone_id, name))
+
+    def add_after(self, milestone_id: str | None) -> None:
+        """The + handle: a new milestone under ``milestone_id`` (None: a new first step)."""
+        graph = self.scene.graph
+        if graph is None:
+            return
+        after = graph.milestone(milestone_id).name if milestone_id else ""
+        title = f"New milestone after “{after}”" if after else "New first milestone"
+        dialog = MilestoneDialog(graph, parent_id=milestone_id, title=title, parent=self)
+
+        def accepted() -> None:
+            name, definition = dialog.values()
+            milestone = edits.new_milestone(graph, self.scene.placement(), milestone_id,
+                                            name=name, definition=definition)
+            if self.run(AddMilestone(graph.id, milestone)):
+                self.scene.select_node("milestone", milestone.id)
+
+        self._open(dialog, accepted)
+
+    def add_beside(self, milestone_id: str) -> None:
+        """The split handle: a sibling right after ``milestone_id`` in its split."""
+        graph = self.scene.graph
+        if graph is None:
+            return
+        sibling = graph.milestone(milestone_id)
+        index = graph.child_index(milestone_id) + 1
+        dialog = MilestoneDialog(graph, parent_id=sibling.parent_id, index=index,
+                                 title=f"New milestone beside “{sibling.name}”", parent=self)
+
+        def accepted() -> None:
+            name, definition = dialog.values()
+            milestone = edits.new_milestone(graph, self.scene.placement(), sibling.parent_id,
+                                            name=name, definition=definition)
+            if self.run(AddMilestone(graph.id, milestone, index)):
+                self.scene.select_node("milestone", milestone.id)
+
+        self._open(dialog, accepted)
+
+    def add_output(self, milestone_id: str) -> None:
+        """The output handle: choose a connection for this audience."""
+        graph = self.scene.graph
+        if graph is None:
+            return
+        dialog = ConnectionDialog(graph, self.studio.state, milestone_id, parent=self)
+
+        def accepted() -> None:
+            connection_id = dialog.connection_id()
+            if connection_id is None:
+                return
+            output = edits.new_output(self.scene.placement(), milestone_id, connection_id)
+            if self.run(AddOutput(graph.id, output)):
+                self.scene.select_node("output", output.id)
+
+        self._open(dialog, accepted)
+
+    def _on_handle(self, milestone_id: str, role: str) -> None:
+        {"extend": self.add_after, "split": self.add_beside,
+         "output": self.add_output}[role](milestone_id)
+
+    # outputs --------------------------------------------------------------------
+
+    def toggle_output(self, output_id: str) -> None:
+        """Badge click: activate or deactivate; deactivating warns about the partner."""
+        graph = self.scene.graph
+        if graph is None or not graph.has_output(output_id):
+            return
+        warning = graph.out_of_sync_warning(output_id)
+        if self.run(edits.toggle_output_command(graph, output_id)) and warning:
+            self.banner.show_message(f"Output deactivated. {warning}", "warning", "Undo",
+                                     self.undo)
+
+    # deleting --------------------------------------------------------------------
+
+    def delete_selection(self) -> None:
+        """Delete / Backspace: remove the selected nodes in one step, or say why not."""
+        graph = self.scene.graph
+        if graph is None:
+            return
+        keys = self.scene.selected_keys()
+        milestones = [node_id for kind, node_id in keys if kind == "milestone"]
+        outputs = [node_id for kind, node_id in keys if kind == "output"]
+        command = edits.delete_command(graph, milestones, outputs)
+        if command is None:
+            return
+        removed_outputs = [c.output_id for c in getattr(command, "commands", [command])
+                           if isinstance(c, RemoveOutput)]
+        warnings = [w for w in (graph.out_of_sync_warning(o) for o in removed_outputs) if w]
+        if self.run(command) and warnings:
+            self.banner.show_message(f"Removed. {warnings[0]}", "warning", "Undo", self.undo)
+
+    def nudge_selection(self, dx: float, dy: float) -> None:
+        """Arrow keys: move the selected nodes a little; each press is one undo step."""
+        graph = self.scene.graph
+        keys = self.scene.selected_keys()
+        if graph is None or not keys:
+            return
+        positions: dict[tuple[NodeKind, str], tuple[float, float]] = {}
+        for kind, node_id in keys:
+            item = self.scene.node_item(f"{kind}:{node_id}")
+            if item is not None:
+                positions[(kind, node_id)] = (item.pos().x() + dx, item.pos().y() + dy)
+        self.run(MoveNodes(graph.id, positions))
+
+    # journeys --------------------------------------------------------------------
+
+    def new_journey(self) -> None:
+        dialog = NewJourneyDialog(self.studio.state, parent=self)
+
+        def accepted() -> None:
+            command = CreateJourney(JourneyDocument(journey=dialog.journey()))
+            if self.run(command):
+                self.panel.select(command.journey_id)
+
+        self._open(dialog, accepted)
+
+    def rename_journey(self, journey_id: str) -> None:
+        if not self.studio.state.has_journey(journey_id):
+            return
+        dialog = RenameJourneyDialog(self.studio.state, journey_id, parent=self)
+
+        def accepted() -> None:
+            if dialog.new_name() != self.studio.state.journey(journey_id).name:
+                self.run(RenameJourney(journey_id, dialog.new_name()))
+
+        self._open(dialog, accepted)
+
+    def duplicate_journey(self, journey_id: str) -> None:
+        if not self.studio.state.has_journey(journey_id):
+            return
+        command = edits.duplicate_command(self.studio.state, journey_id)
+        if self.run(command):
+            self.panel.select(command.journey_id)
+            if any(True for _ in command.document.outputs):
+                self.banner.show_message(
+                    "Duplicated. The copy's outputs start inactive, so nothing is sent twice; "
+                    "activate them when the copy is ready.", "info")
+
+    def delete_journey(self, journey_id: str) -> None:
+        """Delete an empty journey; a journey with milestones is refused with the reason."""
+        state = self.studio.state
+        if not state.has_journey(journey_id):
+            return
+        problem = state.can_remove_journey(journey_id)
+        if problem:
+            self.banner.show_message(problem, "error")
+            return
+        self.run(DeleteJourney(journey_id))
+
+    # canvas ----------------------------------------------------------------------
+
+    def tidy_layout(self) -> None:
+        graph = self.scene.graph
+        if graph is None:
+            return
+        command = edits.layout_command(graph)
+        if command is None:
+            self.banner.show_message("The journey is already tidy.", "info")
+            return
+        self.run(command)
+
+    def export_canvas(self, kind: str = "png", path: str | None = None) -> Path | None:
+        """Export the canvas as PNG or SVG (asks where, unless ``path`` is given)."""
+        graph = self.scene.graph
+        if graph is None:
+            return None
+        if path is None:
+            suffix = "svg" if kind == "svg" else "png"
+            filters = "SVG image (*.svg)" if kind == "svg" else "PNG image (*.png)"
+            path, _ = QFileDialog.getSaveFileName(self, "Export canvas",
+                                                  f"{graph.name}.{suffix}", filters)
+            if not path:
+                return None
+        try:
+            if kind == "svg":
+                export_svg(self.scene, path)
+            else:
+                export_png(self.scene, path)
+        except OSError as problem:
+            self.banner.show_message(str(problem), "error")
+            return None
+        self.banner.show_message(f"Exported “{graph.name}” to {path}.", "info")
+        return Path(path)
+
+    def _context_menu(self, kind: str, node_id: str, screen: QPoint, at: QPointF) -> None:
+        menu = self.context_menu(kind, node_id)
+        if menu is not None:
+            menu.popup(screen)
+
+    def context_menu(self, kind: str, node_id: str) -> QMenu | None:
+        """The menu for a milestone, an output, or the empty canvas ("")."""
+        graph = self.scene.graph
+        if graph is None:
+            return None
+        menu = QMenu(self)
+        menu.setObjectName("canvasMenu")
+        if kind == "milestone" and graph.has_milestone(node_id):
+            remaining = graph.milestone(node_id).remaining
+            menu.addAction("Edit milestone…", lambda: self.edit_milestone(node_id))
+            menu.addSeparator()
+            menu.addAction("Add milestone after", lambda: self.add_after(node_id))
+            menu.addAction("Add milestone beside (split)", lambda: self.add_beside(node_id))
+            menu.addAction("Send to a partner…", lambda: self.add_output(node_id))
+            menu.addSeparator()
+            remove = menu.addAction("Remove milestone", self.delete_selection)
+            problem = graph.can_remove_milestone(node_id)
+            if problem and not graph.outputs_of(node_id):
+                remove.setToolTip(problem)
+            if remaining:
+                menu.actions()[0].setText("Rename milestone…")
+        elif kind == "output" and graph.has_output(node_id):
+            active = graph.output(node_id).active
+            menu.addAction("Deactivate output" if active else "Activate output",
+                           lambda: self.toggle_output(node_id))
+            menu.addSeparator()
+            menu.addAction("Remove output", self.delete_selection)
+        else:
+            menu.addAction("Add first milestone…", lambda: self.add_after(None))
+            menu.addSeparator()
+            menu.addAction(self.layout_action)
+            menu.addAction(self.fit_action)
+            menu.addAction(self.select_all_action)
+        menu.setToolTipsVisible(True)
+        return menu
 
     # ------------------------------------------------------------------ journeys
 
@@ -121,6 +548,10 @@ class MainWindow(QMainWindow):
         self.view.resetCachedContent()
         self.view.viewport().update()
         self.panel.list.viewport().update()
+        self.palette_panel.update()
+        for tile in self.palette_panel.tiles:
+            tile.update()
+        self.minimap.schedule_rebuild()
 
     def on_color_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
         """Follow the system between light and dark while running."""
@@ -133,6 +564,18 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.new_journey_action = self._action("&New journey…", "Ctrl+N", self.new_journey)
+        file_menu.addAction(self.new_journey_action)
+        file_menu.addSeparator()
+        self.export_png_action = self._action("Export as &PNG…", "Ctrl+E",
+                                              lambda: self.export_canvas("png"))
+        self.export_png_action.setIconText("Export")
+        self.export_png_action.setToolTip("Export the canvas as a PNG image (Ctrl+E)")
+        self.export_svg_action = self._action("Export as &SVG…", "Ctrl+Shift+E",
+                                              lambda: self.export_canvas("svg"))
+        file_menu.addAction(self.export_png_action)
+        file_menu.addAction(self.export_svg_action)
+        file_menu.addSeparator()
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
         if self.quit_action.shortcut().isEmpty():
@@ -141,17 +584,75 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         file_menu.addAction(self.quit_action)
 
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action("&Undo", "Ctrl+Z", self.undo)
+        self.undo_action.setIconText("Undo")
+        self.redo_action = self._action("&Redo", "Ctrl+Shift+Z", self.redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setIconText("Redo")
+        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        self.undo_stack.undoTextChanged.connect(
+            lambda text: self.undo_action.setToolTip(f"Undo {text} (Ctrl+Z)" if text
+                                                     else "Undo (Ctrl+Z)"))
+        self.undo_stack.redoTextChanged.connect(
+            lambda text: self.redo_action.setToolTip(f"Redo {text} (Ctrl+Shift+Z)" if text
+                                                     else "Redo (Ctrl+Shift+Z)"))
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        self.delete_action = QAction("&Delete\tDel", self)
+        self.delete_action.triggered.connect(self.delete_selection)
+        self.select_all_action = self._action("Select &all", "Ctrl+A", self._select_all)
+        edit_menu.addAction(self.delete_action)
+        edit_menu.addAction(self.select_all_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.panel.rename_action)
+        edit_menu.addAction(self.panel.duplicate_action)
+        edit_menu.addAction(self.panel.delete_action)
+
         view_menu = self.menuBar().addMenu("&View")
         self.fit_action = self._action("&Fit to view", "Ctrl+0", self.view.fit_to_view)
         self.actual_size_action = self._action("&Actual size", "Ctrl+1", self.view.reset_zoom)
         self.zoom_in_action = self._action("Zoom &in", "Ctrl++", self.view.zoom_in)
         self.zoom_in_action.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
         self.zoom_out_action = self._action("Zoom &out", "Ctrl+-", self.view.zoom_out)
+        self.layout_action = self._action("&Tidy up layout", "Ctrl+L", self.tidy_layout)
+        self.layout_action.setIconText("Tidy up")
+        self.layout_action.setToolTip("Lay the journey out left to right (Ctrl+L)")
+        self.minimap_action = QAction("&Minimap", self)
+        self.minimap_action.setCheckable(True)
+        self.minimap_action.setChecked(True)
+        self.minimap_action.toggled.connect(self.minimap.set_enabled)
         for action in (self.fit_action, self.actual_size_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
         for action in (self.zoom_in_action, self.zoom_out_action):
             view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.layout_action)
+        view_menu.addAction(self.minimap_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.inspector_dock_action())
+        view_menu.addAction(self.history_dock_action())
+
+    def inspector_dock_action(self) -> QAction:
+        return self._dock_toggle("inspector_dock")
+
+    def history_dock_action(self) -> QAction:
+        return self._dock_toggle("history_dock")
+
+    def _dock_toggle(self, name: str) -> QAction:
+        dock = getattr(self, name, None)
+        if isinstance(dock, QDockWidget):
+            return dock.toggleViewAction()
+        return QAction(self)
+
+    def _select_all(self) -> None:
+        for item in (*self.scene.milestone_items.values(), *self.scene.output_items.values()):
+            item.setSelected(True)
 
     def _action(self, text: str, shortcut: str, slot: object) -> QAction:
         action = QAction(text, self)

@@ -32,7 +32,7 @@ class AudienceMeter(QWidget):
     def __init__(self, watcher: AccountWatcher, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("audienceMeter")
-        self._state: AccountState = watcher.state
+        self._watcher = watcher
         self.caption = QLabel("Active audiences")
         self.caption.setObjectName("meterCaption")
         self.value = QLabel()
@@ -61,8 +61,9 @@ class AudienceMeter(QWidget):
 
     def refresh(self) -> None:
         """Re-read the count and the limit from the account."""
-        count = self._state.active_audience_count()
-        limit = self._state.limit
+        state: AccountState = self._watcher.state
+        count = state.active_audience_count()
+        limit = state.limit
         self.value.setText(f"{count} / {limit}")
         self.bar.setRange(0, max(limit, 1))
         self.bar.setValue(min(count, max(limit, 1)))

@@ -82,6 +82,8 @@ class Theme:
     warning_soft: str
     warning_text: str
     danger: str
+    danger_soft: str
+    danger_border: str
 
     def color(self, role: str, alpha: int | None = None) -> QColor:
         """The colour of ``role`` (a field name), optionally with ``alpha`` 0–255."""
@@ -131,6 +133,8 @@ LIGHT = Theme(
     warning_soft="#FFF3DF",
     warning_text="#A65A00",
     danger="#D6453D",
+    danger_soft="#FDECEA",
+    danger_border="#F5C6C2",
 )
 
 DARK = Theme(
@@ -165,6 +169,8 @@ DARK = Theme(
     warning_soft="#3A2B14",
     warning_text="#F5B55E",
     danger="#F0645C",
+    danger_soft="#3A1D1C",
+    danger_border="#5C2A28",
 )
 
 _current: Theme = LIGHT
@@ -253,7 +259,10 @@ def style_sheet(theme: Theme) -> str:
     except OSError as problem:
         log.warning("No style sheet at %s (%s); using the plain style", STYLE_SHEET, problem)
         return ""
-    return string.Template(template).substitute(theme.tokens(), font_family=ui_family())
+    return string.Template(template).substitute(
+        theme.tokens(), font_family=ui_family(),
+        icons_dir=(RESOURCES_DIR / "icons").as_posix(),
+    )
 
 
 def apply_theme(application: QApplication, theme: Theme) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -32,12 +32,21 @@ def isolated_settings(tmp_path: Path, qapp: QApplication) -> Iterator[Path]:
     yield tmp_path
 
 
+def _light(qapp: QApplication) -> None:
+    # Applying a style sheet re-polishes every widget alive, so only when needed.
+    if theme.current() is not theme.LIGHT or not qapp.styleSheet():
+        theme.apply_theme(qapp, theme.LIGHT)
+
+
 @pytest.fixture(autouse=True)
 def light_theme(qapp: QApplication) -> Iterator[None]:
     """Every test starts in the light theme, whatever the previous test did."""
-    theme.apply_theme(qapp, theme.LIGHT)
+    # Windows closed by earlier tests were only scheduled for deletion: delete them now,
+    # so they do not pile up (and slow every later re-polish down).
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    _light(qapp)
     yield
-    theme.apply_theme(qapp, theme.LIGHT)
+    _light(qapp)
 
 
 @pytest.fixture

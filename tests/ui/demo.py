@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.core.account import AccountState
+from app.core.commands import Command
 from app.ingest.demo_account import demo_account
 
 
@@ -28,3 +29,17 @@ class DemoStudio:
 
     state: AccountState = field(default_factory=demo_state)
     database: FakeDatabase = field(default_factory=FakeDatabase)
+
+    def execute(self, command: Command) -> None:
+        """Apply without persisting (nothing to persist to)."""
+        command.do(self.state)
+
+    def undo(self, command: Command) -> None:
+        command.undo(self.state)
+
+    def redo(self, command: Command) -> None:
+        command.redo(self.state)
+
+    def reload(self) -> AccountState:
+        self.state = demo_state()
+        return self.state

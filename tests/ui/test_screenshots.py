@@ -54,6 +54,9 @@ def test_main_window_screenshot(
         window.on_color_scheme_changed(Qt.ColorScheme.Dark)
     expected = theme.DARK if scheme == "dark" else theme.LIGHT
     assert theme.current() is expected
+    # A selected milestone: its handles (+, split, output) and the inspector show.
+    window.scene.select_node("milestone", "ms-watched")
+    assert window.inspector.shown == ("milestone", "ms-watched")
 
     image = _shoot(qtbot, window, artifacts_dir / f"main-window-{scheme}.png")
 

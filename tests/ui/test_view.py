@@ -70,7 +70,12 @@ def test_first_look_keeps_text_readable(qtbot: QtBot, window: MainWindow) -> Non
     assert visible.contains(window.scene.start_item.scene_body())
 
 
-def test_canvas_is_read_only(window: MainWindow) -> None:
+def test_only_milestones_and_outputs_are_movable_and_selectable(window: MainWindow) -> None:
+    """Inputs, the start and edges follow the journey; people move audiences and outputs."""
+    editable = {*window.scene.milestone_items.values(), *window.scene.output_items.values()}
     for item in window.scene.items():
-        assert not item.flags() & item.GraphicsItemFlag.ItemIsMovable
-        assert not item.flags() & item.GraphicsItemFlag.ItemIsSelectable
+        if item.parentItem() is not None:
+            continue  # handles
+        movable = bool(item.flags() & item.GraphicsItemFlag.ItemIsMovable)
+        selectable = bool(item.flags() & item.GraphicsItemFlag.ItemIsSelectable)
+        assert movable == selectable == (item in editable)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from app.ui.canvas.scene import JourneyScene
@@ -15,7 +18,7 @@ def _plural(count: int, word: str) -> str:
 
 
 class CanvasHeader(QWidget):
-    """Journey name, a counts line, a "View only" tag and − 100 % + Fit."""
+    """Journey name, a counts line, a "Saved" tag, edit tools and − 100 % + Fit."""
 
     def __init__(self, scene: JourneyScene, view: JourneyView,
                  parent: QWidget | None = None) -> None:
@@ -34,10 +37,12 @@ class CanvasHeader(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
 
-        self.mode = QLabel("View only")
+        self.mode = QLabel("Saved")
         self.mode.setObjectName("modeTag")
         self.mode.setFixedHeight(21)  # the style sheet rounds it into a pill: radius 10
-        self.mode.setToolTip("Editing on the canvas comes in a later version.")
+        self.mode.setToolTip("Every edit is saved to the database as you make it.")
+        self.tools = QHBoxLayout()
+        self.tools.setSpacing(4)
 
         self.zoom_out_button = self._tool_button("−", "Zoom out (Ctrl+−)", view.zoom_out)
         self.zoom_label = QToolButton()
@@ -63,6 +68,8 @@ class CanvasHeader(QWidget):
         layout.addSpacing(6)
         layout.addWidget(self.mode, 0, Qt.AlignmentFlag.AlignVCenter)
         layout.addStretch(0)
+        layout.addLayout(self.tools)
+        layout.addSpacing(6)
         layout.addWidget(zoom)
         layout.addWidget(self.fit_button)
 
@@ -71,6 +78,28 @@ class CanvasHeader(QWidget):
         view.zoomChanged.connect(self._show_zoom)
         self.refresh()
         self._show_zoom(view.zoom)
+
+    def add_tools(self, actions: Sequence[QAction | None]) -> list[QToolButton]:
+        """Buttons for window actions (None: a gap between groups)."""
+        buttons: list[QToolButton] = []
+        for action in actions:
+            if action is None:
+                self.tools.addSpacing(8)
+                continue
+            button = QToolButton()
+            button.setObjectName("headerTool")
+            button.setDefaultAction(action)
+            button.setAutoRaise(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.tools.addWidget(button)
+            buttons.append(button)
+        return buttons
+
+    def set_saved(self, saved: bool) -> None:
+        self.mode.setText("Saved" if saved else "Saving…")
+        self.mode.setProperty("saving", not saved)
+        self.mode.style().unpolish(self.mode)
+        self.mode.style().polish(self.mode)
 
     def _tool_button(self, text: str, tip: str, slot: object) -> QToolButton:
         button = QToolButton()

@@ -11,7 +11,7 @@ top-left corners of the cards.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
@@ -24,7 +24,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsSceneContextMenuEvent,
     QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -49,6 +51,12 @@ START_SIZE = QSizeF(132.0, 36.0)
 
 Z_EDGE = -1.0
 Z_NODE = 1.0
+Z_RAISED = 5.0
+"""A hovered or selected node comes to the front, so its handles sit above neighbours."""
+Z_HINT = 100.0
+
+DropState = str | None
+"""``"accept"`` or ``"refuse"`` while a palette drag hovers the node, else None."""
 
 
 def _elided(painter: QPainter, text: str, width: float) -> str:
@@ -135,9 +143,47 @@ class NodeItem(QGraphicsItem):
         super().__init__()
         self.node_id = node_id
         self._hovered = False
+        self.drop_state: DropState = None
         self.setZValue(Z_NODE)
         self.setAcceptHoverEvents(True)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def set_drop_state(self, state: DropState) -> None:
+        """Highlight as a drop target (accepted or refused) during a palette drag."""
+        if state != self.drop_state:
+            self.drop_state = state
+            self.update()
+
+    def make_editable(self) -> None:
+        """Selectable and movable; position changes are reported to the scene for edges."""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, True)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None:
+                cast("JourneyScene", scene).node_moved(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._raise_if_focused()
+            self.update()
+        return super().itemChange(change, value)
+
+    def _raise_if_focused(self) -> None:
+        self.setZValue(Z_RAISED if (self._hovered or self.isSelected()) else Z_NODE)
+
+    def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
+        scene = self.scene()
+        if scene is None or self.KIND not in ("milestone", "output"):
+            event.ignore()
+            return
+        if not self.isSelected():
+            scene.clearSelection()
+            self.setSelected(True)
+        cast("JourneyScene", scene).context_menu_requested(self.KIND, self.node_id,
+                                                           event.screenPos(), event.scenePos())
+        event.accept()
 
     # geometry ------------------------------------------------------------------
 
@@ -177,11 +223,13 @@ class NodeItem(QGraphicsItem):
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hovered = True
         self.setToolTip(self.tooltip())
+        self._raise_if_focused()
         self.update()
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hovered = False
+        self._raise_if_focused()
         self.update()
         super().hoverLeaveEvent(event)
 
@@ -205,14 +253,27 @@ class NodeItem(QGraphicsItem):
         body = self.body()
         if shadow:
             draw_shadow(painter, body, self.RADIUS, palette)
-        border = palette.color("accent" if self._hovered else "border_strong"
-                               if dashed else "border")
-        pen = QPen(border, 1.2 if dashed else 1.0)
-        if dashed:
+        if self.drop_state is not None:
+            ring = palette.color("accent" if self.drop_state == "accept" else "danger", 60)
+            painter.setPen(QPen(ring, 6.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(body.adjusted(-2, -2, 2, 2), self.RADIUS + 2,
+                                    self.RADIUS + 2)
+        emphasis = self.isSelected() or self.drop_state is not None
+        if self.drop_state == "refuse":
+            border = palette.color("danger")
+        elif emphasis or self._hovered:
+            border = palette.color("accent")
+        else:
+            border = palette.color("border_strong" if dashed else "border")
+        pen = QPen(border, 2.0 if emphasis else 1.2 if dashed else 1.0)
+        if dashed and not emphasis:
             pen.setDashPattern([4.0, 3.0])
         painter.setPen(pen)
         painter.setBrush(palette.color(fill))
-        painter.drawRoundedRect(body.adjusted(0.5, 0.5, -0.5, -0.5), self.RADIUS, self.RADIUS)
+        inset = 1.0 if emphasis else 0.5
+        painter.drawRoundedRect(body.adjusted(inset, inset, -inset, -inset), self.RADIUS,
+                                self.RADIUS)
 
 
 class MilestoneItem(NodeItem):
@@ -221,6 +282,33 @@ class MilestoneItem(NodeItem):
     SIZE = MILESTONE_SIZE
     KIND = "milestone"
     PAD = 14.0
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__(node_id)
+        self.make_editable()
+        self.handles: dict[str, HandleItem] = {}
+        for role in HANDLE_ROLES:
+            handle = self.handles[role] = HandleItem(role, self)
+            handle.setPos(handle_position(role))
+            handle.setVisible(False)
+
+    def sync_handles(self) -> None:
+        """The + / split / output handles show while the card is hovered or selected."""
+        visible = self._hovered or self.isSelected()
+        for handle in getattr(self, "handles", {}).values():
+            handle.setVisible(visible)
+
+    def _raise_if_focused(self) -> None:
+        super()._raise_if_focused()
+        self.sync_handles()
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        """Double-click edits the milestone (name and criteria)."""
+        if event.button() == Qt.MouseButton.LeftButton and self.scene() is not None:
+            self.journey_scene().milestone_activated(self.node_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def card(self) -> MilestoneCard:
         return self.journey_scene().milestone_card(self.node_id)
@@ -273,6 +361,34 @@ class OutputItem(NodeItem):
     SIZE = OUTPUT_SIZE
     RADIUS = 9.0
     KIND = "output"
+    CHIP_LEFT = 45.0
+    CHIP_TOP = 22.0
+    CHIP_HEIGHT = 17.0
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__(node_id)
+        self.make_editable()
+        self._press_at: QPointF | None = None
+
+    def badge_rect(self) -> QRectF:
+        """Where the Active/Inactive badge is drawn (item coordinates): it toggles on click."""
+        status = self.card().status if self.scene() is not None else "Inactive"
+        return QRectF(self.CHIP_LEFT, self.CHIP_TOP, chip_width(status, self.CHIP_HEIGHT),
+                      self.CHIP_HEIGHT)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        self._press_at = event.scenePos()
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        """A click (not a drag) on the badge asks the scene to toggle the output."""
+        pressed, self._press_at = self._press_at, None
+        super().mouseReleaseEvent(event)
+        if (event.button() == Qt.MouseButton.LeftButton and pressed is not None
+                and (event.scenePos() - pressed).manhattanLength() < 4
+                and self.badge_rect().adjusted(-3, -3, 3, 3).contains(event.pos())
+                and self.scene() is not None):
+            self.journey_scene().output_badge_clicked(self.node_id)
 
     def card(self) -> OutputCard:
         return self.journey_scene().output_card(self.node_id)
@@ -293,12 +409,13 @@ class OutputItem(NodeItem):
         tile = QRectF(8, (body.height() - 28) / 2, 28, 28)
         glyphs.tile(painter, tile, tint, 7)
         glyphs.monogram(painter, tile, letter, tint)
-        left = tile.right() + 9
+        left = self.CHIP_LEFT
         width = body.width() - left - 10
         _draw_text(painter, QRectF(left, 4, width, 17), card.connection_name,
                    palette.color("text"), theme.font(12, QFont.Weight.DemiBold))
-        chip_right = left + chip_width(card.status, 17.0)
-        draw_chip(painter, chip_right, 22.0, 17.0, card.status, card.active, palette)
+        chip_right = left + chip_width(card.status, self.CHIP_HEIGHT)
+        draw_chip(painter, chip_right, self.CHIP_TOP, self.CHIP_HEIGHT, card.status,
+                  card.active, palette)
         if card.detail:
             _draw_text(painter, QRectF(chip_right + 7, 22, body.right() - chip_right - 17, 17),
                        card.detail, palette.color("text_subtle"), theme.font(11.5))
@@ -378,18 +495,30 @@ class PlaceholderItem(NodeItem):
     SIZE = MILESTONE_SIZE
     KIND = "placeholder"
     TITLE = "No milestones yet"
-    DETAIL = "Its audiences will appear here"
+    DETAIL = "Click, or drag a milestone here"
 
     def __init__(self) -> None:
         super().__init__("__placeholder__")
-        self.setAcceptHoverEvents(False)
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Add the first milestone of this journey")
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        """A click on the empty card starts the journey: the first milestone's editor."""
+        if self.body().contains(event.pos()) and self.scene() is not None:
+            self.journey_scene().placeholder_clicked()
+        event.accept()
 
     def texts(self) -> tuple[str, ...]:
         return (self.TITLE, self.DETAIL)
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
         body = self.body()
-        pen = QPen(palette.color("border_strong"), 1.3)
+        emphasis = self._hovered or self.drop_state == "accept"
+        pen = QPen(palette.color("accent" if emphasis else "border_strong"), 1.3)
         pen.setDashPattern([4.0, 3.0])
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -470,3 +599,154 @@ class EdgeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawPath(self._arrow)
+
+
+HANDLE_ROLES = ("extend", "output", "split")
+HANDLE_RADIUS = 11.0
+HANDLE_TIPS = {
+    "extend": "Add a milestone after this one (extend the path)",
+    "split": "Add a milestone beside this one (split the audience)",
+    "output": "Send this audience to a partner",
+}
+
+
+def handle_position(role: str) -> QPointF:
+    """Centre of a handle in its milestone's coordinates: + and output on the right edge,
+    split under the card."""
+    w, h = MILESTONE_SIZE.width(), MILESTONE_SIZE.height()
+    if role == "extend":
+        return QPointF(w + 18.0, h / 2 - 14.0)
+    if role == "output":
+        return QPointF(w + 18.0, h / 2 + 14.0)
+    return QPointF(w / 2, h + 18.0)
+
+
+class HandleItem(QGraphicsItem):
+    """A round button beside a milestone: extend the path, split, or add an output.
+
+    It only tells the scene which milestone and which role was clicked; the window
+    opens the right editor.
+    """
+
+    def __init__(self, role: str, parent: MilestoneItem) -> None:
+        super().__init__(parent)
+        self.role = role
+        self._hovered = False
+        self.setAcceptHoverEvents(True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+        self.setToolTip(HANDLE_TIPS[role])
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def milestone_id(self) -> str:
+        parent = self.parentItem()
+        return cast(MilestoneItem, parent).node_id
+
+    def boundingRect(self) -> QRectF:
+        r = HANDLE_RADIUS + 2
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hovered = True
+        self.update()
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hovered = False
+        self.update()
+        super().hoverLeaveEvent(event)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        event.accept()  # keep the press from starting a drag of the milestone
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        scene = self.scene()
+        if scene is not None and self.boundingRect().contains(event.pos()):
+            cast("JourneyScene", scene).handle_clicked(self.milestone_id(), self.role)
+        event.accept()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        palette = theme.current()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = HANDLE_RADIUS
+        fill = palette.color("accent_hover" if self._hovered else "accent")
+        painter.setPen(QPen(palette.color("canvas"), 2.0))
+        painter.setBrush(fill)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+        pen = QPen(palette.color("accent_text"), 1.8)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        s = r * 0.45
+        if self.role == "extend":
+            painter.drawLine(QPointF(-s, 0), QPointF(s, 0))
+            painter.drawLine(QPointF(0, -s), QPointF(0, s))
+        elif self.role == "split":
+            path = QPainterPath(QPointF(0, -s))
+            path.lineTo(0, -s * 0.1)
+            path.moveTo(0, -s * 0.1)
+            path.quadTo(QPointF(-s, 0), QPointF(-s, s))
+            path.moveTo(0, -s * 0.1)
+            path.quadTo(QPointF(s, 0), QPointF(s, s))
+            painter.drawPath(path)
+        else:  # output: an arrow leaving a box
+            painter.drawLine(QPointF(-s * 0.6, s * 0.6), QPointF(s * 0.7, -s * 0.7))
+            painter.drawLine(QPointF(s * 0.7, -s * 0.7), QPointF(s * 0.0, -s * 0.7))
+            painter.drawLine(QPointF(s * 0.7, -s * 0.7), QPointF(s * 0.7, s * 0.0))
+
+
+class HintItem(QGraphicsItem):
+    """A speech bubble at the cursor during a palette drag: why a drop is refused,
+    or what it will do. Ignores the zoom so it always reads at 100 %."""
+
+    MAX_WIDTH = 300.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._text = ""
+        self._refused = False
+        self._lines: list[str] = []
+        self.setZValue(Z_HINT)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setAcceptHoverEvents(False)
+
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def refused(self) -> bool:
+        return self._refused
+
+    def set_hint(self, text: str, refused: bool) -> None:
+        self.prepareGeometryChange()
+        self._text = text
+        self._refused = refused
+        self._lines = wrap_lines(text, theme.font(12), self.MAX_WIDTH - 24, 6)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        metrics = QFontMetricsF(theme.font(12))
+        width = max((metrics.horizontalAdvance(line) for line in self._lines), default=0.0)
+        return QRectF(0, 0, width + 26, len(self._lines) * 17.0 + 14)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        if not self._lines:
+            return
+        palette = theme.current()
+        rect = self.boundingRect()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        draw_shadow(painter, rect, 8.0, palette)
+        painter.setPen(QPen(palette.color("danger" if self._refused else "accent"), 1.2))
+        painter.setBrush(palette.color("surface"))
+        painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 8.0, 8.0)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(palette.color("danger" if self._refused else "accent"))
+        painter.drawRoundedRect(QRectF(0, 0, 4, rect.height()), 2, 2)
+        painter.setFont(theme.font(12))
+        painter.setPen(palette.color("text"))
+        for index, line in enumerate(self._lines):
+            painter.drawText(QRectF(14, 7 + index * 17.0, rect.width() - 20, 17.0),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, line)

@@ -1,11 +1,15 @@
-"""JourneyScene: mirrors one JourneyGraph as canvas items, live.
+"""JourneyScene: mirrors one JourneyGraph as canvas items, live, and reads gestures.
 
 The graph is the single source of truth. The scene subscribes to its change
 events and keeps id -> item maps (``milestone_items``, ``output_items``,
 ``input_items``, ``edge_items``) in step: it adds and removes items, moves
 them to the positions on the model, reroutes edges and repaints what a change
-touched. It never changes the graph. :meth:`set_graph` swaps journeys and
-unsubscribes from the previous one, so a scene leaves no listener behind.
+touched. It never changes the graph itself: a gesture (a drag released, a
+palette entry dropped) becomes one core command handed to :attr:`editor`
+(the window's undo stack), and the graph's events then move the items. If the
+editor refuses, the items go back to where the model says they are.
+:meth:`set_graph` swaps journeys and unsubscribes from the previous one, so a
+scene leaves no listener behind.
 """
 
 from __future__ import annotations
@@ -13,10 +17,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Signal
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import (
+    QGraphicsScene,
+    QGraphicsSceneContextMenuEvent,
+    QGraphicsSceneDragDropEvent,
+    QGraphicsSceneMouseEvent,
+)
 
 from app.core.account import AccountState
+from app.core.commands import Command, Macro, MoveNodes, reorder_milestone
 from app.core.events import (
     DomainEvent,
     JourneyChanged,
@@ -29,11 +39,13 @@ from app.core.events import (
 from app.core.graph import JourneyGraph
 from app.core.layout import Layout, auto_layout, input_positions
 from app.ui.canvas import cards
+from app.ui.canvas.edits import NodeKey, Placement, plan_drop
 from app.ui.canvas.items import (
     INPUT_SIZE,
     MILESTONE_SIZE,
     START_SIZE,
     EdgeItem,
+    HintItem,
     InputItem,
     MilestoneItem,
     NodeItem,
@@ -41,6 +53,7 @@ from app.ui.canvas.items import (
     PlaceholderItem,
     StartItem,
 )
+from app.ui.palette import entry_from_mime
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +81,16 @@ class JourneyScene(QGraphicsScene):
     """Another journey is shown, or the shown journey's record (name, inputs) changed."""
     contentChanged = Signal()
     """Nodes were added, removed or changed: counts and extents may differ."""
+    milestoneActivated = Signal(str)
+    """A milestone was double-clicked: edit it (its id)."""
+    handleClicked = Signal(str, str)
+    """A milestone's handle was clicked: (milestone id, "extend" | "split" | "output")."""
+    outputBadgeClicked = Signal(str)
+    """An output's Active/Inactive badge was clicked (its id)."""
+    placeholderClicked = Signal()
+    """The empty journey's placeholder card was clicked: add the first milestone."""
+    contextMenuRequested = Signal(str, str, QPoint, QPointF)
+    """(kind "milestone" | "output" | "", id, screen position, scene position)."""
 
     def __init__(self, state: AccountState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -78,8 +101,22 @@ class JourneyScene(QGraphicsScene):
         self.output_items: dict[str, OutputItem] = {}
         self.input_items: dict[str, InputItem] = {}
         self.edge_items: dict[EdgeKey, EdgeItem] = {}
+        self._edges_of: dict[str, list[EdgeKey]] = {}
         self.start_item: StartItem | None = None
         self.placeholder_item: PlaceholderItem | None = None
+        self.editor: Callable[[Command], bool] | None = None
+        """Runs a core command as one undo step; True when it was done."""
+        self.drop_hint: HintItem | None = None
+        self._drop_target: NodeItem | None = None
+        self._drag_start: dict[NodeKey, QPointF] = {}
+        self._followers: dict[str, str] = {}
+        """Outputs carried along by a dragged milestone: output id -> milestone id."""
+        self._placing = False
+
+    def set_state(self, state: AccountState) -> None:
+        """Mirror another account state (after a reload); shows no journey until told."""
+        self.set_graph(None)
+        self._state = state
 
     # ------------------------------------------------------------------ journey
 
@@ -160,6 +197,247 @@ class JourneyScene(QGraphicsScene):
             rect = rect.united(item.scene_body())
         return rect
 
+    # ------------------------------------------------------------------ editing helpers
+
+    def node_moved(self, item: NodeItem) -> None:
+        """An item moved (a drag in progress): reroute just the edges that touch it."""
+        if self._placing:
+            return
+        key = node_key(item.KIND, item.node_id)
+        for edge_key in self._edges_of.get(key, ()):
+            self._route_edge(edge_key)
+
+    def selected_keys(self) -> list[NodeKey]:
+        """The selected milestones and outputs, as (kind, id)."""
+        keys: list[NodeKey] = []
+        for item in self.selectedItems():
+            if isinstance(item, MilestoneItem):
+                keys.append(("milestone", item.node_id))
+            elif isinstance(item, OutputItem):
+                keys.append(("output", item.node_id))
+        return keys
+
+    def select_node(self, kind: str, node_id: str) -> None:
+        """Select exactly one node (after it was created, for instance)."""
+        item = self.node_item(node_key(kind, node_id))
+        self.clearSelection()
+        if item is not None:
+            item.setSelected(True)
+
+    def placement(self) -> Placement:
+        """Where every node is drawn now, for placing new nodes beside them."""
+        occupied = tuple(i.scene_body() for i in (*self.milestone_items.values(),
+                                                   *self.output_items.values()))
+        return Placement(
+            milestones={k: QPointF(v.pos()) for k, v in self.milestone_items.items()},
+            outputs={k: QPointF(v.pos()) for k, v in self.output_items.items()},
+            occupied=occupied,
+        )
+
+    def submit(self, command: Command) -> bool:
+        """Hand a command to the editor; without one (a read-only scene) nothing happens."""
+        if self.editor is None:
+            return False
+        return self.editor(command)
+
+    # callbacks from items -------------------------------------------------------
+
+    def milestone_activated(self, milestone_id: str) -> None:
+        self.milestoneActivated.emit(milestone_id)
+
+    def handle_clicked(self, milestone_id: str, role: str) -> None:
+        self.handleClicked.emit(milestone_id, role)
+
+    def placeholder_clicked(self) -> None:
+        self.placeholderClicked.emit()
+
+    def output_badge_clicked(self, output_id: str) -> None:
+        self.outputBadgeClicked.emit(output_id)
+
+    def context_menu_requested(self, kind: str, node_id: str, screen: QPoint,
+                               at: QPointF) -> None:
+        self.contextMenuRequested.emit(kind, node_id, screen, at)
+
+    # ------------------------------------------------------------------ mouse: moving
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mousePressEvent(event)
+        self._drag_start = {}
+        self._followers = {}
+        if event.button() != Qt.MouseButton.LeftButton or self._graph is None:
+            return
+        for item in self.selectedItems():
+            if isinstance(item, MilestoneItem):
+                self._drag_start[("milestone", item.node_id)] = QPointF(item.pos())
+            elif isinstance(item, OutputItem):
+                self._drag_start[("output", item.node_id)] = QPointF(item.pos())
+        # A milestone's outputs hang under it: they travel with it (same undo step).
+        for kind, node_id in list(self._drag_start):
+            if kind != "milestone" or not self._graph.has_milestone(node_id):
+                continue
+            for output in self._graph.outputs_of(node_id):
+                follower = self.output_items.get(output.id)
+                if follower is not None and ("output", output.id) not in self._drag_start:
+                    self._drag_start[("output", output.id)] = QPointF(follower.pos())
+                    self._followers[output.id] = node_id
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        for output_id, milestone_id in self._followers.items():
+            leader = self.milestone_items.get(milestone_id)
+            follower = self.output_items.get(output_id)
+            if leader is None or follower is None:
+                continue
+            delta = leader.pos() - self._drag_start[("milestone", milestone_id)]
+            follower.setPos(self._drag_start[("output", output_id)] + delta)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        start, self._drag_start = self._drag_start, {}
+        self._followers = {}
+        if event.button() != Qt.MouseButton.LeftButton or not start or self._graph is None:
+            return
+        moved: dict[NodeKey, tuple[float, float]] = {}
+        for key, before in start.items():
+            item = self.node_item(node_key(*key))
+            if item is not None and item.pos() != before:
+                moved[key] = (round(item.pos().x(), 1), round(item.pos().y(), 1))
+        if not moved:
+            return
+        command = self._move_command(moved)
+        if not self.submit(command):
+            self._sync_structure()  # refused (or read-only): back to the model's places
+
+    def _move_command(self, moved: dict[NodeKey, tuple[float, float]]) -> Command:
+        """One MoveNodes; when a single milestone changes its vertical place among its
+        split's siblings, the split is reordered in the same undo step."""
+        graph = self._require_graph()
+        move = MoveNodes(graph.id, moved)
+        milestones = [node_id for kind, node_id in moved if kind == "milestone"]
+        if len(milestones) != 1:
+            return move
+        milestone = graph.milestone(milestones[0])
+        siblings = graph.children(milestone.parent_id)
+        if len(siblings) < 2:
+            return move
+        by_height = sorted(siblings, key=lambda m: self.milestone_items[m.id].pos().y())
+        index = [m.id for m in by_height].index(milestone.id)
+        if index == graph.child_index(milestone.id):
+            return move
+        reorder = reorder_milestone(graph.id, milestone.id, index, milestone.parent_id)
+        return Macro("Reorder split", [move, reorder])
+
+    def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
+        super().contextMenuEvent(event)
+        if not event.isAccepted() and self._graph is not None:
+            self.clearSelection()
+            self.contextMenuRequested.emit("", "", event.screenPos(), event.scenePos())
+            event.accept()
+
+    # ------------------------------------------------------------------ palette drops
+
+    def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        if self._graph is not None and entry_from_mime(event.mimeData()) is not None:
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self._show_drop_plan(event)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        if self._graph is None or entry_from_mime(event.mimeData()) is None:
+            event.ignore()
+            return
+        self._show_drop_plan(event)
+        # Accepted even where refused, so the hint keeps following the cursor; a refused
+        # drop does nothing but say why.
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def dragLeaveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        self._clear_drop_feedback()
+        event.accept()
+
+    def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        entry = entry_from_mime(event.mimeData())
+        graph = self._graph
+        if graph is None or entry is None:
+            self._clear_drop_feedback()
+            event.ignore()
+            return
+        target = self._milestone_at(event.scenePos())
+        plan = plan_drop(graph, self.placement(), entry,
+                         target.node_id if target is not None else None,
+                         self._drop_corner(event.scenePos()))
+        self._clear_drop_feedback()
+        if plan.command is None:
+            self._show_hint(plan.message, True, event.scenePos())
+            event.setDropAction(Qt.DropAction.IgnoreAction)
+            event.accept()
+            return
+        if self.submit(plan.command):
+            new = getattr(plan.command, "milestone", None) or getattr(plan.command, "output", None)
+            if new is not None:
+                self.select_node("milestone" if hasattr(plan.command, "milestone")
+                                 else "output", new.id)
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def _drop_corner(self, at: QPointF) -> QPointF:
+        """The top-left corner for a card dropped with the cursor at its middle-left
+        (onto the empty journey's placeholder: exactly in its place)."""
+        placeholder = self.placeholder_item
+        if placeholder is not None and placeholder.scene_body().contains(at):
+            return QPointF(placeholder.pos())
+        return QPointF(at.x() - 24.0, at.y() - MILESTONE_SIZE.height() / 2)
+
+    def _milestone_at(self, at: QPointF) -> MilestoneItem | None:
+        for item in self.items(at):
+            candidate = item
+            while candidate is not None and not isinstance(candidate, MilestoneItem):
+                candidate = candidate.parentItem()
+            if isinstance(candidate, MilestoneItem) and candidate.scene_body().adjusted(
+                    -4, -4, 4, 4).contains(at):
+                return candidate
+        return None
+
+    def _show_drop_plan(self, event: QGraphicsSceneDragDropEvent) -> object:
+        entry = entry_from_mime(event.mimeData())
+        graph = self._graph
+        if entry is None or graph is None:
+            return None
+        target = self._milestone_at(event.scenePos())
+        plan = plan_drop(graph, self.placement(), entry,
+                         target.node_id if target is not None else None,
+                         self._drop_corner(event.scenePos()))
+        highlighted: NodeItem | None = target
+        placeholder = self.placeholder_item
+        if target is None and placeholder is not None and \
+                placeholder.scene_body().contains(event.scenePos()):
+            highlighted = placeholder
+        if self._drop_target is not None and self._drop_target is not highlighted:
+            self._drop_target.set_drop_state(None)
+        self._drop_target = highlighted
+        if highlighted is not None:
+            highlighted.set_drop_state("refuse" if plan.refused else "accept")
+        self._show_hint(plan.message, plan.refused, event.scenePos())
+        return plan
+
+    def _show_hint(self, text: str, refused: bool, at: QPointF) -> None:
+        if self.drop_hint is None:
+            self.drop_hint = HintItem()
+            self.addItem(self.drop_hint)
+        self.drop_hint.set_hint(text, refused)
+        self.drop_hint.setPos(at + QPointF(16.0, 18.0))
+        self.drop_hint.setVisible(True)
+
+    def _clear_drop_feedback(self) -> None:
+        if self._drop_target is not None:
+            self._drop_target.set_drop_state(None)
+            self._drop_target = None
+        if self.drop_hint is not None:
+            self.drop_hint.setVisible(False)
+
     # ------------------------------------------------------------------ events
 
     def _on_event(self, event: DomainEvent) -> None:
@@ -215,8 +493,11 @@ class JourneyScene(QGraphicsScene):
         self.output_items.clear()
         self.input_items.clear()
         self.edge_items.clear()
+        self._edges_of.clear()
         self.start_item = None
         self.placeholder_item = None
+        self.drop_hint = None
+        self._drop_target = None
 
     def _build(self) -> None:
         graph = self._require_graph()
@@ -285,6 +566,13 @@ class JourneyScene(QGraphicsScene):
     # ------------------------------------------------------------------ placement
 
     def _place_nodes(self) -> None:
+        self._placing = True
+        try:
+            self._place_all()
+        finally:
+            self._placing = False
+
+    def _place_all(self) -> None:
         graph = self._require_graph()
         auto: Layout | None = None
 
@@ -360,17 +648,25 @@ class JourneyScene(QGraphicsScene):
             if key not in self.edge_items:
                 edge = self.edge_items[key] = EdgeItem(key)
                 self.addItem(edge)
+        self._edges_of = {}
+        for key in self.edge_items:
+            for end in key:
+                self._edges_of.setdefault(end, []).append(key)
 
     def _route_edges(self) -> None:
-        for key, edge in self.edge_items.items():
-            source = self.node_item(key[0])
-            target = self.node_item(key[1])
-            if source is None or target is None:
-                continue
-            if isinstance(target, OutputItem) and isinstance(source, MilestoneItem):
-                self._route_output_edge(edge, source, target)
-            else:
-                edge.set_route(source.right_port(), target.left_port())
+        for key in self.edge_items:
+            self._route_edge(key)
+
+    def _route_edge(self, key: EdgeKey) -> None:
+        edge = self.edge_items.get(key)
+        source = self.node_item(key[0])
+        target = self.node_item(key[1])
+        if edge is None or source is None or target is None:
+            return
+        if isinstance(target, OutputItem) and isinstance(source, MilestoneItem):
+            self._route_output_edge(edge, source, target)
+        else:
+            edge.set_route(source.right_port(), target.left_port())
 
     @staticmethod
     def _route_output_edge(edge: EdgeItem, source: MilestoneItem, target: OutputItem) -> None:

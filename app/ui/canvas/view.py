@@ -1,8 +1,11 @@
 """JourneyView: the canvas viewport — dotted grid, zoom around the cursor, pan, fit.
 
-Read-only for now: items are neither movable nor selectable; dragging the
-background pans. Until the person zooms or pans, the view keeps the journey
-fitted when it is resized ("auto-fit"); another journey is always shown fitted.
+Dragging the background draws a rubber band that selects (as in design tools);
+panning is the middle button, or the left button while Space is held; the wheel
+and a trackpad pinch zoom around the cursor; arrow keys nudge the selection,
+Delete removes it, Escape deselects (the window does the edits). Until the
+person zooms or pans, the view keeps the journey fitted when it is resized
+("auto-fit"); another journey is always shown fitted.
 The first look does not zoom out below 75 % (text must stay readable); the
 explicit "Fit to view" does, down to 25 %.
 """
@@ -10,11 +13,14 @@ explicit "Fit to view" does, down to 25 %.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QFont,
+    QKeyEvent,
     QMouseEvent,
+    QNativeGestureEvent,
     QPainter,
     QPen,
     QResizeEvent,
@@ -48,6 +54,8 @@ class JourneyView(QGraphicsView):
     """Shows a :class:`JourneyScene`; zoom is a uniform scale kept in [0.25, 3]."""
 
     zoomChanged = Signal(float)
+    viewportChanged = Signal()
+    """The visible part of the scene moved or resized (the minimap follows)."""
 
     def __init__(self, scene: JourneyScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -64,10 +72,33 @@ class JourneyView(QGraphicsView):
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+        self._space_held = False
+        self._pan_from: QPointF | None = None
+        self.on_delete: Callable[[], None] | None = None
+        """Called for the Delete and Backspace keys (the window removes the selection)."""
+        self.on_nudge: Callable[[float, float], None] | None = None
+        """Called for the arrow keys with (dx, dy) in canvas units (Shift: 10x)."""
         scene.graphChanged.connect(self._on_graph_changed)
+        self.horizontalScrollBar().valueChanged.connect(self.viewportChanged)
+        self.verticalScrollBar().valueChanged.connect(self.viewportChanged)
+        self.zoomChanged.connect(self.viewportChanged)
+
+    @property
+    def journey_scene(self) -> JourneyScene:
+        return self._scene
+
+    def center_on_scene(self, point: QPointF) -> None:
+        """Centre the view on a scene point (the minimap's jump); stops auto-fit."""
+        self._fit_floor = None
+        self.centerOn(point)
+        self.viewportChanged.emit()
 
     # ------------------------------------------------------------------ zoom
 
@@ -144,10 +175,94 @@ class JourneyView(QGraphicsView):
         self.set_zoom(self.zoom * math.pow(1.0015, delta), event.position())
         event.accept()
 
+    def viewportEvent(self, event: QEvent) -> bool:
+        """A trackpad pinch (native zoom gesture) zooms around the fingers."""
+        if isinstance(event, QNativeGestureEvent) and \
+                event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self._fit_floor = None
+            self.set_zoom(self.zoom * (1.0 + event.value()), event.position())
+            return True
+        return super().viewportEvent(event)
+
+    @property
+    def panning(self) -> bool:
+        return self._pan_from is not None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (
+                button == Qt.MouseButton.LeftButton and self._space_held):
+            self._fit_floor = None
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if button == Qt.MouseButton.LeftButton:
             self._fit_floor = None
         super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.pan_by(delta.x(), delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self._update_cursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the canvas with the pointer by (dx, dy) viewport pixels."""
+        horizontal = self.horizontalScrollBar()
+        vertical = self.verticalScrollBar()
+        horizontal.setValue(horizontal.value() - round(dx))
+        vertical.setValue(vertical.value() - round(dy))
+        self.viewport().update()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = True
+            self._update_cursor()
+            event.accept()
+            return
+        steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
+                 Qt.Key.Key_Down: (0, 1)}
+        if event.key() in steps and self.on_nudge and self._scene.selectedItems():
+            size = 10.0 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1.0
+            dx, dy = steps[Qt.Key(event.key())]
+            self.on_nudge(dx * size, dy * size)
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self._scene.clearSelection()
+            event.accept()
+            return
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.on_delete:
+            self.on_delete()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            self._update_cursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def _update_cursor(self) -> None:
+        if self._space_held:
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            self.viewport().unsetCursor()
 
     def auto_fit(self) -> None:
         """Fit as for a first look: whole journey if it stays readable, else its start."""
@@ -157,6 +272,7 @@ class JourneyView(QGraphicsView):
         super().resizeEvent(event)
         if self._fit_floor is not None:
             self._fit(self._fit_floor)
+        self.viewportChanged.emit()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

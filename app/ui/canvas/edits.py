@@ -1,0 +1,277 @@
+"""What a gesture on the canvas means, as core commands (no widgets here).
+
+The canvas turns clicks, drags and drops into intent: "a milestone after this
+one", "these nodes are here now", "this partner on that audience". This module
+turns intent into :mod:`app.core.commands` values, with positions chosen so a
+new node lands in free space next to where it belongs (automatic placement on
+creation; positions people set by hand are never touched). Whether an edit is
+allowed is always the core's ``can_…`` answer; nothing is re-decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF
+
+from app.core.account import AccountState
+from app.core.commands import (
+    AddMilestone,
+    AddOutput,
+    Command,
+    CreateJourney,
+    Macro,
+    MoveNodes,
+    RemoveMilestone,
+    RemoveOutput,
+    RenameMilestone,
+    SetCriteria,
+    SetOutputActive,
+)
+from app.core.criteria import AudienceDefinition
+from app.core.events import NodeKind
+from app.core.graph import JourneyGraph
+from app.core.layout import (
+    COLUMN_GAP,
+    NODE_HEIGHT,
+    NODE_WIDTH,
+    OUTPUT_GAP,
+    OUTPUT_HEIGHT,
+    ROW_GAP,
+    auto_layout,
+)
+from app.core.models import Journey, JourneyDocument, Milestone, Output, new_id
+from app.ui.palette import PaletteEntry
+
+NodeKey = tuple[NodeKind, str]
+
+
+def unique_name(graph: JourneyGraph, base: str) -> str:
+    """``base``, or ``base 2``, ``base 3``… so a new milestone never collides by name."""
+    taken = {m.name.casefold() for m in graph.milestones_in_order()}
+    if base.casefold() not in taken:
+        return base
+    number = 2
+    while f"{base} {number}".casefold() in taken:
+        number += 1
+    return f"{base} {number}"
+
+
+def free_spot(occupied: Iterable[QRectF], x: float, y: float, width: float, height: float,
+              step: float) -> tuple[float, float]:
+    """The first place at or below (x, y) where a width x height card overlaps nothing."""
+    rects = [r.adjusted(-8, -8, 8, 8) for r in occupied]
+    candidate = QRectF(x, y, width, height)
+    for _ in range(500):
+        if not any(candidate.intersects(r) for r in rects):
+            break
+        candidate.translate(0, step)
+    return candidate.x(), candidate.y()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where nodes are on the canvas now (top-left corners), and what they cover."""
+
+    milestones: Mapping[str, QPointF]
+    outputs: Mapping[str, QPointF]
+    occupied: tuple[QRectF, ...]
+
+
+def child_spot(graph: JourneyGraph, placed: Placement, parent_id: str | None) -> tuple[float,
+                                                                                       float]:
+    """A free place for a new milestone under ``parent_id`` (None: a new first step)."""
+    if parent_id is None:
+        tops = [placed.milestones[m.id] for m in graph.children(None) if m.id in placed.milestones]
+        x = min((p.x() for p in tops), default=0.0)
+        y = min((p.y() for p in tops), default=0.0)
+    else:
+        parent = placed.milestones[parent_id]
+        x, y = parent.x() + NODE_WIDTH + COLUMN_GAP, parent.y()
+    return free_spot(placed.occupied, x, y, NODE_WIDTH, NODE_HEIGHT, NODE_HEIGHT / 2 + ROW_GAP)
+
+
+def output_spot(placed: Placement, milestone_id: str) -> tuple[float, float]:
+    """A free place for a new output hanging under its milestone."""
+    anchor = placed.milestones[milestone_id]
+    return free_spot(placed.occupied, anchor.x() + 24.0, anchor.y() + NODE_HEIGHT + OUTPUT_GAP,
+                     NODE_WIDTH, OUTPUT_HEIGHT, OUTPUT_HEIGHT + OUTPUT_GAP)
+
+
+def new_milestone(graph: JourneyGraph, placed: Placement, parent_id: str | None, *,
+                  name: str | None = None, remaining: bool = False,
+                  definition: AudienceDefinition | None = None,
+                  at: QPointF | None = None) -> Milestone:
+    """A milestone record ready for :class:`AddMilestone` (not yet added)."""
+    if at is not None:
+        x, y = free_spot(placed.occupied, at.x(), at.y(), NODE_WIDTH, NODE_HEIGHT,
+                         NODE_HEIGHT / 2 + ROW_GAP)
+    else:
+        x, y = child_spot(graph, placed, parent_id)
+    if remaining:
+        # Names are unique in a journey; a second catch-all reads better in words.
+        taken = {m.name.casefold() for m in graph.milestones_in_order()}
+        base = next((b for b in ("Remaining users", "Everyone else", "All the others")
+                     if b.casefold() not in taken), "Remaining users")
+    else:
+        base = "New milestone"
+    return Milestone(name=name or unique_name(graph, base), parent_id=parent_id,
+                     remaining=remaining, definition=definition or AudienceDefinition(),
+                     x=x, y=y)
+
+
+def new_output(placed: Placement, milestone_id: str, connection_id: str) -> Output:
+    x, y = output_spot(placed, milestone_id)
+    return Output(milestone_id=milestone_id, connection_id=connection_id, x=x, y=y)
+
+
+@dataclass(frozen=True)
+class DropPlan:
+    """What dropping a palette entry here would do: a command, or why not."""
+
+    command: Command | None
+    message: str
+
+    @property
+    def refused(self) -> bool:
+        return self.command is None
+
+
+def plan_drop(graph: JourneyGraph, placed: Placement, entry: PaletteEntry,
+              target_milestone: str | None, at: QPointF) -> DropPlan:
+    """The command for dropping ``entry`` on a milestone (or on empty canvas at ``at``)."""
+    if entry.kind == "output":
+        if target_milestone is None:
+            return DropPlan(None, f"Drop {entry.title} onto a milestone: a partner receives "
+                                  f"one audience.")
+        output = new_output(placed, target_milestone, entry.connection_id)
+        problem = graph.can_add_output(output)
+        if problem:
+            return DropPlan(None, problem)
+        name = graph.milestone(target_milestone).name
+        return DropPlan(AddOutput(graph.id, output), f"Send “{name}” to {entry.title}")
+    remaining = entry.kind == "remaining"
+    if target_milestone is None:
+        if remaining:
+            return DropPlan(None, "“Remaining users” belongs to a split: drop it onto the "
+                                  "milestone whose paths it completes.")
+        milestone = new_milestone(graph, placed, None, at=at)
+        problem = graph.can_add_milestone(milestone)
+        if problem:
+            return DropPlan(None, problem)
+        return DropPlan(AddMilestone(graph.id, milestone), "Add a new first step here")
+    milestone = new_milestone(graph, placed, target_milestone, remaining=remaining)
+    problem = graph.can_add_milestone(milestone)
+    if problem:
+        return DropPlan(None, problem)
+    parent = graph.milestone(target_milestone).name
+    what = "“Remaining users”" if remaining else "a milestone"
+    return DropPlan(AddMilestone(graph.id, milestone), f"Add {what} after “{parent}”")
+
+
+def delete_command(graph: JourneyGraph, milestone_ids: Iterable[str],
+                   output_ids: Iterable[str]) -> Command | None:
+    """One undo step removing the given nodes: outputs first, then milestones last to
+    first (the order the rules ask for). Milestones take their own outputs with them."""
+    milestones = set(milestone_ids)
+    outputs = {o for o in output_ids if graph.has_output(o)}
+    for milestone_id in milestones:
+        outputs.update(o.id for o in graph.outputs_of(milestone_id))
+    steps: list[Command] = [RemoveOutput(graph.id, o.id) for o in graph.outputs()
+                            if o.id in outputs]
+    order = [m.id for m in graph.milestones_in_order() if m.id in milestones]
+    steps.extend(RemoveMilestone(graph.id, m) for m in reversed(order))
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+    if len(order) == 1:
+        text = f"Remove milestone “{graph.milestone(order[0]).name}”"
+    elif not order:
+        text = f"Remove {len(outputs)} outputs"
+    else:
+        text = f"Remove {len(order)} milestones"
+    return Macro(text, steps)
+
+
+def edit_milestone_command(graph: JourneyGraph, milestone_id: str, name: str,
+                           definition: AudienceDefinition) -> Command | None:
+    """Rename and/or new criteria as one step (None when nothing changed)."""
+    milestone = graph.milestone(milestone_id)
+    steps: list[Command] = []
+    if " ".join(name.split()) != milestone.name:
+        steps.append(RenameMilestone(graph.id, milestone_id, name))
+    if definition != milestone.definition:
+        steps.append(SetCriteria(graph.id, milestone_id, definition))
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+    return Macro(f"Edit milestone “{' '.join(name.split())}”", steps)
+
+
+def toggle_output_command(graph: JourneyGraph, output_id: str) -> SetOutputActive:
+    return SetOutputActive(graph.id, output_id, not graph.output(output_id).active)
+
+
+def layout_command(graph: JourneyGraph) -> Command | None:
+    """"Tidy up": every node to its automatic place, one undo step (None: already tidy)."""
+    layout = auto_layout(graph)
+    positions: dict[NodeKey, tuple[float, float]] = {}
+    for milestone_id, spot in layout.milestones.items():
+        if graph.position("milestone", milestone_id) != spot:
+            positions[("milestone", milestone_id)] = spot
+    for output_id, spot in layout.outputs.items():
+        if graph.position("output", output_id) != spot:
+            positions[("output", output_id)] = spot
+    if not positions:
+        return None
+    return Macro("Tidy up layout", [MoveNodes(graph.id, positions)])
+
+
+def laid_out(document: JourneyDocument) -> JourneyDocument:
+    """``document`` with every node at its automatic place."""
+    graph = JourneyGraph.from_document(document)
+    layout = auto_layout(graph)
+    milestones = tuple(m.model_copy(update=dict(zip(("x", "y"), layout.milestones[m.id],
+                                                    strict=True)))
+                       for m in document.milestones)
+    outputs = tuple(o.model_copy(update=dict(zip(("x", "y"), layout.outputs[o.id],
+                                                 strict=True)))
+                    for o in document.outputs)
+    return document.model_copy(update={"milestones": milestones, "outputs": outputs})
+
+
+def copy_name(state: AccountState, name: str) -> str:
+    taken = {g.name.casefold() for g in state.journeys()}
+    candidate = f"{name} copy"
+    number = 2
+    while candidate.casefold() in taken:
+        candidate = f"{name} copy {number}"
+        number += 1
+    return candidate[:80]
+
+
+def duplicate_command(state: AccountState, journey_id: str) -> CreateJourney:
+    """A copy of a journey under new ids. Its outputs start inactive: a copy must not
+    start sending the same audiences to partners twice (nor eat the account's limit)."""
+    source = state.journey(journey_id).document()
+    ids = {m.id: new_id() for m in source.milestones}
+    milestones = tuple(
+        m.model_copy(update={"id": ids[m.id],
+                             "parent_id": ids[m.parent_id] if m.parent_id else None})
+        for m in source.milestones
+    )
+    outputs = tuple(
+        o.model_copy(update={"id": new_id(), "milestone_id": ids[o.milestone_id],
+                             "active": False})
+        for o in source.outputs
+    )
+    journey = Journey(name=copy_name(state, source.journey.name),
+                      input_ids=source.journey.input_ids)
+    document = JourneyDocument(journey=journey, milestones=milestones, outputs=outputs)
+    index = [g.id for g in state.journeys()].index(journey_id) + 1
+    command = CreateJourney(document, index)
+    command.text = f"Duplicate “{source.journey.name}”"
+    return command

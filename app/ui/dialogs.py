@@ -1,0 +1,331 @@
+"""Dialogs: milestone editor, connection chooser, new journey, rename journey.
+
+Every dialog validates in place, as the person types, with the same ``can_…``
+answers core gives the command later, and keeps OK disabled until the input
+would be accepted; so a refusal after OK is the exception (another window
+changed something meanwhile), and then the banner shows it. Dialogs only
+collect values: the window turns them into one command.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QScrollArea,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.account import AccountState
+from app.core.criteria import AudienceDefinition
+from app.core.graph import JourneyGraph, reason
+from app.core.models import PARTNER_LABELS, Journey, Milestone, Output
+from app.ui.criteria_editor import CriteriaEditor
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("fieldError")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def _show_error(label: QLabel, message: str | None) -> None:
+    label.setText(message or "")
+    label.setVisible(bool(message))
+
+
+class _Dialog(QDialog):
+    def __init__(self, title: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setObjectName("editorDialog")
+        self.setWindowTitle(title)
+        self.heading = QLabel(title)
+        self.heading.setObjectName("dialogTitle")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.body = QVBoxLayout(self)
+        self.body.setContentsMargins(22, 18, 22, 16)
+        self.body.setSpacing(10)
+        self.body.addWidget(self.heading)
+
+    @property
+    def ok_button(self) -> QAbstractButton:
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        assert button is not None
+        return button
+
+    def finish_layout(self, stretch: bool = True) -> None:
+        if stretch:
+            self.body.addStretch(1)
+        self.body.addWidget(self.buttons)
+
+    def accept(self) -> None:
+        """OK only when valid (Enter in a field must not get round the checks)."""
+        if self.validate():
+            super().accept()
+
+    def validate(self) -> bool:
+        raise NotImplementedError
+
+
+class MilestoneDialog(_Dialog):
+    """Name and criteria of a new milestone (after or beside another) or of one to edit."""
+
+    def __init__(self, graph: JourneyGraph, *, milestone_id: str | None = None,
+                 parent_id: str | None = None, index: int | None = None,
+                 title: str = "", parent: QWidget | None = None) -> None:
+        existing = graph.milestone(milestone_id) if milestone_id else None
+        super().__init__(title or (f"Edit “{existing.name}”" if existing else "New milestone"),
+                         parent)
+        self.graph = graph
+        self.milestone_id = milestone_id
+        self.parent_id = existing.parent_id if existing else parent_id
+        self.index = index
+        self.remaining = bool(existing and existing.remaining)
+        self.name = QLineEdit(existing.name if existing else "")
+        self.name.setObjectName("nameField")
+        self.name.setPlaceholderText("e.g. Watched content")
+        self.name.setMaxLength(120)
+        self.name_error = _error_label()
+        self.criteria = CriteriaEditor(existing.definition if existing else None)
+        name_label = QLabel("Name")
+        name_label.setObjectName("fieldLabel")
+        criteria_label = QLabel("Who is in this audience")
+        criteria_label.setObjectName("fieldLabel")
+        self.body.addWidget(name_label)
+        self.body.addWidget(self.name)
+        self.body.addWidget(self.name_error)
+        self.body.addSpacing(6)
+        self.body.addWidget(criteria_label)
+        if self.remaining:
+            note = QLabel("“Remaining users” takes everyone its split's other milestones did "
+                          "not; it has no criteria of its own.")
+            note.setObjectName("dialogNote")
+            note.setWordWrap(True)
+            self.body.addWidget(note)
+            self.criteria.setEnabled(False)
+            self.criteria.hide()
+        scroll = QScrollArea()
+        scroll.setObjectName("criteriaScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.criteria)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(260)
+        scroll.setVisible(not self.remaining)
+        self.body.addWidget(scroll, 1)
+        self.finish_layout(stretch=False)
+        self.resize(860, 580)
+        self.name.textChanged.connect(self.validate)
+        self.criteria.changed.connect(self.validate)
+        self.validate()
+        self.name.setFocus()
+
+    def validate(self) -> bool:
+        name = self.name.text()
+        if self.milestone_id:
+            problem = self.graph.can_rename_milestone(self.milestone_id, name)
+        else:
+            problem = self.graph.can_add_milestone(
+                Milestone(name=name.strip() or "x", parent_id=self.parent_id), self.index
+            ) if name.strip() else None
+            if problem is None:
+                problem = reason(lambda: self._check_name(name))
+        _show_error(self.name_error, problem if name or self.milestone_id else None)
+        rows_ok = self.criteria.validate()
+        ok = problem is None and rows_ok and bool(name.strip())
+        self.ok_button.setEnabled(ok)
+        return ok
+
+    def _check_name(self, name: str) -> None:
+        from app.core.graph import clean_name
+
+        clean_name(name, "milestone")
+
+    def values(self) -> tuple[str, AudienceDefinition]:
+        """The name and the definition typed in (call after a valid accept)."""
+        definition = AudienceDefinition() if self.remaining else self.criteria.definition()
+        return " ".join(self.name.text().split()), definition
+
+
+class ConnectionDialog(_Dialog):
+    """Which configured partner receives an audience; unavailable ones say why."""
+
+    def __init__(self, graph: JourneyGraph, state: AccountState, milestone_id: str,
+                 parent: QWidget | None = None) -> None:
+        audience = graph.milestone(milestone_id).name
+        super().__init__(f"Send “{audience}” to a partner", parent)
+        self.graph = graph
+        self.milestone_id = milestone_id
+        self.group = QButtonGroup(self)
+        self.choices: dict[str, QRadioButton] = {}
+        self.reasons: dict[str, str] = {}
+        intro = QLabel("The partner receives who joins and leaves this audience after every "
+                       "evaluation. New outputs start active.")
+        intro.setObjectName("dialogNote")
+        intro.setWordWrap(True)
+        self.body.addWidget(intro)
+        for connection in state.connections.values():
+            label = PARTNER_LABELS.get(connection.partner, connection.partner)
+            same = label.casefold() == connection.name.casefold()
+            button = QRadioButton(connection.name if same else f"{connection.name}  ·  {label}")
+            problem = graph.can_add_output(Output(milestone_id=milestone_id,
+                                                  connection_id=connection.id))
+            if problem:
+                button.setEnabled(False)
+                button.setToolTip(problem)
+                self.reasons[connection.id] = problem
+            self.group.addButton(button)
+            self.choices[connection.id] = button
+            self.body.addWidget(button)
+            if problem:
+                why = QLabel(problem)
+                why.setObjectName("fieldHint")
+                why.setWordWrap(True)
+                self.body.addWidget(why)
+        if not state.connections:
+            self.body.addWidget(QLabel("This account has no connections yet."))
+        self.finish_layout()
+        self.resize(480, 300)
+        self.group.buttonToggled.connect(lambda *_: self.validate())
+        first = next((b for b in self.choices.values() if b.isEnabled()), None)
+        if first is not None:
+            first.setChecked(True)
+        self.validate()
+
+    def choose(self, connection_id: str) -> None:
+        self.choices[connection_id].setChecked(True)
+
+    def connection_id(self) -> str | None:
+        for connection_id, button in self.choices.items():
+            if button.isChecked():
+                return connection_id
+        return None
+
+    def validate(self) -> bool:
+        ok = self.connection_id() is not None
+        self.ok_button.setEnabled(ok)
+        return ok
+
+
+class NewJourneyDialog(_Dialog):
+    """A name and the inputs: a tree of workspaces (tick one to take all its inputs)."""
+
+    def __init__(self, state: AccountState, parent: QWidget | None = None) -> None:
+        super().__init__("New journey", parent)
+        self.state = state
+        self.name = QLineEdit()
+        self.name.setObjectName("nameField")
+        self.name.setPlaceholderText("e.g. Winback lapsed subscribers")
+        self.name_error = _error_label()
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("inputTree")
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(True)
+        self.input_items: dict[str, QTreeWidgetItem] = {}
+        self.workspace_items: dict[str, QTreeWidgetItem] = {}
+        for workspace in state.workspaces.values():
+            top = QTreeWidgetItem([workspace.name])
+            top.setFlags(top.flags() | Qt.ItemFlag.ItemIsUserCheckable
+                         | Qt.ItemFlag.ItemIsAutoTristate)
+            top.setCheckState(0, Qt.CheckState.Unchecked)
+            self.workspace_items[workspace.id] = top
+            self.tree.addTopLevelItem(top)
+            for input_ in state.inputs_of(workspace.id):
+                child = QTreeWidgetItem([input_.name])
+                child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                child.setCheckState(0, Qt.CheckState.Unchecked)
+                child.setData(0, Qt.ItemDataRole.UserRole, input_.id)
+                top.addChild(child)
+                self.input_items[input_.id] = child
+        self.tree.expandAll()
+        self.inputs_error = _error_label()
+        for text, widget in (("Name", self.name), (None, self.name_error),
+                             ("Inputs (the journey's population)", self.tree),
+                             (None, self.inputs_error)):
+            if text:
+                label = QLabel(text)
+                label.setObjectName("fieldLabel")
+                self.body.addWidget(label)
+            self.body.addWidget(widget)
+        self.finish_layout()
+        self.resize(460, 460)
+        self._touched = False
+        self.name.textChanged.connect(self._on_edit)
+        self.tree.itemChanged.connect(self._on_edit)
+        self.validate()
+
+    def _on_edit(self, *_: object) -> None:
+        self._touched = True
+        self.validate()
+
+    def check_workspace(self, workspace_id: str, checked: bool = True) -> None:
+        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        self.workspace_items[workspace_id].setCheckState(0, state)
+
+    def check_input(self, input_id: str, checked: bool = True) -> None:
+        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        self.input_items[input_id].setCheckState(0, state)
+
+    def input_ids(self) -> tuple[str, ...]:
+        return tuple(i for i, item in self.input_items.items()
+                     if item.checkState(0) == Qt.CheckState.Checked)
+
+    def journey(self) -> Journey:
+        return Journey(name=" ".join(self.name.text().split()) or "x",
+                       input_ids=self.input_ids())
+
+    def validate(self) -> bool:
+        name = self.name.text()
+        problem = reason(lambda: self.state.check_journey(
+            Journey(name=name.strip() or "x", input_ids=self.input_ids()).model_copy(
+                update={"name": name})))
+        _show_error(self.name_error, problem if name else None)
+        inputs = None if self.input_ids() else (
+            "Pick at least one input: a journey's population is everyone with an event "
+            "through its inputs.")
+        _show_error(self.inputs_error, inputs if self._touched else None)
+        ok = bool(name.strip()) and problem is None and inputs is None
+        self.ok_button.setEnabled(ok)
+        return ok
+
+
+class RenameJourneyDialog(_Dialog):
+    def __init__(self, state: AccountState, journey_id: str,
+                 parent: QWidget | None = None) -> None:
+        self.state = state
+        self.journey_id = journey_id
+        super().__init__("Rename journey", parent)
+        self.name = QLineEdit(state.journey(journey_id).name)
+        self.name.setObjectName("nameField")
+        self.name.selectAll()
+        self.name_error = _error_label()
+        self.body.addWidget(self.name)
+        self.body.addWidget(self.name_error)
+        self.finish_layout()
+        self.resize(420, 160)
+        self.name.textChanged.connect(self.validate)
+        self.validate()
+
+    def new_name(self) -> str:
+        return " ".join(self.name.text().split())
+
+    def validate(self) -> bool:
+        problem = self.state.can_rename_journey(self.journey_id, self.name.text())
+        _show_error(self.name_error, problem)
+        ok = problem is None
+        self.ok_button.setEnabled(ok)
+        return ok

@@ -1,0 +1,278 @@
+"""The inspector: the selected node's details and actions, on the right of the canvas.
+
+It reads everything from the graph at refresh time (no copy of the domain) and
+acts through the window's :class:`InspectorActions`, so each button is the same
+single undoable command as the canvas gesture it mirrors.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.account import AccountState
+from app.core.events import NodeKind
+from app.ui.canvas import cards
+from app.ui.canvas.scene import JourneyScene
+
+
+class InspectorActions(Protocol):
+    def edit_milestone(self, milestone_id: str) -> None: ...
+
+    def rename_milestone(self, milestone_id: str, name: str) -> bool: ...
+
+    def add_after(self, milestone_id: str) -> None: ...
+
+    def add_beside(self, milestone_id: str) -> None: ...
+
+    def add_output(self, milestone_id: str) -> None: ...
+
+    def toggle_output(self, output_id: str) -> None: ...
+
+    def delete_selection(self) -> None: ...
+
+
+def _label(text: str, name: str, wrap: bool = False) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(wrap)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _button(text: str, slot: object, name: str = "inspectorButton") -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.clicked.connect(slot)
+    return button
+
+
+class Inspector(QWidget):
+    """Shows the journey (nothing selected), one milestone, one output, or a count."""
+
+    def __init__(self, scene: JourneyScene, actions: InspectorActions,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inspector")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._scene = scene
+        self._actions = actions
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(18, 16, 18, 16)
+        self._layout.setSpacing(8)
+        self.shown: tuple[str, str] = ("", "")
+        """(kind, id) on show: ("journey", id), ("milestone", id), ("output", id),
+        ("selection", count) or ("", "")."""
+        self.name_field: QLineEdit | None = None
+        scene.selectionChanged.connect(self.refresh)
+        scene.contentChanged.connect(self.refresh)
+        scene.graphChanged.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def state(self) -> AccountState:
+        return self._scene.state
+
+    def _clear(self) -> None:
+        self.name_field = None
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item is None:
+                continue
+            widget = item.widget()
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+            else:
+                inner = item.layout()
+                while inner is not None and inner.count():
+                    child = inner.takeAt(0)
+                    widget = child.widget() if child is not None else None
+                    if widget is not None:
+                        widget.hide()
+                        widget.deleteLater()
+
+    def refresh(self) -> None:
+        """Rebuild from the current selection (cheap: a handful of labels)."""
+        try:
+            graph = self._scene.graph
+            keys: list[tuple[NodeKind, str]] = self._scene.selected_keys()
+        except RuntimeError:  # the scene is being destroyed with the window
+            return
+        if graph is None:
+            self._show_empty()
+            return
+        if not keys:
+            self._show_journey()
+        elif len(keys) > 1:
+            self._show_many(len(keys))
+        elif keys[0][0] == "milestone" and graph.has_milestone(keys[0][1]):
+            self._show_milestone(keys[0][1])
+        elif keys[0][0] == "output" and graph.has_output(keys[0][1]):
+            self._show_output(keys[0][1])
+        else:
+            self._show_journey()
+
+    def _section(self, text: str) -> None:
+        self._layout.addWidget(_label(text.upper(), "inspectorSection"))
+
+    def _rule(self) -> None:
+        line = QFrame()
+        line.setObjectName("inspectorRule")
+        line.setFixedHeight(1)
+        self._layout.addWidget(line)
+
+    def _show_empty(self) -> None:
+        self._clear()
+        self.shown = ("", "")
+        self._layout.addWidget(_label("Nothing to inspect", "inspectorTitle"))
+        self._layout.addWidget(_label("Pick or create a journey on the left.", "inspectorText",
+                                      True))
+        self._layout.addStretch(1)
+
+    def _show_journey(self) -> None:
+        graph = self._scene.graph
+        assert graph is not None
+        self._clear()
+        self.shown = ("journey", graph.id)
+        self._section("Journey")
+        self._layout.addWidget(_label(graph.name, "inspectorTitle", True))
+        outputs = list(graph.outputs())
+        active_outputs = sum(1 for o in outputs if o.active)
+        self._layout.addWidget(_label(
+            f"{graph.milestone_count} milestones · {len(outputs)} outputs "
+            f"({active_outputs} active) · {len(graph.active_milestone_ids())} active "
+            f"audiences", "inspectorText", True))
+        self._rule()
+        self._section("Inputs")
+        for input_id in graph.journey.input_ids:
+            record = self.state.inputs.get(input_id)
+            if record is None:
+                continue
+            workspace = self.state.workspaces.get(record.workspace_id)
+            self._layout.addWidget(_label(
+                f"{record.name}  ·  {workspace.name if workspace else ''}", "inspectorText"))
+        self._rule()
+        self._layout.addWidget(_label(
+            "Select a milestone or an output to see it here. Drag steps and partners from "
+            "the palette onto the canvas, or use the + beside a milestone.",
+            "inspectorHint", True))
+        self._layout.addStretch(1)
+
+    def _show_many(self, count: int) -> None:
+        self._clear()
+        self.shown = ("selection", str(count))
+        self._section("Selection")
+        self._layout.addWidget(_label(f"{count} nodes selected", "inspectorTitle"))
+        self._layout.addWidget(_label("Drag any of them to move them together; one undo "
+                                      "puts them back.", "inspectorHint", True))
+        self._layout.addWidget(_button("Remove selected", self._actions.delete_selection,
+                                       "dangerButton"))
+        self._layout.addStretch(1)
+
+    def _show_milestone(self, milestone_id: str) -> None:
+        graph = self._scene.graph
+        assert graph is not None
+        card = cards.milestone_card(graph, milestone_id)
+        self._clear()
+        self.shown = ("milestone", milestone_id)
+        header = QHBoxLayout()
+        header.addWidget(_label(card.caption, "inspectorSection"))
+        header.addStretch(1)
+        status = _label(card.status, "statusChip")
+        status.setFixedHeight(20)  # the style sheet rounds it into a pill: radius 10
+        status.setProperty("active", card.active)
+        header.addWidget(status)
+        self._layout.addLayout(header)
+        name = QLineEdit(card.name)
+        name.setObjectName("inspectorName")
+        name.setAccessibleName("Milestone name")
+        name.editingFinished.connect(lambda: self._rename(milestone_id, name))
+        self.name_field = name
+        self._layout.addWidget(name)
+        self._section("Who is in it")
+        self._layout.addWidget(_label(card.summary, "inspectorText", True))
+        if not card.remaining:
+            self._layout.addWidget(_button("Edit criteria…",
+                                           lambda: self._actions.edit_milestone(milestone_id)))
+        self._rule()
+        outputs = graph.outputs_of(milestone_id)
+        self._section(f"Outputs ({len(outputs)})")
+        for output in outputs:
+            row = QHBoxLayout()
+            row.addWidget(_label(self.state.connection_name(output.connection_id),
+                                 "inspectorText"), 1)
+            toggle = _button("Active" if output.active else "Inactive",
+                             lambda _=False, o=output.id: self._actions.toggle_output(o),
+                             "statusToggle")
+            toggle.setProperty("active", output.active)
+            toggle.setToolTip("Click to deactivate" if output.active else "Click to activate")
+            row.addWidget(toggle)
+            self._layout.addLayout(row)
+        self._layout.addWidget(_button("Send to a partner…",
+                                       lambda: self._actions.add_output(milestone_id)))
+        self._rule()
+        self._section("Add")
+        self._layout.addWidget(_button("Milestone after this one…",
+                                       lambda: self._actions.add_after(milestone_id)))
+        self._layout.addWidget(_button("Milestone beside this one (split)…",
+                                       lambda: self._actions.add_beside(milestone_id)))
+        self._rule()
+        remove = _button("Remove milestone", self._actions.delete_selection, "dangerButton")
+        problem = graph.can_remove_milestone(milestone_id) if not outputs else None
+        if problem:
+            remove.setToolTip(problem)
+        self._layout.addWidget(remove)
+        self._layout.addStretch(1)
+
+    def _show_output(self, output_id: str) -> None:
+        graph = self._scene.graph
+        assert graph is not None
+        card = cards.output_card(graph, self.state, output_id)
+        output = graph.output(output_id)
+        self._clear()
+        self.shown = ("output", output_id)
+        header = QHBoxLayout()
+        header.addWidget(_label("OUTPUT", "inspectorSection"))
+        header.addStretch(1)
+        status = _label(card.status, "statusChip")
+        status.setFixedHeight(20)  # the style sheet rounds it into a pill: radius 10
+        status.setProperty("active", card.active)
+        header.addWidget(status)
+        self._layout.addLayout(header)
+        self._layout.addWidget(_label(card.connection_name, "inspectorTitle", True))
+        self._layout.addWidget(_label(card.partner_label, "inspectorText"))
+        self._rule()
+        self._section("Audience")
+        self._layout.addWidget(_label(graph.milestone(output.milestone_id).name,
+                                      "inspectorText", True))
+        self._rule()
+        self._layout.addWidget(_button("Deactivate" if output.active else "Activate",
+                                       lambda: self._actions.toggle_output(output_id)))
+        if output.active:
+            warning = graph.out_of_sync_warning(output_id)
+            if warning:
+                self._layout.addWidget(_label(warning, "inspectorHint", True))
+        self._layout.addWidget(_button("Remove output", self._actions.delete_selection,
+                                       "dangerButton"))
+        self._layout.addStretch(1)
+
+    def _rename(self, milestone_id: str, field: QLineEdit) -> None:
+        graph = self._scene.graph
+        if graph is None or not graph.has_milestone(milestone_id):
+            return
+        if " ".join(field.text().split()) == graph.milestone(milestone_id).name:
+            return
+        if not self._actions.rename_milestone(milestone_id, field.text()):
+            field.setText(graph.milestone(milestone_id).name)
