@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from app.core.account import AccountState
 from app.core.commands import Command
 from app.core.models import Account
+from app.ingest import seed_demo_events
 from app.ingest.demo_account import demo_account
 from app.store import AccountRepository, Database, JourneyRepository, default_database_url
 
@@ -48,14 +49,18 @@ class Studio:
     def open(cls, url: str | None = None, *, seed_demo: bool = True) -> Studio:
         """Open (creating and upgrading if needed) the database at ``url``.
 
-        A database without an account gets the demo account when ``seed_demo``
-        is true, otherwise an empty one.
+        A database without an account gets the demo account, with a few hundred
+        generated customers, when ``seed_demo`` is true; otherwise an empty one.
         """
         database = Database(database_url(url))
         try:
             with database.transaction() as session:
-                if AccountRepository(session).load() is None:
+                created = AccountRepository(session).load() is None
+                if created:
                     _create_account(session, seed_demo)
+            if created and seed_demo:
+                # After the account commit: the importer writes in its own transactions.
+                seed_demo_events(database)
             state, versions = _load(database)
         except BaseException:
             database.dispose()

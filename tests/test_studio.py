@@ -216,3 +216,23 @@ def test_database_url_accepts_paths_and_urls(tmp_path: Path) -> None:
 def test_an_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(errors.StudioError, match=r"127\.0\.0\.1"):
         Studio.open("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_the_demo_database_has_customers_behind_its_journeys(db_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from app.store.event_tables import EventRow, UserRow
+
+    studio = Studio.open(str(db_path))
+    try:
+        with studio.database.transaction() as session:
+            users = session.scalar(select(func.count()).select_from(UserRow))
+            signups = session.scalar(
+                select(func.count(func.distinct(EventRow.user_id))).where(
+                    EventRow.event_name == "Sign up for trial"
+                )
+            )
+        assert users is not None and users >= 100
+        assert signups is not None and 0 < signups < users
+    finally:
+        studio.close()

@@ -1,0 +1,266 @@
+"""mParticle Events API batches → records of the event store.
+
+A batch (DESIGN.md section 4) is one record: its user, identities, attributes
+and all its events are stored together or the batch is rejected whole. Files
+hold one batch (a JSON object, possibly pretty-printed), a JSON array of
+batches, or JSON lines (one batch a line); gzip or plain.
+
+The user is ``mpid``; without one, the user is found by (or named after) the
+first identity present in :data:`IDENTITY_PRIORITY`. ``source_request_id`` is the
+batch's de-duplication key; a batch without one is keyed by a hash of its text,
+so re-importing the same file is still a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from app.ingest import values as v
+from app.ingest.sources import Broken, Oversized, SourceFile
+from app.ingest.values import RecordError
+from app.store.event_tables import SHORT_TEXT
+from app.store.event_writer import IncomingEvent, IncomingRecord, UserRef
+
+#: Users whose last profile the parser remembers (then it starts over).
+PROFILE_CACHE_LIMIT = 5_000
+SHORT = SHORT_TEXT
+
+IDENTITY_PRIORITY = ("customer_id", "email", "mobile_number", "other_id_1", "other")
+
+#: Fields of ``data`` copied into the event's attributes when present.
+_EXTRA_DATA_FIELDS = (
+    "session_id", "session_start_unixtime_ms", "session_duration_ms", "currency_code",
+    "is_non_interactive",
+)
+
+
+class BatchParser:
+    """Turns batches into records for one input.
+
+    Every mParticle batch repeats the user's identities and attributes, so the
+    parser remembers each user's last profile and, while it is unchanged, hands
+    over the very same parsed objects (the writer then skips them at once).
+    """
+
+    def __init__(self, *, limits: v.Limits, input_id: str, default_platform: str | None) -> None:
+        self.limits = limits
+        self.input_id = input_id
+        self.default_platform = default_platform
+        self._profiles: dict[Any, tuple[Any, Any, Any, Any]] = {}
+
+    def parse(self, batch: Any, line: int, key_source: bytes | None = None) -> IncomingRecord:
+        """One batch as a record; raises :class:`RecordError` naming the first problem.
+
+        ``key_source`` is the batch's text, hashed into a de-duplication key when
+        the batch has no ``source_request_id``.
+        """
+        if not isinstance(batch, dict):
+            raise RecordError(f"a batch must be a JSON object, not {v.type_name(batch)}")
+        identities, attributes = self._profile(batch)
+        user = _user(batch.get("mpid"), identities)
+        device = v.json_object(batch.get("device_info"), "device_info") or {}
+        platform = (v.platform_name(device.get("platform"), "device_info.platform")
+                    or self.default_platform)
+        v.text(batch.get("environment"), "environment")
+        key = v.text(batch.get("source_request_id"), "source_request_id", 255)
+        if key is None:
+            source = key_source if key_source is not None else orjson.dumps(
+                batch, option=orjson.OPT_SORT_KEYS)
+            key = "sha256:" + hashlib.sha256(source).hexdigest()
+        events_in = batch.get("events")
+        if events_in is None:
+            events_in = []
+        if not isinstance(events_in, list):
+            raise RecordError(f"events must be a list, not {v.type_name(events_in)}")
+        batch_ts = batch.get("timestamp_unixtime_ms")
+        events = []
+        for index, event in enumerate(events_in):
+            try:
+                events.append(self._event(event, platform, batch_ts))
+            except RecordError as exc:
+                raise RecordError(f"events[{index}].{exc}") from None
+        return IncomingRecord(line=line, user=user, key=key, identities=identities,
+                              attributes=attributes, events=events)
+
+    def _profile(self, batch: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+        raw_identities = batch.get("user_identities")
+        raw_attributes = batch.get("user_attributes")
+        who = batch.get("mpid")
+        if who is None or isinstance(who, dict | list):
+            who = repr(raw_identities)
+        known = self._profiles.get(who)
+        if known is not None and known[0] == raw_identities and known[1] == raw_attributes:
+            return known[2], known[3]
+        identities = v.identities(raw_identities, "user_identities")
+        attributes = v.user_attributes(raw_attributes, "user_attributes")
+        if len(self._profiles) > PROFILE_CACHE_LIMIT:
+            self._profiles.clear()
+        self._profiles[who] = (raw_identities, raw_attributes, identities, attributes)
+        return identities, attributes
+
+    def _event(self, event: Any, platform: str | None, batch_ts: Any) -> IncomingEvent:
+        """One event as an event row; error paths are relative (``data.…``)."""
+        if event.__class__ is not dict:
+            raise RecordError(f"… must be an object, not {v.type_name(event)}"[2:])
+        event_type = event.get("event_type")
+        if event_type not in v.EVENT_TYPES:
+            if event_type is None:
+                raise RecordError("event_type is missing")
+            shown = event_type if isinstance(event_type, str) else v.type_name(event_type)
+            raise RecordError(f"event_type {str(shown)[:40]!r} is not a known event type")
+        data = event.get("data")
+        if data is None:
+            data = {}
+        elif data.__class__ is not dict:
+            raise RecordError(f"data must be an object, not {v.type_name(data)}")
+        raw_ts = data.get("timestamp_unixtime_ms")
+        ts = raw_ts if raw_ts is not None else batch_ts
+        limits = self.limits
+        if ts.__class__ is not int or not limits.min_ts_ms <= ts <= limits.max_ts_ms:
+            ts = v.timestamp_ms(ts, "data.timestamp_unixtime_ms", limits)
+        name = _short(data.get("event_name"), v.MAX_NAME, "data.event_name")
+        custom_type = None
+        if event_type == "custom_event":
+            if not name:
+                v.text(name, "data.event_name", required=True)
+            custom_type = _short(data.get("custom_event_type"), SHORT, "data.custom_event_type")
+        elif event_type == "screen_view":
+            screen = _short(data.get("screen_name"), v.MAX_NAME, "data.screen_name")
+            if screen is not None:
+                name = screen
+            elif not name:
+                v.text(None, "data.screen_name", required=True)
+        custom = data.get("custom_attributes")
+        attributes = dict(v.json_object(custom, "data.custom_attributes") or ())
+        for field in _EXTRA_DATA_FIELDS:
+            if field in data and data[field] is not None:
+                attributes[field] = data[field]
+        action = amount = None
+        if event_type == "commerce_event":
+            action, amount = _product_action(data.get("product_action"), "data.product_action",
+                                             attributes)
+        location = data.get("location")
+        if location is None:
+            country = region = city = postal = None
+        else:
+            if location.__class__ is not dict:
+                raise RecordError(f"data.location must be an object, not "
+                                  f"{v.type_name(location)}")
+            country = _short(location.get("country_code"), SHORT, "data.location.country_code")
+            region = _short(location.get("region_code"), SHORT, "data.location.region_code")
+            city = _short(location.get("city_name"), 128, "data.location.city_name")
+            postal = _short(location.get("postal_code"), 32, "data.location.postal_code")
+        return IncomingEvent(
+            self.input_id, ts, event_type, name, custom_type, action, amount,
+            v.attributes_json(attributes, "data.custom_attributes"),
+            country, region, city, postal, platform,
+            _short(data.get("source_message_id"), 255, "data.source_message_id"),
+        )
+
+
+def _short(value: Any, limit: int, where: str) -> str | None:
+    """:func:`values.text`, with the common case (absent or a plain short string) inlined."""
+    if value is None or (value.__class__ is str and len(value) <= limit
+                         and "\x00" not in value):
+        return value  # type: ignore[no-any-return,unused-ignore]
+    return v.text(value, where, limit)
+
+
+def parse_batch(
+    batch: Any, line: int, key_source: bytes | None, *, limits: v.Limits,
+    input_id: str, default_platform: str | None,
+) -> IncomingRecord:
+    """One batch as a record (see :class:`BatchParser`, which is faster for many)."""
+    parser = BatchParser(limits=limits, input_id=input_id, default_platform=default_platform)
+    return parser.parse(batch, line, key_source)
+
+
+def _user(mpid: Any, identities: dict[str, str]) -> UserRef:
+    if mpid is not None:
+        return UserRef(v.identifier(mpid, "mpid"))
+    ordered = [k for k in IDENTITY_PRIORITY if k in identities] + sorted(identities)
+    if not ordered:
+        raise RecordError("the batch names no user: it has no mpid and no user_identities")
+    kind = ordered[0]
+    return UserRef(f"{kind}:{identities[kind]}", lookup=(kind, identities[kind]))
+
+
+def _product_action(
+    value: Any, where: str, attributes: dict[str, Any]
+) -> tuple[str | None, float | None]:
+    """The commerce action and total; products and other fields go into ``attributes``."""
+    product_action = v.json_object(value, where)
+    if product_action is None:
+        return None, None
+    action = v.text(product_action.get("action"), f"{where}.action", 32, required=True)
+    if action not in v.COMMERCE_ACTIONS:
+        raise RecordError(f"{where}.action {action!r} is not a known commerce action")
+    amount = v.number(product_action.get("total_amount"), f"{where}.total_amount")
+    products = product_action.get("products")
+    if products is not None:
+        if not isinstance(products, list) or not all(isinstance(p, dict) for p in products):
+            raise RecordError(f"{where}.products must be a list of objects")
+        attributes["products"] = products
+    for name, item in product_action.items():
+        if name not in ("action", "total_amount", "products") and item is not None:
+            attributes[name] = item
+    return action, amount
+
+
+def read_file(
+    source: SourceFile, *, limits: v.Limits, input_id: str, default_platform: str | None,
+) -> Iterator[IncomingRecord | tuple[int, str]]:
+    """Records of a batch file, or (line, reason) for each batch that can't be stored.
+
+    JSON lines are parsed a line at a time (fast, and a broken line costs only
+    itself); a JSON array or a pretty-printed document goes through the slower
+    incremental decoder.
+    """
+    parser = BatchParser(limits=limits, input_id=input_id, default_platform=default_platform)
+    start = source.peek_start()
+    if start.startswith(b"[") or (start.startswith(b"{") and not _first_line_is_json(source)):
+        for line, item in source.json_documents():
+            if isinstance(item, Oversized):
+                yield line, f"the batch is too large ({item.size:,} bytes)"
+            elif isinstance(item, Broken):
+                yield line, item.reason
+            else:
+                yield _parsed(parser, item, line, None)
+        return
+    for line, raw in source.lines():
+        if isinstance(raw, Oversized):
+            yield line, f"the batch is too large ({raw.size:,} bytes)"
+            continue
+        if not raw.strip():
+            continue
+        try:
+            batch = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield line, v.json_reason(raw, exc)
+            continue
+        yield _parsed(parser, batch, line, raw)
+
+
+def _parsed(
+    parser: BatchParser, batch: Any, line: int, raw: bytes | None
+) -> IncomingRecord | tuple[int, str]:
+    try:
+        return parser.parse(batch, line, raw)
+    except RecordError as exc:
+        return line, str(exc)
+
+
+def _first_line_is_json(source: SourceFile) -> bool:
+    """Whether the file's first line is a whole JSON value (JSON lines, not one document)."""
+    head = source.peek(v.MAX_ATTRIBUTES_BYTES)
+    first = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return len(first) >= len(head)  # a long first line may just be cut off here
+    return True
+

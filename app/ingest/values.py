@@ -1,0 +1,299 @@
+"""Checking and normalising the values of incoming records.
+
+Every format's parser goes through these helpers, so the rules (and the words
+of the rejection reasons) are the same for mParticle, Segment and CSV. A bad
+value raises :class:`RecordError`; the importer skips the whole record and
+reports ``file:line: reason``. Limits match the column sizes of the event
+store, so nothing that passes here can fail in the database (PostgreSQL would
+refuse an over-long value and take the whole chunk down with it).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from app.store.event_tables import EXTERNAL_ID_LENGTH, SHORT_TEXT, TEXT_VALUE_LENGTH
+
+#: 2000-01-01T00:00:00Z. Earlier "milliseconds" are nearly always seconds sent by mistake.
+MIN_TIMESTAMP_MS = 946_684_800_000
+#: How far past the import's clock an event may be (devices with a fast clock).
+FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
+#: Largest JSON of one event's attributes.
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+MAX_NAME = 255
+MAX_LIST_ITEMS = 1000
+
+EVENT_TYPES = frozenset({
+    "custom_event", "screen_view", "commerce_event", "session_start", "session_end",
+    "first_run", "uninstall",
+})
+COMMERCE_ACTIONS = frozenset({
+    "add_to_cart", "remove_from_cart", "add_to_wishlist", "remove_from_wishlist", "checkout",
+    "checkout_option", "click", "view_detail", "purchase", "refund",
+})
+_PLATFORMS = {"ios": "iOS", "android": "Android", "web": "Web", "tvos": "tvOS",
+              "roku": "Roku", "xbox": "Xbox", "alexa": "Alexa", "smarttv": "SmartTV"}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                       r"(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
+class RecordError(ValueError):
+    """A record that cannot be stored; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The time range accepted for events, fixed once per import."""
+
+    min_ts_ms: int = MIN_TIMESTAMP_MS
+    max_ts_ms: int = field(
+        default_factory=lambda: int(time.time() * 1000) + FUTURE_TOLERANCE_MS
+    )
+
+
+def type_name(value: Any) -> str:
+    """How a JSON value's type is named in a reason."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def text(value: Any, where: str, limit: int = SHORT_TEXT, *, required: bool = False) -> str | None:
+    """A string field: None when absent (unless required), else checked for type and size."""
+    if value is None:
+        if required:
+            raise RecordError(f"{where} is missing")
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{where} must be a string, not {type_name(value)}")
+    if len(value) > limit:
+        raise RecordError(f"{where} is too long ({len(value)} characters, at most {limit})")
+    if "\x00" in value:
+        raise RecordError(f"{where} contains a NUL character")
+    if required and not value.strip():
+        raise RecordError(f"{where} is empty")
+    return value
+
+
+def identifier(value: Any, where: str) -> str:
+    """A user id: a non-empty string or an integer (MPIDs are 64-bit integers)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    result = text(value, where, EXTERNAL_ID_LENGTH, required=True)
+    assert result is not None
+    return result
+
+
+def timestamp_ms(value: Any, where: str, limits: Limits) -> int:
+    """Integer UTC milliseconds within the accepted range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if value is None:
+            raise RecordError(f"{where} is missing")
+        raise RecordError(f"{where} must be a number of milliseconds, not {type_name(value)}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise RecordError(f"{where} is not a number")
+    ms = int(value)
+    check_time_range(ms, where, limits)
+    return ms
+
+
+def check_time_range(ms: int, where: str, limits: Limits) -> None:
+    if ms < limits.min_ts_ms or ms > limits.max_ts_ms:
+        shown = _shown_time(ms)
+        raise RecordError(
+            f"{where} {ms} ({shown}) is out of range: events must lie between 2000-01-01 "
+            f"and one day after the import"
+        )
+
+
+def _shown_time(ms: int) -> str:
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return "not a representable date"
+
+
+def iso_timestamp_ms(value: Any, where: str, limits: Limits) -> int:
+    """An ISO-8601 date-time (``Z`` or an offset; no offset means UTC) as UTC milliseconds."""
+    if not isinstance(value, str):
+        if value is None:
+            raise RecordError(f"{where} is missing")
+        raise RecordError(f"{where} must be an ISO-8601 string, not {type_name(value)}")
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise RecordError(f"{where} {value[:40]!r} is not an ISO-8601 timestamp") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    ms = int(moment.timestamp() * 1000)
+    check_time_range(ms, where, limits)
+    return ms
+
+
+def number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RecordError(f"{where} must be a number, not {type_name(value)}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise RecordError(f"{where} is not a finite number")
+    return float(value)
+
+
+def platform_name(value: Any, where: str) -> str | None:
+    """The platform as inputs spell it (``web`` → ``Web``); unknown names are kept."""
+    name = text(value, where, 32)
+    if name is None:
+        return None
+    return _PLATFORMS.get(name.casefold(), name)
+
+
+def json_object(value: Any, where: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RecordError(f"{where} must be an object, not {type_name(value)}")
+    return value
+
+
+def attributes_json(values: dict[str, Any], where: str) -> str | None:
+    """Event attributes serialised for the ``attributes`` JSON column (None when empty).
+
+    Values may be strings, numbers, booleans, null, or lists and objects of them;
+    string values are limited like every text column.
+    """
+    if not values:
+        return None
+    try:
+        encoded = orjson.dumps(values)
+    except TypeError as exc:
+        raise RecordError(f"{where} can't be stored: {exc}") from None
+    if len(encoded) > MAX_NAME:
+        # Only text this long can hold an over-long name or value: check them then.
+        for name, value in values.items():
+            if len(name) > MAX_NAME:
+                raise RecordError(f"{where}: the attribute name {name[:40]!r}… is too long")
+            if isinstance(value, str) and len(value) > TEXT_VALUE_LENGTH:
+                raise RecordError(
+                    f"{where}.{name} is too long ({len(value)} characters, at most "
+                    f"{TEXT_VALUE_LENGTH})"
+                )
+        if len(encoded) > MAX_ATTRIBUTES_BYTES:
+            raise RecordError(f"{where} is too large ({len(encoded):,} bytes, at most "
+                              f"{MAX_ATTRIBUTES_BYTES:,})")
+    return encoded.decode()
+
+
+def date_attribute(ms: int) -> dict[str, Any]:
+    """A ``user_attributes`` row for a date (UTC milliseconds)."""
+    return {"value_type": "date", "text_value": None, "number_value": None,
+            "bool_value": None, "date_ms": ms, "list_value": None}
+
+
+def user_attribute(value: Any, where: str, *, detect_dates: bool = True) -> dict[str, Any] | None:
+    """A ``user_attributes`` row (without user and name) for a JSON value; None removes.
+
+    JSON has no date type, so with ``detect_dates`` strings that are ISO-8601 dates
+    (``2024-03-01``, ``2024-03-01T12:00:00Z``) are stored as dates and date
+    criteria work on them; other strings stay strings.
+    """
+    row: dict[str, Any] = {"value_type": "string", "text_value": None, "number_value": None,
+                           "bool_value": None, "date_ms": None, "list_value": None}
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        row["value_type"], row["bool_value"] = "boolean", value
+    elif isinstance(value, int | float):
+        row["value_type"], row["number_value"] = "number", number(value, where)
+    elif isinstance(value, str):
+        text(value, where, TEXT_VALUE_LENGTH)
+        moment = _iso_date_ms(value) if detect_dates else None
+        if moment is None:
+            row["text_value"] = value
+        else:
+            row["value_type"], row["date_ms"] = "date", moment
+    elif isinstance(value, list):
+        if len(value) > MAX_LIST_ITEMS:
+            raise RecordError(f"{where} has too many items ({len(value)}, at most 1000)")
+        items = []
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list) or item is None:
+                raise RecordError(f"{where}[{index}] must be a string, number or boolean, "
+                                  f"not {type_name(item)}")
+            shown = item if isinstance(item, str) else orjson.dumps(item).decode()
+            text(shown, f"{where}[{index}]", TEXT_VALUE_LENGTH)
+            items.append(shown)
+        row["value_type"], row["list_value"] = "list", orjson.dumps(items).decode()
+    else:
+        raise RecordError(f"{where} must be a string, number, boolean or list, "
+                          f"not {type_name(value)}")
+    return row
+
+
+def _iso_date_ms(value: str) -> int | None:
+    if not _ISO_DATE.fullmatch(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def user_attributes(values: Any, where: str) -> dict[str, dict[str, Any] | None]:
+    """A map of user attributes (name → row, None to remove) from a JSON object."""
+    mapping = json_object(values, where)
+    if not mapping:
+        return {}
+    result: dict[str, dict[str, Any] | None] = {}
+    for name, value in mapping.items():
+        text(name, f"{where} name", MAX_NAME, required=True)
+        result[name] = user_attribute(value, f"{where}.{name}")
+    return result
+
+
+def identities(values: Any, where: str) -> dict[str, str]:
+    """Identity type → value from a JSON object; null values are left out."""
+    mapping = json_object(values, where)
+    if not mapping:
+        return {}
+    result: dict[str, str] = {}
+    for kind, value in mapping.items():
+        if value is None:
+            continue
+        text(kind, f"{where} type", SHORT_TEXT, required=True)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        checked = text(value, f"{where}.{kind}", TEXT_VALUE_LENGTH, required=True)
+        assert checked is not None
+        result[kind] = checked
+    return result
+
+
+def json_reason(raw: bytes, exc: ValueError) -> str:
+    """Why a line is not JSON: bad encoding, or where the JSON breaks."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not valid UTF-8 text"
+    message = getattr(exc, "msg", str(exc))
+    column = getattr(exc, "colno", None)
+    return f"broken JSON: {message}" + (f" (column {column})" if column else "")

@@ -1,0 +1,149 @@
+"""Benchmark: import mParticle JSON lines into SQLite; events per second and peak memory.
+
+    python -m tests.benchmarks.ingest                      # 1,000,000 events
+    python -m tests.benchmarks.ingest --events 200000      # a quick run
+    python -m tests.benchmarks.ingest --chunk-size 20000 --keep DIR
+
+Generates demo batches (app/ingest/demo_data.py: sessions, funnel, commerce, full
+user profiles in every batch, as mParticle sends them) as one JSON lines file,
+then imports it with ``import_files`` into a new SQLite database in a child
+process, so the peak memory (max RSS) printed is the import's alone. The same
+import of a file a quarter the size runs first: the two peaks side by side show
+whether memory depends on the file size (it should not).
+
+Targets (issue 3): at least 100,000 events/s on a 2-core machine, peak memory
+under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+TARGET_EVENTS_PER_S = 100_000
+TARGET_PEAK_MB = 300
+INPUT_ID = "in-streaming-ios"
+
+
+def generate(path: Path, events: int, *, seed: int = 99) -> tuple[int, int]:
+    """Write demo batches until ``events`` events; returns (events, batches) written."""
+    from app.ingest.demo_data import demo_batches
+
+    written = batches = 0
+    with path.open("wb") as out:
+        for _input_id, batch in demo_batches(10**9, seed=seed):
+            out.write(orjson.dumps(batch) + b"\n")
+            written += len(batch["events"])
+            batches += 1
+            if written >= events:
+                break
+    return written, batches
+
+
+def child(db_path: Path, file: Path, chunk_size: int) -> dict[str, Any]:
+    """Import ``file`` into a new database; runs in its own process."""
+    from app.ingest.demo_account import demo_account
+    from app.ingest.importer import import_files
+    from app.store import AccountRepository, Database
+
+    database = Database(f"sqlite:///{db_path}")
+    demo = demo_account()
+    with database.transaction() as session:
+        accounts = AccountRepository(session)
+        accounts.save_account(demo.account)
+        for position, workspace in enumerate(demo.workspaces):
+            accounts.add_workspace(workspace, position)
+        for position, input_ in enumerate(demo.inputs):
+            accounts.add_input(input_, position)
+    baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    summary = import_files(database, [file], format="mparticle", input_id=INPUT_ID,
+                           chunk_size=chunk_size)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    database.dispose()
+    return {
+        "events": summary.events_imported,
+        "batches": summary.records_imported,
+        "rejected": summary.records_rejected,
+        "seconds": seconds,
+        "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "baseline_mb": baseline_mb,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_child(db_path: Path, file: Path, chunk_size: int) -> dict[str, Any]:
+    process = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.ingest", "--child", str(db_path), str(file),
+         "--chunk-size", str(chunk_size)],
+        capture_output=True, text=True, check=False,
+    )
+    if process.returncode != 0:
+        raise SystemExit(f"the import failed:\n{process.stderr}")
+    result: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.ingest.importer import DEFAULT_CHUNK_SIZE
+
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.ingest")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work in DIR and keep the files (default: a temporary folder)")
+    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child[0], args.child[1], args.chunk_size)))
+        return 0
+
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs (other work on the machine slows the import)")
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as temporary:
+        folder = args.keep or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        results = []
+        for events in (args.events // 4, args.events):
+            file = folder / f"batches-{events}.jsonl"
+            started = time.perf_counter()
+            written, batches = generate(file, events)
+            print(f"generated {written:,} events in {batches:,} batches "
+                  f"({file.stat().st_size / 1e6:,.0f} MB) in "
+                  f"{time.perf_counter() - started:.1f} s", flush=True)
+            db_path = folder / f"ingest-{events}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+            result = run_child(db_path, file, args.chunk_size)
+            results.append(result)
+            rate = result["events"] / result["seconds"]
+            print(f"imported {result['events']:,} events ({result['rejected']} rejected) in "
+                  f"{result['seconds']:.1f} s: {rate:,.0f} events/s; peak memory "
+                  f"{result['peak_mb']:,.0f} MB (after start-up {result['baseline_mb']:,.0f} MB); "
+                  f"CPU {result['cpu_seconds']:.1f} s over both threads",
+                  flush=True)
+        small, large = results
+        rate = large["events"] / large["seconds"]
+        print()
+        print(f"events/s:    {rate:,.0f}  (target >= {TARGET_EVENTS_PER_S:,}: "
+              f"{'met' if rate >= TARGET_EVENTS_PER_S else 'NOT met'})")
+        print(f"peak memory: {large['peak_mb']:,.0f} MB  (target < {TARGET_PEAK_MB} MB: "
+              f"{'met' if large['peak_mb'] < TARGET_PEAK_MB else 'NOT met'}); "
+              f"a file 1/4 the size peaked at {small['peak_mb']:,.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

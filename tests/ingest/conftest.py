@@ -1,0 +1,145 @@
+"""Ingest fixtures: a fresh database with the demo account's inputs, on SQLite and PostgreSQL.
+
+Only the account records are stored (not through ``Studio.open``), so the event
+tables start empty whatever the first-run seeding does. The PostgreSQL variant
+makes a uniquely named database on the server of ``postgres_url`` (tests/conftest.py)
+and drops it afterwards; without a server it is skipped (and fails under CI).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy.pool import NullPool
+
+from app.ingest.demo_account import demo_account
+from app.store import AccountRepository, Database
+from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
+
+
+@pytest.fixture(scope="session")
+def ingest_pg_admin(postgres_url: str) -> Iterator[Engine]:
+    engine = create_engine(postgres_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ingest_pg_url(postgres_url: str, ingest_pg_admin: Engine) -> Iterator[str]:
+    name = f"js_ingest_{uuid.uuid4().hex[:16]}"
+    with ingest_pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    with ingest_pg_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/journeys.db"
+
+
+def store_demo_account(database: Database) -> None:
+    """The demo account's workspaces and inputs (no journeys, no events)."""
+    demo = demo_account()
+    with database.transaction() as session:
+        accounts = AccountRepository(session)
+        accounts.save_account(demo.account)
+        for position, workspace in enumerate(demo.workspaces):
+            accounts.add_workspace(workspace, position)
+        for position, input_ in enumerate(demo.inputs):
+            accounts.add_input(input_, position)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A migrated database holding the demo inputs, once per backend."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "ingest_pg_url")
+    database = Database(url)
+    store_demo_account(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+    database = Database(sqlite_url)
+    store_demo_account(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+# ---------------------------------------------------------------------- reading back
+
+
+class Stored:
+    """What a user of the app would see in the store, as plain Python values."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def _rows(self, statement: Any) -> list[Any]:
+        with self.database.engine.connect() as connection:
+            return list(connection.execute(statement))
+
+    def users(self) -> dict[str, Any]:
+        return {r.external_id: r for r in self._rows(select(UserRow))}
+
+    def events(self, **where: Any) -> list[Any]:
+        statement = select(EventRow.__table__, UserRow.external_id).join(
+            UserRow, UserRow.id == EventRow.user_id).order_by(EventRow.ts_ms, EventRow.id)
+        for name, value in where.items():
+            statement = statement.where(getattr(EventRow, name) == value)
+        return self._rows(statement)
+
+    def identities(self, external_id: str) -> dict[str, str]:
+        rows = self._rows(select(UserIdentityRow.identity_type, UserIdentityRow.value)
+                          .join(UserRow, UserRow.id == UserIdentityRow.user_id)
+                          .where(UserRow.external_id == external_id))
+        return dict(rows)  # type: ignore[arg-type]
+
+    def attributes(self, external_id: str) -> dict[str, Any]:
+        """name → the typed value (list for lists, ms for dates) with its type."""
+        rows = self._rows(select(UserAttributeRow.__table__)
+                          .join(UserRow, UserRow.id == UserAttributeRow.user_id)
+                          .where(UserRow.external_id == external_id))
+        result = {}
+        for r in rows:
+            row = r
+            value = {"string": row.text_value, "number": row.number_value,
+                     "boolean": row.bool_value, "date": row.date_ms,
+                     "list": row.list_value}[row.value_type]
+            result[row.name] = (row.value_type, value)
+        return result
+
+    def count(self, table: Any) -> int:
+        with self.database.engine.connect() as connection:
+            return len(list(connection.execute(select(table))))
+
+
+@pytest.fixture
+def stored(db: Database) -> Stored:
+    return Stored(db)
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """Writes a test file (text or bytes, optionally gzipped) and returns its path."""
+    import gzip
+
+    def _write(name: str, content: str | bytes, *, compress: bool = False) -> Path:
+        data = content.encode() if isinstance(content, str) else content
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(data) if compress else data)
+        return path
+
+    return _write

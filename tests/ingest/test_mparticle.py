@@ -1,0 +1,278 @@
+"""mParticle batches: every event type and field, every file shape, de-duplication, bad records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.ingest.importer import import_files
+from app.store import Database
+from app.store.event_tables import EventRow, ImportedBatchRow, UserRow
+from tests.ingest.conftest import Stored
+
+IOS = "in-streaming-ios"
+T0 = 1_793_000_000_000  # 2026-10-26T07:33:20Z, before any run of these tests
+
+FULL_BATCH: dict[str, Any] = {
+    "mpid": 8_675_309_000_001,
+    "environment": "production",
+    "source_request_id": "req-1",
+    "user_identities": {"customer_id": "C-1", "email": "ava@example.com",
+                        "mobile_number": "+15550001"},
+    "user_attributes": {
+        "$country": "US", "$state": "CA", "$city": "Los Angeles", "$zip": "90012",
+        "$age": 34, "vip": True, "genres": ["Drama", "Sci-fi"], "signup_date": "2026-10-01",
+        "plan": "trial", "old": None,
+    },
+    "device_info": {"platform": "iOS"},
+    "events": [
+        {"event_type": "first_run", "data": {"timestamp_unixtime_ms": T0}},
+        {"event_type": "session_start", "data": {"timestamp_unixtime_ms": T0 + 1,
+                                                 "session_id": 77}},
+        {"event_type": "screen_view", "data": {"timestamp_unixtime_ms": T0 + 2,
+                                               "screen_name": "Home",
+                                               "custom_attributes": {"tab": "for you"}}},
+        {"event_type": "custom_event", "data": {
+            "timestamp_unixtime_ms": T0 + 3, "event_name": "Sign up for trial",
+            "custom_event_type": "other", "source_message_id": "m-1",
+            "custom_attributes": {"plan": "basic", "price": 9.99, "promo": False},
+            "location": {"country_code": "US", "region_code": "CA",
+                         "city_name": "Los Angeles", "postal_code": "90012"}}},
+        {"event_type": "commerce_event", "data": {
+            "timestamp_unixtime_ms": T0 + 4, "event_name": "Subscribe",
+            "currency_code": "USD",
+            "product_action": {"action": "purchase", "total_amount": 14.99,
+                               "transaction_id": "T-1",
+                               "products": [{"id": "std", "name": "Standard", "price": 14.99,
+                                             "quantity": 1}]}}},
+        {"event_type": "session_end", "data": {"timestamp_unixtime_ms": T0 + 5,
+                                               "session_id": 77, "session_duration_ms": 4}},
+        {"event_type": "uninstall", "data": {"timestamp_unixtime_ms": T0 + 6}},
+    ],
+}
+
+
+def _lines(*batches: Any) -> str:
+    return "".join(json.dumps(b) + "\n" for b in batches)
+
+
+def _import(db: Database, *paths: Path, input_id: str = IOS, **options: Any) -> Any:
+    return import_files(db, paths, format="mparticle", input_id=input_id, **options)
+
+
+def test_every_event_type_and_field_is_stored(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    summary = _import(db, write("batch.jsonl", _lines(FULL_BATCH)))
+
+    assert (summary.records_imported, summary.events_imported, summary.records_rejected) == (
+        1, 7, 0)
+    user = stored.users()["8675309000001"]
+    assert (user.first_seen_ms, user.last_seen_ms) == (T0, T0 + 6)
+    assert stored.identities("8675309000001") == {
+        "customer_id": "C-1", "email": "ava@example.com", "mobile_number": "+15550001"}
+    attributes = stored.attributes("8675309000001")
+    assert attributes["$state"] == ("string", "CA")
+    assert attributes["$zip"] == ("string", "90012")
+    assert attributes["$age"] == ("number", 34.0)
+    assert attributes["vip"] == ("boolean", True)
+    assert attributes["genres"] == ("list", ["Drama", "Sci-fi"])
+    assert attributes["signup_date"] == ("date", 1_790_812_800_000)  # 2026-10-01 UTC
+    assert "old" not in attributes
+
+    events = stored.events()
+    assert [(e.event_type, e.event_name) for e in events] == [
+        ("first_run", None), ("session_start", None), ("screen_view", "Home"),
+        ("custom_event", "Sign up for trial"), ("commerce_event", "Subscribe"),
+        ("session_end", None), ("uninstall", None),
+    ]
+    assert {e.platform for e in events} == {"iOS"}
+    assert {e.input_id for e in events} == {IOS}
+    screen, custom, commerce, end = events[2], events[3], events[4], events[5]
+    assert screen.attributes == {"tab": "for you"}
+    assert (custom.custom_event_type, custom.message_id) == ("other", "m-1")
+    assert custom.attributes == {"plan": "basic", "price": 9.99, "promo": False}
+    assert (custom.country, custom.region, custom.city, custom.postal_code) == (
+        "US", "CA", "Los Angeles", "90012")
+    assert (commerce.commerce_action, commerce.amount) == ("purchase", 14.99)
+    assert commerce.attributes["products"][0]["id"] == "std"
+    assert commerce.attributes["transaction_id"] == "T-1"
+    assert commerce.attributes["currency_code"] == "USD"
+    assert end.attributes == {"session_id": 77, "session_duration_ms": 4}
+    assert events[0].attributes is None  # no attributes: SQL NULL, not JSON null
+    assert events[0].country is None
+
+
+@pytest.mark.parametrize("shape", ["object", "pretty", "array", "lines", "gzip"])
+def test_every_file_shape_stores_the_same(
+    shape: str, db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    second = {**FULL_BATCH, "source_request_id": "req-2", "mpid": 2,
+              "events": FULL_BATCH["events"][:2]}
+    if shape == "object":
+        files = [write("a.json", json.dumps(FULL_BATCH)), write("b.json", json.dumps(second))]
+    elif shape == "pretty":
+        files = [write("a.json", json.dumps(FULL_BATCH, indent=2) + "\n"
+                       + json.dumps(second, indent=4))]
+    elif shape == "array":
+        files = [write("a.json", json.dumps([FULL_BATCH, second], indent=1))]
+    elif shape == "lines":
+        files = [write("a.jsonl", _lines(FULL_BATCH, second))]
+    else:
+        files = [write("a.jsonl.gz", _lines(FULL_BATCH, second), compress=True)]
+
+    summary = _import(db, *files)
+
+    assert (summary.records_imported, summary.events_imported) == (2, 9)
+    assert summary.records_rejected == 0
+    assert sorted(stored.users()) == ["2", "8675309000001"]
+
+
+def test_user_without_mpid_is_found_by_identity(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    event = {"event_type": "custom_event",
+             "data": {"event_name": "Watch content", "timestamp_unixtime_ms": T0 + 10}}
+    anonymous = {"user_identities": {"email": "ava@example.com"}, "events": [event]}
+    new_person = {"user_identities": {"email": "zoe@example.com", "customer_id": "C-9"},
+                  "events": [event]}
+
+    _import(db, write("a.jsonl", _lines(FULL_BATCH, anonymous, new_person)), chunk_size=1)
+
+    users = stored.users()
+    assert sorted(users) == ["8675309000001", "customer_id:C-9"]
+    watched = {e.external_id for e in stored.events(event_name="Watch content")}
+    assert watched == {"8675309000001", "customer_id:C-9"}
+
+
+def test_same_file_twice_stores_each_event_once(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    no_request_id = {k: v for k, v in FULL_BATCH.items() if k != "source_request_id"}
+    no_request_id = {**no_request_id, "mpid": 5, "events": FULL_BATCH["events"][:3]}
+    path = write("a.jsonl", _lines(FULL_BATCH, no_request_id))
+
+    first = _import(db, path)
+    again = _import(db, path, chunk_size=1)
+
+    assert (first.records_imported, first.events_imported) == (2, 10)
+    assert (again.records_imported, again.records_duplicated, again.events_imported) == (
+        0, 2, 0)
+    assert stored.count(EventRow) == 10
+    assert stored.count(ImportedBatchRow) == 2
+    assert stored.count(UserRow) == 2
+
+
+def test_a_resent_event_with_a_known_message_id_is_skipped(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    _import(db, write("a.jsonl", _lines(FULL_BATCH)))
+    resent = {**FULL_BATCH, "source_request_id": "req-retry"}
+
+    summary = _import(db, write("b.jsonl", _lines(resent)))
+
+    assert summary.events_duplicated == 1  # the custom event carrying source_message_id m-1
+    assert len(stored.events(event_name="Sign up for trial")) == 1
+
+
+def _event(**data: Any) -> dict[str, Any]:
+    return {"event_type": "custom_event",
+            "data": {"event_name": "Watch content", "timestamp_unixtime_ms": T0, **data}}
+
+
+def _batch(n: int, *events: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    good = _event(custom_attributes={"n": n})
+    return {"mpid": 100 + n, "source_request_id": f"r{n}", "events": [good, *events], **fields}
+
+
+BAD_RECORDS = [
+    pytest.param('{"mpid": 1, "events": [', "broken JSON", id="broken-json"),
+    pytest.param(_batch(1, _event(timestamp_unixtime_ms="yesterday")),
+                 "events[1].data.timestamp_unixtime_ms must be a number of milliseconds, "
+                 "not a string", id="wrong-type"),
+    pytest.param(_batch(1, {"event_type": "custom_event",
+                            "data": {"timestamp_unixtime_ms": T0}}),
+                 "events[1].data.event_name is missing", id="missing-field"),
+    pytest.param({"events": [_event()]},
+                 "the batch names no user: it has no mpid and no user_identities",
+                 id="missing-user"),
+    pytest.param(_batch(1, {"event_type": "page_visit", "data": {}}),
+                 "events[1].event_type 'page_visit' is not a known event type",
+                 id="unknown-event-type"),
+    pytest.param(_batch(1, _event(timestamp_unixtime_ms=1_700_000_000)),
+                 "events[1].data.timestamp_unixtime_ms 1700000000 (1970-01-20 16:13 UTC) is "
+                 "out of range", id="timestamp-in-seconds"),
+    pytest.param(_batch(1, _event(timestamp_unixtime_ms=4_102_444_800_000)),
+                 "is out of range", id="timestamp-in-future"),
+    pytest.param(_batch(1, _event(event_name="x" * 300)),
+                 "events[1].data.event_name is too long (300 characters, at most 255)",
+                 id="oversized-name"),
+    pytest.param(_batch(1, _event(location={"region_code": "R" * 65})),
+                 "events[1].data.location.region_code is too long", id="oversized-region"),
+    pytest.param(_batch(1, _event(custom_attributes={"note": "n" * 1500})),
+                 "events[1].data.custom_attributes.note is too long (1500 characters",
+                 id="oversized-event-attribute"),
+    pytest.param(_batch(1, user_attributes={"bio": "b" * 2000}),
+                 "user_attributes.bio is too long", id="oversized-attribute"),
+    pytest.param(_batch(1, {"event_type": "commerce_event", "data": {
+        "timestamp_unixtime_ms": T0, "product_action": {"action": "steal"}}}),
+        "events[1].data.product_action.action 'steal' is not a known commerce action",
+        id="unknown-commerce-action"),
+    pytest.param(b'{"mpid": 1, "events": [], "note": "caf\xe9"}', "not valid UTF-8 text",
+                 id="bad-encoding"),
+]
+
+
+@pytest.mark.parametrize(("bad", "reason"), BAD_RECORDS)
+def test_bad_record_is_reported_with_file_and_line_and_not_stored(
+    bad: Any, reason: str, db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    bad_line = bad if isinstance(bad, bytes) else (
+        bad.encode() if isinstance(bad, str) else json.dumps(bad).encode())
+    content = (json.dumps(_batch(7)).encode() + b"\n" + bad_line + b"\n"
+               + json.dumps(_batch(8)).encode() + b"\n")
+    path = write("mixed.jsonl", content)
+    reports: list[str] = []
+
+    summary = _import(db, path, on_reject=lambda r: reports.append(str(r)))
+
+    assert len(reports) == 1
+    assert reports[0].startswith(f"{path}:2: ")
+    assert reason in reports[0]
+    assert (summary.records_imported, summary.records_rejected) == (2, 1)
+    # Nothing of the bad batch is stored, not even its good first event (or its user).
+    assert sorted(stored.users()) == ["107", "108"]
+    assert stored.count(EventRow) == 2
+    assert [str(r) for r in summary.rejections] == reports
+
+
+def test_broken_json_array_reports_the_line_and_keeps_what_came_before(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    text = "[\n" + json.dumps(_batch(1)) + ",\n" + json.dumps(_batch(2)) + ",\n{\"mpid\": 3,,}\n]"
+    path = write("a.json", text)
+
+    summary = _import(db, path)
+
+    assert [str(r).split(": ", 1)[0] for r in summary.rejections] == [f"{path}:4"]
+    assert "broken JSON" in summary.rejections[0].reason
+    assert summary.records_imported == 2
+    assert sorted(stored.users()) == ["101", "102"]
+
+
+def test_oversized_line_is_skipped_without_reading_it_whole(
+    db: Database, stored: Stored, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.ingest.sources.MAX_RECORD_BYTES", 1000)
+    big = _batch(2, user_attributes={f"a{i}": "x" * 100 for i in range(20)})
+    path = write("a.jsonl", _lines(_batch(1), big, _batch(3)))
+
+    summary = _import(db, path)
+
+    assert [str(r) for r in summary.rejections] == [
+        f"{path}:2: the batch is too large ({len(json.dumps(big)) + 1:,} bytes)"]
+    assert sorted(stored.users()) == ["101", "103"]
