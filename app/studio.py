@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.account import AccountState
 from app.core.commands import Command
-from app.core.models import Account
+from app.core.graph import JourneyGraph
+from app.core.models import Account, JourneyDocument
+from app.engine.evaluation import EvaluationResult, evaluate_journey, forget_audiences
 from app.ingest import seed_demo_events
 from app.ingest.demo_account import demo_account
 from app.store import AccountRepository, Database, JourneyRepository, default_database_url
@@ -76,6 +79,16 @@ class Studio:
         self.state, self._versions = _load(self.database)
         return self.state
 
+    def evaluate(
+        self, document: JourneyDocument, as_of: datetime | None = None
+    ) -> EvaluationResult:
+        """Evaluate a journey's audiences at ``as_of`` (default now) and store the results.
+
+        Safe off the GUI thread: it works on ``document`` (an immutable copy of the
+        journey, taken where the journey lives) over a connection of its own.
+        """
+        return evaluate_journey(self.database, JourneyGraph.from_document(document), as_of)
+
     def version(self, journey_id: str) -> int | None:
         return self._versions.get(journey_id)
 
@@ -123,6 +136,10 @@ class Studio:
                 self._versions.pop(journey_id, None)
             else:
                 self._versions[journey_id] = version
+        deleted = [j for j, version in new_versions.items() if version is None]
+        if deleted:
+            # A deleted journey is empty (a rule), so its population is all it left behind.
+            forget_audiences(self.database, deleted)
 
 
 def _create_account(session: Session, seed_demo: bool) -> None:

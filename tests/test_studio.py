@@ -236,3 +236,26 @@ def test_the_demo_database_has_customers_behind_its_journeys(db_path: Path) -> N
         assert signups is not None and 0 < signups < users
     finally:
         studio.close()
+
+
+def test_evaluating_stores_sizes_and_a_deleted_journey_leaves_no_audience(db_path: Path) -> None:
+    from app.engine.evaluation import stored_members
+
+    studio = Studio.open(str(db_path))
+    try:
+        trial = studio.state.journey_by_name("Trial to paid")
+        result = studio.evaluate(trial.document())
+        sizes = {m.name: m.size for m in result.milestones}
+        assert 0 < sizes["Converted to paid"] <= sizes["Saved content for later"]
+        assert sizes["Saved content for later"] + sizes["Remaining users"] == sizes[
+            "Watched content"
+        ]
+        scratch = Journey(name="Scratch", input_ids=("in-streaming-web",))
+        studio.execute(CreateJourney(JourneyDocument(journey=scratch)))
+        population = studio.evaluate(studio.state.journey(scratch.id).document()).population
+        assert population.size > 0
+        assert len(stored_members(studio.database, scratch.id)) == population.size
+        studio.execute(DeleteJourney(scratch.id))
+        assert stored_members(studio.database, scratch.id) == set()
+    finally:
+        studio.close()

@@ -12,7 +12,7 @@ and they round-trip through JSON so the store can keep them in a JSON column.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,7 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-AttributeType = Literal["string", "number", "boolean", "date"]
+AttributeType = Literal["string", "number", "boolean", "date", "list"]
+"""How a condition reads its attribute. ``list`` is a list of strings (user attributes)."""
 
 STRING_OPERATORS = (
     "contains",
@@ -38,6 +39,8 @@ STRING_OPERATORS = (
 )
 ORDER_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "between")
 PRESENCE_OPERATORS = ("exists", "not_exists")
+LIST_OPERATORS = ("contains", "not_contains", "in", "not_in")
+"""On a list: it holds the value / does not / holds one of the values / holds none of them."""
 
 Operator = Literal[
     "contains",
@@ -95,7 +98,7 @@ class Condition(_Frozen):
         JSON has no dates, so without this a date read back from JSON would stay text.
         """
         kind = info.data.get("type")
-        if value is None or kind in (None, "string"):
+        if value is None or kind in (None, "string", "list"):
             return value
         where = f"condition on “{info.data.get('attribute', '')}”"
         if isinstance(value, list):
@@ -111,6 +114,9 @@ class Condition(_Frozen):
         if self.type == "string" and op not in STRING_OPERATORS:
             raise ValueError(f"{where}: “{op}” does not apply to text; use one of "
                              f"{', '.join(STRING_OPERATORS)}")
+        if self.type == "list" and op not in LIST_OPERATORS:
+            raise ValueError(f"{where}: “{op}” does not apply to a list; use one of "
+                             f"{', '.join(LIST_OPERATORS)}")
         if self.type in ("number", "date") and op not in ORDER_OPERATORS:
             raise ValueError(f"{where}: “{op}” does not apply to a {self.type}; use one of "
                              f"{', '.join(ORDER_OPERATORS)}")
@@ -126,6 +132,9 @@ class Condition(_Frozen):
                 raise ValueError(f"{where}: “between” needs exactly two values, low and high")
         elif isinstance(self.value, list):
             raise ValueError(f"{where}: “{op}” compares with one value, not a list")
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if self.type in ("string", "list") and not all(isinstance(v, str) for v in values):
+            raise ValueError(f"{where}: text operators compare with text values")
         return self
 
 
@@ -180,6 +189,16 @@ class TimeWindow(_Frozen):
         return self
 
 
+def _no_list_conditions(conditions: tuple[Condition, ...]) -> tuple[Condition, ...]:
+    for condition in conditions:
+        if condition.type == "list":
+            raise ValueError(
+                f"condition on “{condition.attribute}”: event attributes are not lists; "
+                f"list conditions apply to user attributes"
+            )
+    return conditions
+
+
 class EventCriterion(_Frozen):
     """Users who did an event (by type and name) a number of times in a time window."""
 
@@ -191,6 +210,68 @@ class EventCriterion(_Frozen):
     count_operator: CountOperator = ">"
     count: int = Field(default=0, ge=0)
     window: TimeWindow = TimeWindow()
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_are_not_lists(cls, value: tuple[Condition, ...]) -> tuple[Condition, ...]:
+        return _no_list_conditions(value)
+
+
+CommerceAction = Literal[
+    "add_to_cart",
+    "remove_from_cart",
+    "add_to_wishlist",
+    "remove_from_wishlist",
+    "checkout",
+    "checkout_option",
+    "click",
+    "view_detail",
+    "purchase",
+    "refund",
+]
+
+
+class AmountCondition(_Frozen):
+    """A comparison of a commerce event's total amount with a number (or two, for between)."""
+
+    operator: Literal["eq", "ne", "gt", "ge", "lt", "le", "between", "exists", "not_exists"]
+    value: float | list[float] | None = None
+
+    @property
+    def condition_value(self) -> ConditionValue:
+        """The value as a :class:`Condition` holds it."""
+        if isinstance(self.value, list):
+            return list[Scalar](self.value)
+        return self.value
+
+    @model_validator(mode="after")
+    def _valid_as_condition(self) -> AmountCondition:
+        Condition(
+            attribute="amount", type="number", operator=self.operator, value=self.condition_value
+        )
+        return self
+
+
+class EcommerceCriterion(_Frozen):
+    """Users who did a commerce action (purchase, add to cart, …), with amount conditions.
+
+    Reads commerce events (``event_type`` commerce_event) whose product action is
+    ``action``; ``amount`` compares each event's total amount, ``conditions`` its
+    other attributes; counting and the time window work as for :class:`EventCriterion`.
+    """
+
+    kind: Literal["ecommerce"] = "ecommerce"
+    action: CommerceAction = "purchase"
+    amount: tuple[AmountCondition, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    count_operator: CountOperator = ">"
+    count: int = Field(default=0, ge=0)
+    window: TimeWindow = TimeWindow()
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_are_not_lists(cls, value: tuple[Condition, ...]) -> tuple[Condition, ...]:
+        return _no_list_conditions(value)
 
 
 class UserAttributeCriterion(_Frozen):
@@ -230,6 +311,7 @@ class AudienceMembershipCriterion(_Frozen):
 
 Criterion = Annotated[
     EventCriterion
+    | EcommerceCriterion
     | UserAttributeCriterion
     | IdentityCriterion
     | DeviceCriterion
@@ -271,6 +353,82 @@ class AudienceDefinition(_Frozen):
 Group.model_rebuild()
 Clause.model_rebuild()
 AudienceDefinition.model_rebuild()
+
+DEFINITION_SCHEMA_VERSION = 1
+"""Bumped when a saved definition would read differently; exports carry it."""
+
+CRITERION_KINDS = (
+    "event",
+    "ecommerce",
+    "user_attribute",
+    "identity",
+    "device",
+    "location",
+    "audience",
+)
+
+
+def definition_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of an audience definition, for editors and imports."""
+    schema = AudienceDefinition.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"Journey Studio audience definition, version {DEFINITION_SCHEMA_VERSION}"
+    return schema
+
+
+_KIND_NAMES = {
+    "event": "event criterion",
+    "ecommerce": "ecommerce criterion",
+    "user_attribute": "user attribute criterion",
+    "identity": "identity criterion",
+    "device": "device criterion",
+    "location": "location criterion",
+    "audience": "audience membership criterion",
+    "group": "group",
+}
+
+
+def validation_messages(error: ValidationError) -> list[str]:
+    """One line a problem, naming the clause, the criterion kind and the field.
+
+    e.g. ``clause 2 (ecommerce criterion), field amount[0]: “between” needs exactly
+    two values, low and high``. Clauses are counted from 1; nested groups read
+    ``clause 3 › clause 1``.
+    """
+    lines: list[str] = []
+    for problem in error.errors():
+        where: list[str] = []
+        fields: list[str] = []
+        loc = list(problem["loc"])
+        index = 0
+        while index < len(loc):
+            part = loc[index]
+            if (part == "clauses" and index + 1 < len(loc)
+                    and isinstance(loc[index + 1], int)):
+                number = int(loc[index + 1]) + 1
+                kind = loc[index + 3] if index + 3 < len(loc) else None
+                label = f"clause {number}"
+                if isinstance(kind, str) and kind in _KIND_NAMES:
+                    label += f" ({_KIND_NAMES[kind]})"
+                    index += 4
+                else:
+                    index += 2
+                    if index < len(loc) and loc[index] == "item":
+                        index += 1
+                where.append(label)
+                fields = []
+                continue
+            if isinstance(part, int) and fields:
+                fields[-1] += f"[{part}]"
+            else:
+                fields.append(str(part))
+            index += 1
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        head = " › ".join(where) or "definition"
+        if fields:
+            head += ", field " + ".".join(fields)
+        lines.append(f"{head}: {message}")
+    return lines
 
 
 def describe(definition: AudienceDefinition) -> str:
@@ -329,6 +487,21 @@ def _describe_item(item: Criterion | Group) -> str:
             text += " with " + " and ".join(
                 _condition_text(c.attribute, c.operator, c.value) for c in item.conditions
             )
+        return text
+    if isinstance(item, EcommerceCriterion):
+        text = f"did “{item.action.replace('_', ' ')}”"
+        if (item.count_operator, item.count) != (">", 0):
+            times = "time" if item.count == 1 else "times"
+            text += f" {_COUNT_TEXT[item.count_operator]} {item.count} {times}"
+        if (item.window.kind, item.window.days) != ("within_last_days", 30):
+            text += " " + _window_text(item.window)
+        conditions = [
+            _condition_text("amount", a.operator, a.condition_value) for a in item.amount
+        ]
+        conditions += [_condition_text(c.attribute, c.operator, c.value)
+                       for c in item.conditions]
+        if conditions:
+            text += " with " + " and ".join(conditions)
         return text
     if isinstance(item, UserAttributeCriterion):
         condition = item.condition

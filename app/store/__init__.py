@@ -8,7 +8,7 @@ The only code that reads or writes database tables. Imports no Qt (a test checks
         journeys = JourneyRepository(session).list()
 """
 
-from app.store import event_tables, repositories
+from app.store import audience_tables, event_tables, repositories
 from app.store.database import Database, default_database_url
 from app.store.repositories import (
     AccountData,
@@ -23,6 +23,7 @@ __all__ = [
     "Database",
     "JourneyRepository",
     "StoredJourney",
+    "audience_tables",
     "default_database_url",
     "event_tables",
     "repositories",

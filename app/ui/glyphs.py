@@ -183,3 +183,35 @@ def remaining(painter: QPainter, rect: QRectF, color: QColor) -> None:
     card.moveCenter(rect.center())
     painter.drawRoundedRect(card, s * 0.14, s * 0.14)
     painter.restore()
+
+
+def person(painter: QPainter, rect: QRectF, color: QColor) -> None:
+    """A head and shoulders: an audience size."""
+    painter.save()
+    s = min(rect.width(), rect.height())
+    c = rect.center()
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    painter.drawEllipse(QPointF(c.x(), c.y() - s * 0.2), s * 0.2, s * 0.2)
+    shoulders = QPainterPath(QPointF(c.x() - s * 0.4, c.y() + s * 0.42))
+    shoulders.cubicTo(QPointF(c.x() - s * 0.4, c.y() + s * 0.02),
+                      QPointF(c.x() + s * 0.4, c.y() + s * 0.02),
+                      QPointF(c.x() + s * 0.4, c.y() + s * 0.42))
+    shoulders.closeSubpath()
+    painter.drawPath(shoulders)
+    painter.restore()
+
+
+def dots(painter: QPainter, rect: QRectF, color: QColor) -> None:
+    """Three dots fading left to right: work in progress."""
+    painter.save()
+    painter.setPen(Qt.PenStyle.NoPen)
+    radius = min(rect.height() * 0.16, rect.width() / 10)
+    step = rect.width() / 3
+    for index, alpha in enumerate((255, 170, 90)):
+        tint = QColor(color)
+        tint.setAlpha(round(tint.alpha() * alpha / 255))
+        painter.setBrush(tint)
+        painter.drawEllipse(QPointF(rect.left() + step * (index + 0.5), rect.center().y()),
+                            radius, radius)
+    painter.restore()

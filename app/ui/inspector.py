@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.core.account import AccountState
 from app.core.events import NodeKind
+from app.ui import theme
 from app.ui.canvas import cards
 from app.ui.canvas.scene import JourneyScene
 
@@ -40,6 +41,23 @@ class InspectorActions(Protocol):
     def toggle_output(self, output_id: str) -> None: ...
 
     def delete_selection(self) -> None: ...
+
+
+def change_html(card: cards.MilestoneCard) -> str:
+    """Adds and drops in words, tinted green and red (rich text for a QLabel)."""
+    figures = card.figures
+    if figures is None:
+        return ""
+    if card.calculating:
+        return cards.CALCULATING
+    if not figures.changed:
+        return "No change since the previous evaluation"
+    palette = theme.current()
+    added = palette.color("success_text" if figures.added else "text_subtle").name()
+    removed = palette.color("danger" if figures.removed else "text_subtle").name()
+    return (f"<span style='color:{added}; font-weight:600'>+{figures.added:,}</span> joined"
+            f" · <span style='color:{removed}; font-weight:600'>"
+            f"\u2212{figures.removed:,}</span> left since the previous evaluation")
 
 
 def _label(text: str, name: str, wrap: bool = False) -> QLabel:
@@ -75,7 +93,13 @@ class Inspector(QWidget):
         """(kind, id) on show: ("journey", id), ("milestone", id), ("output", id),
         ("selection", count) or ("", "")."""
         self.name_field: QLineEdit | None = None
+        self.size_label: QLabel | None = None
+        """The audience size of the shown milestone, or the journey's population."""
+        self.change_label: QLabel | None = None
+        """Adds and drops of the shown milestone since the previous evaluation."""
         scene.selectionChanged.connect(self.refresh)
+        # Updated in place: a rebuild would take the name field from under the cursor.
+        scene.figuresChanged.connect(self.refresh_figures)
         scene.contentChanged.connect(self.refresh)
         scene.graphChanged.connect(self.refresh)
         self.refresh()
@@ -86,6 +110,8 @@ class Inspector(QWidget):
 
     def _clear(self) -> None:
         self.name_field = None
+        self.size_label = None
+        self.change_label = None
         while self._layout.count():
             item = self._layout.takeAt(0)
             if item is None:
@@ -154,6 +180,9 @@ class Inspector(QWidget):
             f"{graph.milestone_count} milestones · {len(outputs)} outputs "
             f"({active_outputs} active) · {len(graph.active_milestone_ids())} active "
             f"audiences", "inspectorText", True))
+        self.size_label = _label("", "inspectorText", True)
+        self._layout.addWidget(self.size_label)
+        self.refresh_figures()
         self._rule()
         self._section("Inputs")
         for input_id in graph.journey.input_ids:
@@ -206,6 +235,14 @@ class Inspector(QWidget):
         if not card.remaining:
             self._layout.addWidget(_button("Edit criteria…",
                                            lambda: self._actions.edit_milestone(milestone_id)))
+        self._rule()
+        self._section("Audience size")
+        self.size_label = _label("", "inspectorTitle")
+        self.change_label = _label("", "inspectorText", True)
+        self.change_label.setTextFormat(Qt.TextFormat.RichText)
+        self._layout.addWidget(self.size_label)
+        self._layout.addWidget(self.change_label)
+        self.refresh_figures()
         self._rule()
         outputs = graph.outputs_of(milestone_id)
         self._section(f"Outputs ({len(outputs)})")
@@ -267,6 +304,31 @@ class Inspector(QWidget):
         self._layout.addWidget(_button("Remove output", self._actions.delete_selection,
                                        "dangerButton"))
         self._layout.addStretch(1)
+
+    def refresh_figures(self) -> None:
+        """Show the latest audience figures in the labels already on show."""
+        try:
+            graph = self._scene.graph
+        except RuntimeError:  # the scene is being destroyed with the window
+            return
+        if graph is None or self.size_label is None:
+            return
+        kind, node_id = self.shown
+        if kind == "journey":
+            population = self._scene.population
+            if population is None:
+                text = cards.CALCULATING if self._scene.calculating else ""
+            else:
+                text = f"{cards.people_text(population.size)} in this journey"
+            self.size_label.setText(text)
+            self.size_label.setVisible(bool(text))
+            return
+        if kind != "milestone" or not graph.has_milestone(node_id):
+            return
+        card = self._scene.milestone_card(node_id)
+        self.size_label.setText(card.size_text)
+        if self.change_label is not None:
+            self.change_label.setText(change_html(card))
 
     def _rename(self, milestone_id: str, field: QLineEdit) -> None:
         graph = self._scene.graph

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
+    QLabel,
     QMainWindow,
     QMenu,
     QScrollArea,
@@ -61,6 +62,7 @@ from app.ui.dialogs import (
     NewJourneyDialog,
     RenameJourneyDialog,
 )
+from app.ui.evaluation import EvaluationRunner, JourneyFigures, evaluator_of, utc_clock
 from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
@@ -76,6 +78,8 @@ PANEL_WIDTH = 256
 SETTINGS_GEOMETRY = "mainWindow/geometry"
 SETTINGS_STATE = "mainWindow/state"
 SETTINGS_SPLITTER = "mainWindow/splitter"
+
+EVALUATION_FAILED = "Could not calculate the audience sizes:"
 
 
 class DatabaseLike(Protocol):
@@ -145,6 +149,8 @@ class MainWindow(QMainWindow):
         self.minimap = Minimap(self.view)
         self.header = CanvasHeader(self.scene, self.view)
         self.banner = Banner()
+        self.evaluations = EvaluationRunner(evaluator_of(studio), self)
+        """Audience sizes of the shown journey, calculated in the background."""
 
         canvas = QWidget()
         canvas.setObjectName("canvasArea")
@@ -181,15 +187,21 @@ class MainWindow(QMainWindow):
 
         self.meter = AudienceMeter(self.watcher)
         self.database_label = DatabaseLabel(str(studio.database.url))
+        self.evaluated_label = QLabel()
+        self.evaluated_label.setObjectName("databaseLabel")  # the same quiet style
+        self.evaluated_label.setToolTip("When the shown journey's audiences were last "
+                                        "calculated")
         status = self.statusBar()
         status.setSizeGripEnabled(False)
         status.addWidget(self.database_label)
+        status.addWidget(self.evaluated_label)
         status.addPermanentWidget(self.meter)
 
         self._build_menus()
         self.header.add_tools([self.undo_action, self.redo_action, None, self.layout_action,
                                self.export_png_action])
         self._connect_canvas()
+        self._connect_evaluations()
         self.panel.journeySelected.connect(self.show_journey)
         self.panel.newRequested.connect(self.new_journey)
         self.panel.renameRequested.connect(self.rename_journey)
@@ -218,6 +230,35 @@ class MainWindow(QMainWindow):
         self.scene.placeholderClicked.connect(lambda: self.add_after(None))
         self.scene.graphChanged.connect(self._update_canvas_actions)
         self._update_canvas_actions()
+
+    def _connect_evaluations(self) -> None:
+        runner = self.evaluations
+        runner.calculatingChanged.connect(self.scene.set_calculating)
+        runner.figuresChanged.connect(self._show_figures)
+        runner.finished.connect(self._on_evaluated)
+        runner.failed.connect(self._on_evaluation_failed)
+
+    def _show_figures(self, journey_id: str) -> None:
+        figures: JourneyFigures | None = self.evaluations.figures(journey_id)
+        if figures is not None:
+            self.scene.set_figures(journey_id, figures.population, figures.milestones)
+
+    def _on_evaluated(self, result: object) -> None:
+        evaluated_at = getattr(result, "evaluated_at", None)
+        if evaluated_at is not None:
+            self.evaluated_label.setText(f"Evaluated {utc_clock(evaluated_at)}")
+        if self.banner.level == "error" and self.banner.text().startswith(EVALUATION_FAILED):
+            self.banner.dismiss()
+
+    def _on_evaluation_failed(self, message: str) -> None:
+        self.banner.show_message(f"{EVALUATION_FAILED} {message}", "error", "Retry",
+                                 self.reevaluate)
+
+    def reevaluate(self) -> None:
+        """Calculate the shown journey's audiences again (the banner's Retry)."""
+        graph = self.scene.graph
+        if graph is not None:
+            self.evaluations.request(graph.id)
 
     def _update_canvas_actions(self) -> None:
         """Canvas tools only make sense while a journey is shown."""
@@ -536,6 +577,11 @@ class MainWindow(QMainWindow):
         state = self.studio.state
         graph = state.journey(journey_id) if journey_id and state.has_journey(journey_id) else None
         self.scene.set_graph(graph)
+        self.evaluations.watch(graph)
+        if graph is not None:
+            # The last figures while the new ones are calculated (the runner keeps them).
+            self._show_figures(graph.id)
+            self.scene.set_calculating(graph.id, self.evaluations.is_calculating(graph.id))
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{APP_TITLE} — {self.studio.state.account.name}")
@@ -548,6 +594,7 @@ class MainWindow(QMainWindow):
         self.view.resetCachedContent()
         self.view.viewport().update()
         self.panel.list.viewport().update()
+        self.inspector.refresh_figures()  # its green and red are set in rich text
         self.palette_panel.update()
         for tile in self.palette_panel.tiles:
             tile.update()
@@ -686,6 +733,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout and stop listening to the domain."""
         self.save_settings()
+        self.evaluations.shutdown()
         self.scene.close()
         self.watcher.close()
         log.debug("Main window closed")

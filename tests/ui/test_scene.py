@@ -42,7 +42,7 @@ def test_a_journey_without_milestones_shows_a_placeholder_until_one_is_added(
     graph.add_milestone(Milestone(id="ms-first", name="First"))
     assert scene.placeholder_item is None
     assert (START_KEY, PLACEHOLDER_KEY) not in scene.edge_items
-    assert scene.milestone_items["ms-first"].texts() == (
+    assert scene.milestone_items["ms-first"].texts()[:4] == (
         "MILESTONE", "First", "Everyone in the journey", "Inactive"
     )
     graph.remove_milestone("ms-first")

@@ -54,9 +54,13 @@ def test_main_window_screenshot(
         window.on_color_scheme_changed(Qt.ColorScheme.Dark)
     expected = theme.DARK if scheme == "dark" else theme.LIGHT
     assert theme.current() is expected
+    # The audience sizes (fixed demo figures) arrive from the background evaluation.
+    qtbot.waitUntil(lambda: window.scene.population is not None
+                    and not window.scene.calculating, timeout=5000)
     # A selected milestone: its handles (+, split, output) and the inspector show.
     window.scene.select_node("milestone", "ms-watched")
     assert window.inspector.shown == ("milestone", "ms-watched")
+    assert "6,905 users" in window.scene.milestone_items["ms-watched"].texts()
 
     image = _shoot(qtbot, window, artifacts_dir / f"main-window-{scheme}.png")
 

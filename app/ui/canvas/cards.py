@@ -5,6 +5,10 @@ card built here from the live :class:`~app.core.graph.JourneyGraph` and
 :class:`~app.core.account.AccountState`. A card is a throw-away immutable value
 (strings and flags), so there is no second copy of the journey to keep in
 sync, and tests can read exactly what an item draws through ``item.texts()``.
+
+Audience sizes come from the background evaluation (:mod:`app.ui.evaluation`),
+which the scene keeps as plain :class:`AudienceFigures` keyed by milestone id
+and passes in when it builds a milestone's card.
 """
 
 from __future__ import annotations
@@ -22,8 +26,44 @@ TOP_EVERYONE_SUMMARY = "Everyone in the journey"
 """What a first milestone without criteria holds (its parent is the journey start)."""
 
 
+CALCULATING = "Calculating…"
+NOT_CALCULATED = "Size not calculated"
+NO_CHANGE = "no change"
+
+
 def status_text(active: bool) -> str:
     return "Active" if active else "Inactive"
+
+
+def users_text(count: int) -> str:
+    """``1 user``, ``1,234 users``."""
+    return f"{count:,} {'user' if count == 1 else 'users'}"
+
+
+def people_text(count: int) -> str:
+    """``1 person``, ``48,210 people``."""
+    return f"{count:,} {'person' if count == 1 else 'people'}"
+
+
+@dataclass(frozen=True)
+class AudienceFigures:
+    """An audience after the latest evaluation: its size and the change since the one
+    before (users who joined, users who left)."""
+
+    size: int
+    added: int = 0
+    removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+    @property
+    def change_text(self) -> str:
+        """``+12 / −3`` (a real minus sign), or ``no change``."""
+        if not self.changed:
+            return NO_CHANGE
+        return f"+{self.added:,} / \u2212{self.removed:,}"
 
 
 @dataclass(frozen=True)
@@ -35,16 +75,43 @@ class MilestoneCard:
     """One line of criteria (``criteria.describe``), or what Remaining users catches."""
     active: bool
     remaining: bool
+    figures: AudienceFigures | None = None
+    """The latest evaluation's numbers (None: none yet for this milestone)."""
+    calculating: bool = False
+    """An evaluation of the journey is pending or running: the numbers may change."""
 
     @property
     def status(self) -> str:
         return status_text(self.active)
 
+    @property
+    def size_text(self) -> str:
+        """``1,234 users``; before the first result ``Calculating…``."""
+        if self.figures is not None:
+            return users_text(self.figures.size)
+        return CALCULATING if self.calculating else NOT_CALCULATED
+
+    @property
+    def change_text(self) -> str:
+        """``+12 / −3``, ``no change``; while recalculating ``Calculating…``; else ""."""
+        if self.figures is None:
+            return ""
+        return CALCULATING if self.calculating else self.figures.change_text
+
     def texts(self) -> tuple[str, ...]:
-        return (self.caption, self.name, self.summary, self.status)
+        base = (self.caption, self.name, self.summary, self.status, self.size_text)
+        return (*base, self.change_text) if self.change_text else base
 
     def tooltip(self) -> str:
-        return f"{self.name}\n{self.summary}\n{self.status} audience"
+        lines = [self.name, self.summary, f"{self.status} audience"]
+        if self.figures is not None:
+            change = ("No change since the previous evaluation" if not self.figures.changed
+                      else f"{self.figures.added:,} joined, {self.figures.removed:,} left "
+                           "since the previous evaluation")
+            lines.append(f"{users_text(self.figures.size)} · {change}")
+        if self.calculating:
+            lines.append(CALCULATING)
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -84,7 +151,9 @@ class InputCard:
         return f"{self.name} — {self.workspace}"
 
 
-def milestone_card(graph: JourneyGraph, milestone_id: str) -> MilestoneCard:
+def milestone_card(graph: JourneyGraph, milestone_id: str,
+                   figures: AudienceFigures | None = None,
+                   calculating: bool = False) -> MilestoneCard:
     milestone = graph.milestone(milestone_id)
     siblings = graph.children(milestone.parent_id)
     if len(siblings) > 1:
@@ -103,6 +172,8 @@ def milestone_card(graph: JourneyGraph, milestone_id: str) -> MilestoneCard:
         summary=summary[:1].upper() + summary[1:],
         active=graph.is_active(milestone_id),
         remaining=milestone.remaining,
+        figures=figures,
+        calculating=calculating,
     )
 
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from app.ui.canvas.cards import people_text
 from app.ui.canvas.scene import JourneyScene
 from app.ui.canvas.view import JourneyView
 from app.ui.widgets import ElidedLabel
@@ -75,6 +76,7 @@ class CanvasHeader(QWidget):
 
         scene.graphChanged.connect(self.refresh)
         scene.contentChanged.connect(self.refresh)
+        scene.figuresChanged.connect(self.refresh)
         view.zoomChanged.connect(self._show_zoom)
         self.refresh()
         self._show_zoom(view.zoom)
@@ -122,11 +124,15 @@ class CanvasHeader(QWidget):
             return
         self.title.setText(graph.name)
         outputs = sum(1 for _ in graph.outputs())
-        self.subtitle.setText(" · ".join((
+        parts = [
             _plural(len(self._scene.input_items), "input"),
             _plural(graph.milestone_count, "milestone"),
             _plural(outputs, "output"),
-        )))
+        ]
+        population = self._scene.population
+        if population is not None:
+            parts.append(f"{people_text(population.size)} in this journey")
+        self.subtitle.setText(" · ".join(parts))
 
     def _show_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{round(zoom * 100)}%")

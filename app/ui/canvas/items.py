@@ -330,20 +330,71 @@ class MilestoneItem(NodeItem):
             self.card_frame(painter, palette)
         if card.active and not card.remaining:
             self._accent_bar(painter, palette)
-        chip = draw_chip(painter, body.right() - pad + 2, 11.0, 20.0, card.status, card.active,
+        chip = draw_chip(painter, body.right() - pad + 2, 10.0, 19.0, card.status, card.active,
                          palette)
-        _draw_text(painter, QRectF(pad, 11.0, chip.left() - pad - 8, 20.0), card.caption,
+        _draw_text(painter, QRectF(pad, 10.0, chip.left() - pad - 8, 19.0), card.caption,
                    palette.color("text_subtle"), theme.font(10.5, QFont.Weight.DemiBold))
         width = body.width() - 2 * pad
-        _draw_text(painter, QRectF(pad, 35.0, width, 21.0), card.name,
+        _draw_text(painter, QRectF(pad, 30.0, width, 20.0), card.name,
                    palette.color("text"), theme.font(15, QFont.Weight.DemiBold))
-        # Criteria read best whole: up to two lines, the second elided.
-        summary_font = theme.font(12)
-        painter.setFont(summary_font)
-        painter.setPen(palette.color("text_muted"))
-        for index, line in enumerate(wrap_lines(card.summary, summary_font, width, 2)):
-            painter.drawText(QRectF(pad, 58.0 + index * 15.5, width, 15.5),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, line)
+        # One line of criteria (the tooltip and the inspector have all of it).
+        _draw_text(painter, QRectF(pad, 50.0, width, 16.0), card.summary,
+                   palette.color("text_muted"), theme.font(12))
+        self._paint_figures(painter, palette, card, QRectF(pad, 74.0, width, 16.0))
+
+    def _paint_figures(self, painter: QPainter, palette: Theme, card: MilestoneCard,
+                       row: QRectF) -> None:
+        """The bottom row under a hairline: size on the left, change (or progress) right."""
+        painter.save()
+        painter.setPen(QPen(palette.color("border"), 1.0))
+        rule_y = row.top() - 3.5
+        painter.drawLine(QPointF(row.left(), rule_y), QPointF(row.right(), rule_y))
+        painter.restore()
+        figures = card.figures
+        known = figures is not None
+        stale = card.calculating or not known
+        size_color = palette.color("text_subtle" if stale else "text")
+        if known or not card.calculating:
+            glyphs.person(painter, QRectF(row.left(), row.center().y() - 6.0, 12.0, 12.0),
+                          palette.color("text_subtle"))
+        else:
+            glyphs.dots(painter, QRectF(row.left() - 1.0, row.top(), 14.0, row.height()),
+                        palette.color("accent"))
+        left = row.left() + 17.0
+        size_font = theme.font(12.5, QFont.Weight.DemiBold if known else QFont.Weight.Normal)
+        painter.setFont(size_font)
+        size_width = QFontMetricsF(size_font).horizontalAdvance(card.size_text)
+        right_room = row.right() - left - size_width - 10.0
+        _draw_text(painter, QRectF(left, row.top(), row.right() - left, row.height()),
+                   card.size_text, size_color, size_font)
+        if figures is None or right_room <= 0:
+            return
+        if card.calculating:
+            font = theme.font(11.5)
+            text_width = QFontMetricsF(font).horizontalAdvance(card.change_text)
+            text_left = row.right() - text_width
+            _draw_text(painter, QRectF(text_left, row.top(), text_width + 1, row.height()),
+                       card.change_text, palette.color("text_subtle"), font)
+            glyphs.dots(painter, QRectF(text_left - 19.0, row.top(), 14.0, row.height()),
+                        palette.color("accent"))
+            return
+        if not figures.changed:
+            _draw_text(painter, row, card.change_text, palette.color("text_subtle"),
+                       theme.font(11.5), Qt.AlignmentFlag.AlignRight)
+            return
+        font = theme.font(11.5, QFont.Weight.DemiBold)
+        metrics = QFontMetricsF(font)
+        parts = [
+            (f"+{figures.added:,}", "success_text" if figures.added else "text_subtle"),
+            (" / ", "text_subtle"),
+            (f"\u2212{figures.removed:,}", "danger" if figures.removed else "text_subtle"),
+        ]
+        x = row.right() - sum(metrics.horizontalAdvance(text) for text, _ in parts)
+        for text, role in parts:
+            advance = metrics.horizontalAdvance(text)
+            _draw_text(painter, QRectF(x, row.top(), advance + 1, row.height()), text,
+                       palette.color(role), font)
+            x += advance
 
     def _accent_bar(self, painter: QPainter, palette: Theme) -> None:
         """A green stripe down the left edge: active audiences read at a glance."""

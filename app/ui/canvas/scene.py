@@ -15,7 +15,7 @@ scene leaves no listener behind.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import (
@@ -91,6 +91,8 @@ class JourneyScene(QGraphicsScene):
     """The empty journey's placeholder card was clicked: add the first milestone."""
     contextMenuRequested = Signal(str, str, QPoint, QPointF)
     """(kind "milestone" | "output" | "", id, screen position, scene position)."""
+    figuresChanged = Signal()
+    """Audience sizes arrived, or started or stopped being recalculated."""
 
     def __init__(self, state: AccountState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -112,6 +114,9 @@ class JourneyScene(QGraphicsScene):
         self._followers: dict[str, str] = {}
         """Outputs carried along by a dragged milestone: output id -> milestone id."""
         self._placing = False
+        self._figures: dict[str, cards.AudienceFigures] = {}
+        self._population: cards.AudienceFigures | None = None
+        self._calculating = False
 
     def set_state(self, state: AccountState) -> None:
         """Mirror another account state (after a reload); shows no journey until told."""
@@ -135,6 +140,9 @@ class JourneyScene(QGraphicsScene):
         self._detach()
         self._clear()
         self._graph = graph
+        self._figures = {}
+        self._population = None
+        self._calculating = False
         if graph is not None:
             self._unsubscribe = graph.subscribe(self._on_event)
             self._build()
@@ -155,7 +163,47 @@ class JourneyScene(QGraphicsScene):
     # ------------------------------------------------------------------ cards (for items)
 
     def milestone_card(self, milestone_id: str) -> cards.MilestoneCard:
-        return cards.milestone_card(self._require_graph(), milestone_id)
+        return cards.milestone_card(self._require_graph(), milestone_id,
+                                    self._figures.get(milestone_id), self._calculating)
+
+    # ------------------------------------------------------------------ audience figures
+
+    @property
+    def calculating(self) -> bool:
+        """Whether the shown journey's figures are being recalculated."""
+        return self._calculating
+
+    @property
+    def population(self) -> cards.AudienceFigures | None:
+        """The shown journey's population after the latest evaluation."""
+        return self._population
+
+    def figures(self, milestone_id: str) -> cards.AudienceFigures | None:
+        return self._figures.get(milestone_id)
+
+    def set_figures(self, journey_id: str, population: cards.AudienceFigures | None,
+                    milestones: Mapping[str, cards.AudienceFigures]) -> None:
+        """The latest evaluation of ``journey_id`` (ignored unless it is shown)."""
+        if self._graph is None or self._graph.id != journey_id:
+            return
+        self._population = population
+        self._figures = dict(milestones)
+        self._repaint_milestones()
+        self.figuresChanged.emit()
+
+    def set_calculating(self, journey_id: str, calculating: bool) -> None:
+        """Show or hide the calculating indicator of ``journey_id`` (if it is shown)."""
+        if self._graph is None or self._graph.id != journey_id:
+            return
+        if calculating == self._calculating:
+            return
+        self._calculating = calculating
+        self._repaint_milestones()
+        self.figuresChanged.emit()
+
+    def _repaint_milestones(self) -> None:
+        for milestone_item in self.milestone_items.values():
+            milestone_item.update()
 
     def output_card(self, output_id: str) -> cards.OutputCard:
         return cards.output_card(self._require_graph(), self._state, output_id)

@@ -1,0 +1,98 @@
+"""``journeys evaluate JOURNEY``: evaluate a journey now (or at ``--as-of``) and print sizes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+
+from app.cli._common import print_table
+from app.core.errors import NotFoundError, StudioError
+from app.core.graph import JourneyGraph
+from app.engine.evaluation import evaluate_journey
+from app.studio import Studio
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = groups.add_parser(
+        "evaluate",
+        help="evaluate a journey: size, added and removed per milestone",
+        description="Evaluate every audience of a journey over the imported events, store "
+        "the memberships and print, per milestone: name, parent, size, added, removed.",
+    )
+    parser.add_argument("journey", metavar="JOURNEY", help="the journey's name (or id)")
+    parser.add_argument(
+        "--as-of",
+        metavar="ISO",
+        help="evaluate as of this UTC time, e.g. 2024-03-01T12:00:00Z (default: now)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=_evaluate)
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """An ISO-8601 time as aware UTC (a time without zone is UTC); None for now."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise StudioError(
+            f"“{text}” is not an ISO-8601 time; write e.g. 2024-03-01 or 2024-03-01T12:00:00Z."
+        ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def find_journey(studio: Studio, name_or_id: str) -> JourneyGraph:
+    if studio.state.has_journey(name_or_id):
+        return studio.state.journey(name_or_id)
+    try:
+        return studio.state.journey_by_name(name_or_id)
+    except NotFoundError:
+        names = ", ".join(f"“{g.name}”" for g in studio.state.journeys()) or "none"
+        raise NotFoundError(
+            f"There is no journey called “{name_or_id}”. Journeys: {names}."
+        ) from None
+
+
+def _evaluate(studio: Studio, args: argparse.Namespace) -> int:
+    graph = find_journey(studio, args.journey)
+    result = evaluate_journey(studio.database, graph, parse_as_of(args.as_of))
+    names = {m.id: m.name for m in graph.milestones_in_order()}
+    rows = [
+        {
+            "id": m.audience_id,
+            "name": m.name,
+            "parent": names.get(m.parent_id) if m.parent_id else None,
+            "size": m.size,
+            "added": m.added,
+            "removed": m.removed,
+        }
+        for m in result.milestones
+    ]
+    if args.json:
+        people = result.population
+        print(json.dumps({
+            "journey": graph.name,
+            "journey_id": graph.id,
+            "as_of": result.as_of.isoformat(),
+            "evaluated_at": result.evaluated_at.isoformat(),
+            "population": {"size": people.size, "added": people.added,
+                           "removed": people.removed},
+            "milestones": rows,
+        }, indent=2))
+        return 0
+    people = result.population
+    print(f"{graph.name} as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC: "
+          f"{people.size} users in the journey (+{people.added} −{people.removed})")
+    if not rows:
+        print("No milestones yet.")
+        return 0
+    print_table(
+        [(r["name"], r["parent"] or "(journey start)", str(r["size"]), str(r["added"]),
+          str(r["removed"])) for r in rows],
+        ("Milestone", "Parent", "Size", "Added", "Removed"),
+    )
+    return 0

@@ -1,0 +1,147 @@
+"""Size estimates for previews, while an audience is being built.
+
+``estimate(database, graph, milestone_id, definition)`` counts the audience the
+milestone would have with ``definition`` (default: its current one), and each
+top-level criterion's own count within the parent audience. Nothing is
+stored: the parent chain is compiled from the journey population down, as
+nested queries (audience-membership criteria read stored members).
+
+- Small stores (at most ``exact_limit`` users) are counted exactly.
+- Larger ones are counted on a fixed sample: users whose id is a multiple of
+  ``k`` (about ``sample_users`` users), scaled by ``k`` and marked approximate.
+  The sample is the same every time, so previews do not jitter.
+- A sampled count below ``min_sample_count`` is reported as too small to
+  estimate rather than as a number that could be off by an order of magnitude.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, func, select
+
+from app.core.criteria import AudienceDefinition
+from app.core.graph import JourneyGraph
+from app.engine.compiler import (
+    Scope,
+    UserSet,
+    as_member,
+    compile_definition,
+    compile_item,
+    input_filter,
+    intersect_all,
+    minus,
+    population,
+    to_ms,
+    union_all,
+)
+from app.engine.evaluation import engine_of, utc
+from app.store.database import Database
+from app.store.event_tables import UserRow
+
+EXACT_LIMIT = 200_000
+SAMPLE_USERS = 50_000
+MIN_SAMPLE_COUNT = 30
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A count: exact, approximate (scaled from the sample), or too small to estimate."""
+
+    size: int | None
+    approximate: bool = False
+    too_small: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.too_small or self.size is None:
+            return "too small to estimate"
+        return ("≈ " if self.approximate else "") + f"{self.size:,}"
+
+
+@dataclass(frozen=True)
+class AudienceEstimate:
+    audience: Estimate
+    criteria: tuple[Estimate, ...]
+    """One a top-level clause, in order: the parent's users matching that criterion alone."""
+    sample_every: int
+    """1 for exact counts; otherwise the sample holds users whose id is a multiple of it."""
+
+
+def audience_query(
+    graph: JourneyGraph,
+    milestone_id: str | None,
+    as_of_ms: int,
+    input_ids: tuple[str, ...] | None,
+    sample: int | None = None,
+    definition: AudienceDefinition | None = None,
+) -> UserSet:
+    """The users of a milestone (None: the population), compiled from the population down.
+
+    ``definition`` replaces the milestone's own definition (a preview of an edit).
+    """
+    if milestone_id is None:
+        return population(input_ids, as_of_ms, sample)
+    milestone = graph.milestone(milestone_id)
+    parent = audience_query(graph, milestone.parent_id, as_of_ms, input_ids, sample)
+    siblings = graph.children(milestone.parent_id)
+    earlier = siblings[: siblings.index(milestone)]
+    if milestone.remaining:
+        query = parent
+    else:
+        scope = Scope(parent, input_ids, as_of_ms, sample)
+        query = compile_definition(definition or milestone.definition, scope)
+    if earlier:
+        taken = union_all(
+            *(audience_query(graph, s.id, as_of_ms, input_ids, sample) for s in earlier)
+        )
+        query = minus(query, taken)
+    return query
+
+
+def _count(connection: Connection, query: UserSet) -> int:
+    inner = as_member(query).subquery()
+    return int(connection.execute(select(func.count()).select_from(inner)).scalar_one())
+
+
+def estimate(
+    database: Database | Engine,
+    graph: JourneyGraph,
+    milestone_id: str,
+    definition: AudienceDefinition | None = None,
+    as_of: datetime | None = None,
+    *,
+    exact_limit: int = EXACT_LIMIT,
+    sample_users: int = SAMPLE_USERS,
+    min_sample_count: int = MIN_SAMPLE_COUNT,
+) -> AudienceEstimate:
+    """Estimate the size of ``milestone_id`` (with ``definition``, if given) and its criteria."""
+    as_of_ms = to_ms(utc(as_of))
+    milestone = graph.milestone(milestone_id)
+    definition = definition if definition is not None else milestone.definition
+    users = UserRow.__table__
+    with engine_of(database).connect() as connection:
+        total = int(connection.execute(select(func.count()).select_from(users)).scalar_one())
+        every = 1 if total <= exact_limit else max(2, math.ceil(total / sample_users))
+        sample = None if every == 1 else every
+
+        def scaled(count: int) -> Estimate:
+            if every == 1:
+                return Estimate(count)
+            if count < min_sample_count:
+                return Estimate(None, approximate=True, too_small=True)
+            return Estimate(count * every, approximate=True)
+
+        input_ids = input_filter(connection, graph.journey.input_ids)
+        audience = scaled(_count(connection, audience_query(
+            graph, milestone_id, as_of_ms, input_ids, sample, definition
+        )))
+        parent = audience_query(graph, milestone.parent_id, as_of_ms, input_ids, sample)
+        scope = Scope(parent, input_ids, as_of_ms, sample)
+        criteria = tuple(
+            scaled(_count(connection, intersect_all(parent, compile_item(c.item, scope))))
+            for c in ([] if milestone.remaining else definition.clauses)
+        )
+    return AudienceEstimate(audience, criteria, every)

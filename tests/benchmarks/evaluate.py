@@ -1,0 +1,331 @@
+"""Benchmark: evaluate a 6-milestone, 10-criterion journey over a generated event store.
+
+    python -m tests.benchmarks.evaluate --events 10000000            # 1,000,000 users
+    python -m tests.benchmarks.evaluate --events 200000 --no-duckdb  # a quick run
+
+Prints, for SQLite: the time of one full evaluation (first run: every member is an
+add), of a re-evaluation (steady state), of one plain ``SELECT count(DISTINCT
+user_id) FROM events`` pass in the same run, their ratios, and the peak memory
+(max RSS) of the evaluating process; then the same journey on DuckDB (the same
+rows, loaded from CSV). Data generation runs in a child process so that its
+memory is not counted. ``--db DIR`` keeps the generated files for another run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, distinct, event, func, insert, select
+
+from app.core.criteria import (
+    AmountCondition,
+    AudienceDefinition,
+    Clause,
+    Condition,
+    DeviceCriterion,
+    EcommerceCriterion,
+    EventCriterion,
+    IdentityCriterion,
+    LocationCriterion,
+    TimeWindow,
+    UserAttributeCriterion,
+)
+from app.core.graph import JourneyGraph
+from app.core.models import Journey, Milestone
+from app.engine.duckdb import create_engine_tables
+from app.engine.evaluation import EvaluationResult, evaluate_journey
+from app.store import Database
+from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
+from app.store.schema import AccountRow, InputRow, WorkspaceRow
+
+AS_OF = datetime(2024, 6, 1, tzinfo=UTC)
+AS_OF_MS = int(AS_OF.timestamp() * 1000)
+DAY = 86_400_000
+INPUTS = (("in-ios", "iOS"), ("in-android", "Android"), ("in-web", "web"))
+CUSTOM = ["Open App", "Search", "Share", "Newsletter Open", "Like", "Comment", "Play",
+          "Pause", "Rate", "Invite"]
+SCREENS = ["Home", "Product", "Cart", "Checkout", "Profile", "Settings"]
+COUNTRIES = ["US", "CA", "GB", "DE", "FR", "BR", "IN", "JP", "AU", "MX"]
+PLANS = ["free", "basic", "gold", "platinum"]
+EVENT_COLUMNS = ["id", "user_id", "input_id", "ts_ms", "event_type", "event_name",
+                 "custom_event_type", "commerce_action", "amount", "attributes", "country",
+                 "region", "city", "postal_code", "platform", "message_id"]
+CHUNK = 50_000
+
+
+# ---------------------------------------------------------------------- data
+
+
+def generate_events(n: int, users: int, seed: int) -> Iterator[dict[str, Any]]:
+    rnd = random.Random(seed)
+    for i in range(n):
+        input_id, platform = INPUTS[rnd.randrange(3)]
+        r = rnd.random()
+        row: dict[str, Any] = {
+            "id": i + 1, "user_id": rnd.randint(1, users), "input_id": input_id,
+            "ts_ms": AS_OF_MS - rnd.randrange(90 * DAY), "event_type": "custom_event",
+            "event_name": None, "custom_event_type": None, "commerce_action": None,
+            "amount": None, "attributes": None,
+            "country": COUNTRIES[rnd.randrange(10)] if rnd.random() < 0.9 else None,
+            "region": None, "city": None, "postal_code": None, "platform": platform,
+            "message_id": None,
+        }
+        if r < 0.05:
+            row["event_type"] = "session_start"
+        elif r < 0.55:
+            row["event_name"] = CUSTOM[rnd.randrange(len(CUSTOM))]
+        elif r < 0.85:
+            row["event_type"] = "screen_view"
+            screen = SCREENS[rnd.randrange(len(SCREENS))]
+            row["event_name"] = screen
+            if screen == "Product":
+                row["attributes"] = {"category": ["shoes", "shirts", "hats"][rnd.randrange(3)]}
+        else:
+            row["event_type"] = "commerce_event"
+            a = rnd.random()
+            row["commerce_action"] = ("add_to_cart" if a < 0.6 else
+                                      "purchase" if a < 0.9 else "view_detail")
+            row["amount"] = round(rnd.uniform(5, 200), 2)
+        yield row
+
+
+def chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def user_rows(users: int, seed: int) -> tuple[list[dict[str, Any]], ...]:
+    rnd = random.Random(seed + 1)
+    people, identities, attributes = [], [], []
+    for user in range(1, users + 1):
+        people.append({"id": user, "external_id": f"u{user}", "first_seen_ms": None,
+                       "last_seen_ms": None})
+        if rnd.random() < 0.6:
+            identities.append({"user_id": user, "identity_type": "email",
+                               "value": f"u{user}@example.com"})
+        attributes.append({"user_id": user, "name": "plan", "value_type": "string",
+                           "text_value": PLANS[rnd.randrange(4)], "number_value": None,
+                           "bool_value": None, "date_ms": None, "list_value": None})
+    return people, identities, attributes
+
+
+def generate(directory: Path, n: int, users: int, seed: int, duckdb: bool) -> None:
+    """Write the SQLite store (and, for DuckDB, CSV copies of the rows) into ``directory``."""
+    url = f"sqlite:///{directory / 'events.db'}"
+    Database(url).dispose()  # migrated to head: every table and index of the store
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _fast(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+    people, identities, attributes = user_rows(users, seed)
+    with engine.begin() as connection:
+        connection.execute(insert(AccountRow.__table__),
+                           [{"id": "acct", "name": "Bench", "active_audience_limit": 25}])
+        connection.execute(insert(WorkspaceRow.__table__),
+                           [{"id": "ws", "account_id": "acct", "name": "App", "position": 0}])
+        connection.execute(insert(InputRow.__table__), [
+            {"id": i, "workspace_id": "ws", "name": p, "kind": "platform", "platform": p,
+             "position": n} for n, (i, p) in enumerate(INPUTS)
+        ])
+        for table, rows in ((UserRow, people), (UserIdentityRow, identities),
+                            (UserAttributeRow, attributes)):
+            for start in range(0, len(rows), CHUNK):
+                connection.execute(insert(table.__table__), rows[start:start + CHUNK])
+    writer = None
+    handle = None
+    if duckdb:
+        handle = (directory / "events.csv").open("w", newline="")
+        writer = csv.writer(handle)
+        writer.writerow(EVENT_COLUMNS)
+        for name, rows in (("users", people), ("identities", identities),
+                           ("attributes", attributes)):
+            with (directory / f"{name}.csv").open("w", newline="") as out:
+                w = csv.DictWriter(out, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+    for batch in chunks(generate_events(n, users, seed)):
+        with engine.begin() as connection:
+            connection.execute(insert(EventRow.__table__), batch)
+        if writer is not None:
+            writer.writerows(
+                [["" if row[c] is None else json.dumps(row[c]) if c == "attributes" else row[c]
+                  for c in EVENT_COLUMNS] for row in batch]
+            )
+    if handle is not None:
+        handle.close()
+    engine.dispose()
+
+
+def load_duckdb(directory: Path) -> Engine:
+    import duckdb
+
+    path = directory / "events.duckdb"
+    path.unlink(missing_ok=True)
+    engine = create_engine(f"duckdb:///{path}")
+    create_engine_tables(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(InputRow.__table__), [
+            {"id": i, "workspace_id": "ws", "name": p, "kind": "platform", "platform": p,
+             "position": n} for n, (i, p) in enumerate(INPUTS)
+        ])
+    engine.dispose()
+    connection = duckdb.connect(str(path))
+    try:
+        for name, table in (("users", "users"), ("identities", "user_identities"),
+                            ("attributes", "user_attributes"), ("events", "events")):
+            connection.read_csv(str(directory / f"{name}.csv"), header=True,
+                                all_varchar=False).insert_into(table)
+    finally:
+        connection.close()
+    return create_engine(f"duckdb:///{path}")
+
+
+# ---------------------------------------------------------------------- journey
+
+
+def define(*items: Any, joins: tuple[str, ...] = ()) -> AudienceDefinition:
+    joins = joins or ("and",) * len(items)
+    return AudienceDefinition(clauses=tuple(
+        Clause(join=j, item=i) for j, i in zip(joins, items, strict=True)  # type: ignore[arg-type]
+    ))
+
+
+def journey() -> JourneyGraph:
+    """6 milestones (one of them Remaining users), 11 criteria."""
+    graph = JourneyGraph(Journey(name="Benchmark", input_ids=tuple(i for i, _ in INPUTS)))
+    active = graph.add_milestone(Milestone(name="Active", definition=define(
+        EventCriterion(event_type="session_start", window=TimeWindow(days=30)),
+        EventCriterion(event_name="Open App", window=TimeWindow(days=30)),
+        joins=("and", "or"),
+    )))
+    browsed = graph.add_milestone(Milestone(name="Browsed shoes", parent_id=active.id,
+                                            definition=define(
+        EventCriterion(event_type="screen_view", event_name="Product", count_operator=">=",
+                       count=1, window=TimeWindow(days=30),
+                       conditions=(Condition(attribute="category", operator="equals",
+                                             value="shoes"),)),
+        DeviceCriterion(platforms=("iOS", "Android")),
+    )))
+    graph.add_milestone(Milestone(name="Everyone else", parent_id=active.id, remaining=True))
+    carted = graph.add_milestone(Milestone(name="Carted, not bought", parent_id=browsed.id,
+                                           definition=define(
+        EcommerceCriterion(action="add_to_cart", window=TimeWindow(days=30),
+                           amount=(AmountCondition(operator="gt", value=20),)),
+        EcommerceCriterion(action="purchase", window=TimeWindow(days=7)),
+        joins=("and", "exclude"),
+    )))
+    valuable = graph.add_milestone(Milestone(name="High value", parent_id=carted.id,
+                                             definition=define(
+        UserAttributeCriterion(condition=Condition(attribute="plan", operator="in",
+                                                   value=["gold", "platinum"])),
+        LocationCriterion(field="country", operator="in", value=["US", "CA"]),
+        joins=("and", "or"),
+    )))
+    graph.add_milestone(Milestone(name="Reachable", parent_id=valuable.id, definition=define(
+        IdentityCriterion(identity_type="email"),
+        EventCriterion(event_name="Newsletter Open", count_operator="=", count=0,
+                       window=TimeWindow(days=30)),
+        EventCriterion(event_name="Search", count_operator="<", count=3,
+                       window=TimeWindow(days=7)),
+    )))
+    return graph
+
+
+# ---------------------------------------------------------------------- measuring
+
+
+def naive_pass(engine: Engine) -> float:
+    events = EventRow.__table__
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        connection.execute(select(func.count(distinct(events.c.user_id)))).scalar_one()
+    return time.perf_counter() - started
+
+
+def timed_evaluation(engine: Engine, graph: JourneyGraph) -> tuple[float, EvaluationResult]:
+    started = time.perf_counter()
+    result = evaluate_journey(engine, graph, AS_OF)
+    return time.perf_counter() - started, result
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(backend: str, engine: Engine, graph: JourneyGraph) -> None:
+    naive = naive_pass(engine)
+    first, result = timed_evaluation(engine, graph)
+    again, _ = timed_evaluation(engine, graph)
+    print(f"\n{backend}")
+    print(f"  plain count(DISTINCT user_id) pass: {naive:8.2f} s")
+    print(f"  full evaluation (first run):        {first:8.2f} s   ratio {first / naive:.2f}")
+    print(f"  re-evaluation (steady state):       {again:8.2f} s   ratio {again / naive:.2f}")
+    print(f"  peak memory so far (max RSS):       {peak_mb():8.0f} MB")
+    print(f"  population {result.population.size:,}; milestones: " + ", ".join(
+        f"{m.name} {m.size:,}" for m in result.milestones))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.evaluate")
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--users", type=int, help="default: events / 10")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--db", type=Path, help="keep (or reuse) the generated files here")
+    parser.add_argument("--no-duckdb", action="store_true", help="SQLite only")
+    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    users = args.users or max(1, args.events // 10)
+    directory = args.db or Path(tempfile.mkdtemp(prefix="journeys-bench-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    if args.generate_only:
+        generate(directory, args.events, users, args.seed, not args.no_duckdb)
+        return 0
+    if not (directory / "events.db").exists():
+        started = time.perf_counter()
+        command = [sys.executable, "-m", "tests.benchmarks.evaluate", "--generate-only",
+                   "--events", str(args.events), "--users", str(users), "--seed",
+                   str(args.seed), "--db", str(directory)]
+        if args.no_duckdb:
+            command.append("--no-duckdb")
+        subprocess.run(command, check=True)
+        print(f"generated {args.events:,} events for {users:,} users in "
+              f"{time.perf_counter() - started:.1f} s ({directory})")
+    graph = journey()
+    database = Database(f"sqlite:///{directory / 'events.db'}")
+    try:
+        report("SQLite", database.engine, graph)
+    finally:
+        database.dispose()
+    if not args.no_duckdb:
+        started = time.perf_counter()
+        engine = load_duckdb(directory)
+        print(f"\n(DuckDB: loaded the same rows from CSV in {time.perf_counter() - started:.1f} s)")
+        try:
+            report("DuckDB", engine, graph)
+        finally:
+            engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Engine fixtures: one fresh database per test on SQLite, PostgreSQL and DuckDB.
+
+``backend`` yields a :class:`Backend`: an engine plus whether the inputs table
+exists (it does where the store's migrations ran: SQLite and PostgreSQL, opened
+through :class:`~app.store.database.Database`). DuckDB is not migrated by
+Alembic; its tables come from :func:`app.engine.duckdb.create_engine_tables`
+(the same metadata, without foreign keys) on a file in the test's folder.
+
+PostgreSQL needs JOURNEY_STUDIO_TEST_POSTGRES_URL (tests/conftest.py's
+``postgres_url``): skipped locally without it, a failure under CI.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
+from app.engine.duckdb import create_engine_tables
+from app.store import Database
+
+from .data import Data, load
+
+
+@dataclass
+class Backend:
+    name: str
+    engine: Engine
+    has_inputs: bool
+
+    def load(self, data: Data) -> None:
+        load(self.engine, data, with_inputs=self.has_inputs)
+
+
+@pytest.fixture(scope="session")
+def engine_pg_admin(postgres_url: str) -> Iterator[Engine]:
+    engine = create_engine(postgres_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine_pg_url(postgres_url: str, engine_pg_admin: Engine) -> Iterator[str]:
+    name = f"js_engine_{uuid.uuid4().hex[:16]}"
+    with engine_pg_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    with engine_pg_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _database_backend(name: str, url: str) -> Iterator[Backend]:
+    database = Database(url)
+    try:
+        yield Backend(name, database.engine, has_inputs=True)
+    finally:
+        database.dispose()
+
+
+def _duckdb_backend(path: str) -> Iterator[Backend]:
+    engine = create_engine(f"duckdb:///{path}")
+    create_engine_tables(engine)
+    try:
+        yield Backend("duckdb", engine, has_inputs=False)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"]
+)
+def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield from _database_backend("sqlite", f"sqlite:///{tmp_path}/engine.db")
+    elif request.param == "postgresql":
+        yield from _database_backend("postgresql", request.getfixturevalue("engine_pg_url"))
+    else:
+        yield from _duckdb_backend(f"{tmp_path}/engine.duckdb")
+
+
+@pytest.fixture
+def sqlite_backend(tmp_path) -> Iterator[Backend]:
+    yield from _database_backend("sqlite", f"sqlite:///{tmp_path}/engine.db")
