@@ -175,6 +175,7 @@ def evaluate_journey(
     evaluation_id = uuid.uuid4().hex
     milestones = list(graph.milestones_in_order())
     with engine_of(database).begin() as connection:
+        _take_turn(connection, graph.id, evaluation_id)
         _forget_removed(connection, graph.id, {graph.id, *(m.id for m in milestones)})
         input_ids = input_filter(connection, graph.journey.input_ids)
         step = _Step(connection, evaluation_id, graph.id, as_of, evaluated_at)
@@ -292,6 +293,23 @@ class _Step:
             )
         )
         return result
+
+
+def _take_turn(connection: Connection, journey_id: str, evaluation_id: str) -> None:
+    """Make concurrent evaluations of one journey run one after the other.
+
+    Two at once would both insert the same (audience, user) members. On
+    PostgreSQL a transaction-scoped advisory lock keyed by the journey waits for
+    the other run. Elsewhere the first statement is a write (a no-op delete), so
+    SQLite takes its write lock now: later runs wait (busy timeout) instead of
+    failing when they try to write over a snapshot another run changed.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext(literal(journey_id, String()))))
+        )
+    else:
+        connection.execute(delete(staging).where(staging.c.evaluation_id == evaluation_id))
 
 
 def _forget_removed(connection: Connection, journey_id: str, keep: set[str]) -> None:

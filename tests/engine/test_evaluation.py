@@ -71,3 +71,37 @@ def test_event_attribute_names_that_need_quoting(backend: Backend) -> None:
             "E", Condition(attribute=name, operator="equals", value="YES"))))
         evaluate_journey(backend.engine, graph, EPOCH + timedelta(days=1))
         assert stored_members(backend.engine, milestone.id) == {1}, name
+
+
+def test_concurrent_evaluations_of_one_journey_take_turns(backend: Backend) -> None:
+    """Two windows (or a window and the CLI) evaluating at once both succeed, one after
+    the other, and leave the memberships as one evaluation would."""
+    if backend.name == "duckdb":
+        return  # DuckDB is embedded and single-writer: one process evaluates at a time
+    import threading
+
+    backend.load(Data(users=list(range(1, 41)), events=[
+        Event(u, BASE_MS + u * 1000, event_name="Open") for u in range(1, 41) if u % 3
+    ]))
+    graph = JourneyGraph(Journey(name="Busy", input_ids=INPUTS))
+    opened = graph.add_milestone(Milestone(name="Opened", definition=did("Open")))
+    later = EPOCH + timedelta(days=5)
+    errors: list[BaseException] = []
+    sizes: list[int] = []
+
+    def run() -> None:
+        try:
+            sizes.append(evaluate_journey(backend.engine, graph, later).milestone(opened.id).size)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    expected = {u for u in range(1, 41) if u % 3}
+    assert sizes == [len(expected)] * 4
+    assert stored_members(backend.engine, opened.id) == expected
+    assert [h["added"] for h in size_history(backend.engine, opened.id)] == [len(expected), 0, 0, 0]
