@@ -148,13 +148,7 @@ def _create_account(session: Session, seed_demo: bool) -> None:
         accounts.save_account(Account())
         return
     demo = demo_account()
-    accounts.save_account(demo.account)
-    for position, workspace in enumerate(demo.workspaces):
-        accounts.add_workspace(workspace, position)
-    for position, input_ in enumerate(demo.inputs):
-        accounts.add_input(input_, position)
-    for connection in demo.connections:
-        accounts.save_connection(connection)
+    accounts.create(demo.account_data())
     journeys = JourneyRepository(session)
     for document in demo.journeys:
         journeys.save(document, None)

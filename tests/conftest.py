@@ -11,9 +11,13 @@ import os
 # Must happen before anything imports Qt: every widget test runs without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 #: Environment variable holding the SQLAlchemy URL of a throw-away PostgreSQL database,
 #: e.g. postgresql+psycopg://postgres@127.0.0.1:54329/journeys_test (.ci/run sets it).
@@ -54,6 +58,34 @@ def postgres_url() -> str:
         f"no PostgreSQL server: set {POSTGRES_URL_ENV}="
         "postgresql+psycopg://USER@HOST:PORT/DBNAME to run this test"
     )
+
+
+@pytest.fixture(scope="session")
+def pg_admin_engine(postgres_url: str) -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the test server, for CREATE/DROP DATABASE."""
+    engine = create_engine(postgres_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(postgres_url: str, pg_admin_engine: Engine) -> Iterator[str]:
+    """The URL of a brand-new, empty PostgreSQL database, dropped after the test."""
+    name = f"js_store_{uuid.uuid4().hex[:16]}"
+    quoted = pg_admin_engine.dialect.identifier_preparer.quote(name)
+    with pg_admin_engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {quoted}"))
+    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    # WITH (FORCE) (PostgreSQL 13+) also ends connections a failed test left open.
+    force = " WITH (FORCE)" if pg_admin_engine.dialect.server_version_info >= (13,) else ""
+    with pg_admin_engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file that does not exist yet, in the test's own folder."""
+    return f"sqlite:///{tmp_path}/journeys.db"
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from app.core.models import (
     Output,
     Workspace,
 )
+from app.store.repositories import AccountData
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class DemoAccount:
     inputs: tuple[Input, ...]
     connections: tuple[Connection, ...]
     journeys: tuple[JourneyDocument, ...]
+
+    def account_data(self) -> AccountData:
+        """The account without its journeys, as the store creates it."""
+        return AccountData(self.account, self.workspaces, self.inputs, self.connections)
 
 
 STREAMING = Workspace(id="ws-streaming", name="Streaming App")

@@ -57,14 +57,8 @@ def child(db_path: Path, file: Path, chunk_size: int) -> dict[str, Any]:
     from app.store import AccountRepository, Database
 
     database = Database(f"sqlite:///{db_path}")
-    demo = demo_account()
     with database.transaction() as session:
-        accounts = AccountRepository(session)
-        accounts.save_account(demo.account)
-        for position, workspace in enumerate(demo.workspaces):
-            accounts.add_workspace(workspace, position)
-        for position, input_ in enumerate(demo.inputs):
-            accounts.add_input(input_, position)
+        AccountRepository(session).create(demo_account().account_data())
     baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()

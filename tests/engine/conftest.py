@@ -12,13 +12,11 @@ PostgreSQL needs JOURNEY_STUDIO_TEST_POSTGRES_URL (tests/conftest.py's
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, create_engine
 
 from app.engine.duckdb import create_engine_tables
 from app.store import Database
@@ -34,23 +32,6 @@ class Backend:
 
     def load(self, data: Data) -> None:
         load(self.engine, data, with_inputs=self.has_inputs)
-
-
-@pytest.fixture(scope="session")
-def engine_pg_admin(postgres_url: str) -> Iterator[Engine]:
-    engine = create_engine(postgres_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def engine_pg_url(postgres_url: str, engine_pg_admin: Engine) -> Iterator[str]:
-    name = f"js_engine_{uuid.uuid4().hex[:16]}"
-    with engine_pg_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    with engine_pg_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _database_backend(name: str, url: str) -> Iterator[Backend]:
@@ -77,7 +58,7 @@ def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield from _database_backend("sqlite", f"sqlite:///{tmp_path}/engine.db")
     elif request.param == "postgresql":
-        yield from _database_backend("postgresql", request.getfixturevalue("engine_pg_url"))
+        yield from _database_backend("postgresql", request.getfixturevalue("pg_url"))
     else:
         yield from _duckdb_backend(f"{tmp_path}/engine.duckdb")
 

@@ -2,64 +2,34 @@
 
 Only the account records are stored (not through ``Studio.open``), so the event
 tables start empty whatever the first-run seeding does. The PostgreSQL variant
-makes a uniquely named database on the server of ``postgres_url`` (tests/conftest.py)
-and drops it afterwards; without a server it is skipped (and fails under CI).
+uses ``pg_url`` (tests/conftest.py): a fresh database on the test server, dropped
+afterwards; without a server it is skipped (and fails under CI).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select
 
 from app.ingest.demo_account import demo_account
 from app.store import AccountRepository, Database
 from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
 
 
-@pytest.fixture(scope="session")
-def ingest_pg_admin(postgres_url: str) -> Iterator[Engine]:
-    engine = create_engine(postgres_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def ingest_pg_url(postgres_url: str, ingest_pg_admin: Engine) -> Iterator[str]:
-    name = f"js_ingest_{uuid.uuid4().hex[:16]}"
-    with ingest_pg_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    with ingest_pg_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/journeys.db"
-
-
 def store_demo_account(database: Database) -> None:
     """The demo account's workspaces and inputs (no journeys, no events)."""
-    demo = demo_account()
     with database.transaction() as session:
-        accounts = AccountRepository(session)
-        accounts.save_account(demo.account)
-        for position, workspace in enumerate(demo.workspaces):
-            accounts.add_workspace(workspace, position)
-        for position, input_ in enumerate(demo.inputs):
-            accounts.add_input(input_, position)
+        AccountRepository(session).create(demo_account().account_data())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
     """A migrated database holding the demo inputs, once per backend."""
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "ingest_pg_url")
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
     database = Database(url)
     store_demo_account(database)
     try:

@@ -11,15 +11,11 @@ Sample data builders live here as fixtures so every test module shares them.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.pool import NullPool
 
 from app.core.criteria import (
     AudienceDefinition,
@@ -48,34 +44,6 @@ from app.core.models import (
 from app.store import AccountData, AccountRepository, Database
 
 # ---------------------------------------------------------------------- databases
-
-
-@pytest.fixture(scope="session")
-def pg_admin_engine(postgres_url: str) -> Iterator[Engine]:
-    """An AUTOCOMMIT engine on the test server, for CREATE/DROP DATABASE."""
-    engine = create_engine(postgres_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def pg_url(postgres_url: str, pg_admin_engine: Engine) -> Iterator[str]:
-    """The URL of a brand-new, empty PostgreSQL database, dropped after the test."""
-    name = f"js_store_{uuid.uuid4().hex[:16]}"
-    quoted = pg_admin_engine.dialect.identifier_preparer.quote(name)
-    with pg_admin_engine.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {quoted}"))
-    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    # WITH (FORCE) (PostgreSQL 13+) also ends connections a failed test left open.
-    force = " WITH (FORCE)" if pg_admin_engine.dialect.server_version_info >= (13,) else ""
-    with pg_admin_engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A SQLite file that does not exist yet, in the test's own folder."""
-    return f"sqlite:///{tmp_path}/journeys.db"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -258,16 +226,7 @@ def make_journey(account_data: AccountData) -> Callable[[str], JourneyDocument]:
 
 def store_account(database: Database, data: AccountData) -> None:
     with database.transaction() as session:
-        repo = AccountRepository(session)
-        repo.save_account(data.account)
-        for position, workspace in enumerate(data.workspaces):
-            repo.add_workspace(workspace, position)
-        for workspace in data.workspaces:
-            own = [i for i in data.inputs if i.workspace_id == workspace.id]
-            for position, input_ in enumerate(own):
-                repo.add_input(input_, position)
-        for connection in data.connections:
-            repo.save_connection(connection)
+        AccountRepository(session).create(data)
 
 
 @pytest.fixture

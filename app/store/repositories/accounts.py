@@ -98,6 +98,21 @@ class AccountRepository:
             ),
         )
 
+    def create(self, data: AccountData) -> None:
+        """Store a whole new account: the account, its workspaces, inputs and connections.
+
+        Positions follow the order in ``data`` (inputs counted within their workspace).
+        """
+        self.save_account(data.account)
+        for position, workspace in enumerate(data.workspaces):
+            self.add_workspace(workspace, position)
+        for workspace in data.workspaces:
+            own = [i for i in data.inputs if i.workspace_id == workspace.id]
+            for position, input_ in enumerate(own):
+                self.add_input(input_, position)
+        for connection in data.connections:
+            self.save_connection(connection)
+
     def save_account(self, account: Account) -> None:
         """Create the account, or update its name and limit."""
         rows = self._session.scalars(select(AccountRow)).all()
