@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+
+from app.ui import icons
 
 Level = Literal["error", "warning", "info"]
 
@@ -39,7 +41,9 @@ class Banner(QWidget):
         self.action_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.close_button = QToolButton()
         self.close_button.setObjectName("bannerClose")
-        self.close_button.setText("✕")
+        self.close_button.setIcon(icons.icon("close", "text_muted", active="text"))
+        self.close_button.setIconSize(QSize(16, 16))
+        self.close_button.setAccessibleName("Dismiss")
         self.close_button.setToolTip("Dismiss")
         self.close_button.setAutoRaise(True)
         self.close_button.clicked.connect(self.dismiss)

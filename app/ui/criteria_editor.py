@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import cast
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +43,7 @@ from app.core.criteria import (
     UserAttributeCriterion,
     describe,
 )
+from app.ui import icons
 
 KINDS = (
     ("event", "Did an event"),
@@ -361,7 +362,10 @@ class CriterionRow(QWidget):
             self.stack.addWidget(editor)
         self.remove_button = QToolButton()
         self.remove_button.setObjectName("removeRow")
-        self.remove_button.setText("✕")
+        self.remove_button.setIcon(icons.icon("close", "text_muted", active="danger"))
+        self.remove_button.setIconSize(QSize(16, 16))
+        self.remove_button.setAutoRaise(True)
+        self.remove_button.setAccessibleName("Remove criterion")
         self.remove_button.setToolTip("Remove this criterion")
         self.remove_button.clicked.connect(lambda: self.removeRequested.emit(self))
         self.error = QLabel()
@@ -454,8 +458,10 @@ class CriteriaEditor(QWidget):
         self._rows_layout.setSpacing(6)
         self.empty = QLabel("No criteria: everyone in the previous audience is in this one.")
         self.empty.setObjectName("emptyCriteria")
-        self.add_button = QPushButton("+ Add criterion")
+        self.add_button = QPushButton("Add criterion")
         self.add_button.setObjectName("addCriterion")
+        self.add_button.setIcon(icons.icon("plus", "accent"))
+        self.add_button.setIconSize(QSize(16, 16))
         self.add_button.clicked.connect(lambda: self.add_row())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

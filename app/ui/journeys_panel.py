@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from app.core.account import AccountState
 from app.core.graph import JourneyGraph
-from app.ui import glyphs, theme
+from app.ui import glyphs, icons, theme
 from app.ui.bridge import AccountWatcher
 
 JOURNEY_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -141,8 +141,8 @@ class JourneyDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(palette.color("accent") if selected else palette.color("neutral_soft"))
         painter.drawRoundedRect(tile, 8, 8)
-        glyphs.journey(painter, tile.adjusted(7, 7, -7, -7),
-                       palette.color("accent_text" if selected else "text_muted"))
+        icons.paint_icon(painter, tile.adjusted(7, 7, -7, -7), "journey",
+                         palette.color("accent_text" if selected else "text_muted"))
         active = int(index.data(ACTIVE_COUNT_ROLE) or 0)
         right = row.right() - 12
         if active:
@@ -233,13 +233,16 @@ class JourneysPanel(QWidget):
         self.count.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.new_button = QToolButton()
         self.new_button.setObjectName("newJourneyButton")
-        self.new_button.setText("+")
+        self.new_button.setIcon(icons.icon("plus", "accent_text"))
+        self.new_button.setIconSize(QSize(16, 16))
         self.new_button.setToolTip("New journey (Ctrl+N)")
         self.new_button.setAccessibleName("New journey")
         self.new_button.clicked.connect(self.newRequested)
         self.more_button = QToolButton()
         self.more_button.setObjectName("journeyMenuButton")
-        self.more_button.setText("⋯")
+        self.more_button.setIcon(icons.icon("more", "text_muted"))
+        self.more_button.setIconSize(QSize(18, 18))
+        self.more_button.setAccessibleName("Journey actions")
         self.more_button.setToolTip("Rename, duplicate or delete the selected journey")
         self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.journey_menu = QMenu(self)

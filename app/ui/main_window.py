@@ -47,7 +47,7 @@ from app.core.commands import (
 )
 from app.core.events import NodeKind
 from app.core.models import JourneyDocument
-from app.ui import theme
+from app.ui import icons, theme
 from app.ui.banner import Banner
 from app.ui.bridge import AccountWatcher
 from app.ui.canvas import edits
@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.meter)
 
         self._build_menus()
+        self._set_tool_icons()
         self.header.add_tools([self.undo_action, self.redo_action, None, self.layout_action,
                                self.export_png_action])
         self._connect_canvas()
@@ -684,6 +685,13 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.inspector_dock_action())
         view_menu.addAction(self.history_dock_action())
+
+    def _set_tool_icons(self) -> None:
+        """Icons of the actions that have header buttons (menus stay text only)."""
+        for action, name in ((self.undo_action, "undo"), (self.redo_action, "redo"),
+                             (self.layout_action, "tidy"), (self.export_png_action, "export")):
+            action.setIcon(icons.icon(name, "text", disabled="text_subtle"))
+            action.setIconVisibleInMenu(False)
 
     def inspector_dock_action(self) -> QAction:
         return self._dock_toggle("inspector_dock")

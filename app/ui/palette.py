@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PySide6.QtCore import QMimeData, QPoint, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QDrag, QFont, QMouseEvent, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QDrag, QFont, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.account import AccountState
 from app.core.models import PARTNER_LABELS
-from app.ui import glyphs, theme
+from app.ui import glyphs, icons, theme
 from app.ui.bridge import AccountWatcher
 
 MIME_TYPE = "application/x-journey-studio-palette"
@@ -148,17 +148,14 @@ class PaletteTile(QWidget):
         tile = QRectF(rect.left() + 8, rect.center().y() - 14, 28, 28)
         entry = self.entry
         if entry.kind == "output":
-            tint_hex, letter = theme.PARTNER_TINTS.get(entry.partner, ("#64748B", "•"))
-            tint = QColor(tint_hex)
-            glyphs.tile(painter, tile, tint, 7)
-            glyphs.monogram(painter, tile, letter, tint)
+            tint = theme.brand_tint(theme.PARTNER_TINTS.get(entry.partner,
+                                                            theme.OTHER_PARTNER_TINT))
+            name = icons.partner_icon(entry.partner)
         else:
             tint = palette.color("accent" if entry.kind == "milestone" else "neutral_text")
-            glyphs.tile(painter, tile, tint, 7)
-            if entry.kind == "milestone":
-                glyphs.milestone(painter, tile.adjusted(7, 7, -7, -7), tint)
-            else:
-                glyphs.remaining(painter, tile.adjusted(7, 7, -7, -7), tint)
+            name = "milestone" if entry.kind == "milestone" else "remaining-users"
+        glyphs.tile(painter, tile, tint, 7)
+        icons.paint_icon(painter, tile.adjusted(5, 5, -5, -5), name, tint)
         left = tile.right() + 10
         width = rect.right() - left - 8
         painter.setFont(theme.font(12.5, QFont.Weight.DemiBold))

@@ -282,8 +282,8 @@ def apply_theme(application: QApplication, theme: Theme) -> None:
 
 # ---------------------------------------------------------------------------- brand tints
 
-#: Tile colours of input platforms (keys are lower-case platform names; "partner" for
-#: partner feeds). Tiles draw the tint faintly behind a glyph in the full tint.
+#: Tile colours of input platforms (keys are :func:`app.ui.canvas.cards.platform_key`
+#: values). Tiles draw the tint faintly behind an icon in the full tint.
 PLATFORM_TINTS: dict[str, str] = {
     "ios": "#3B82F6",
     "android": "#22A45D",
@@ -292,16 +292,25 @@ PLATFORM_TINTS: dict[str, str] = {
     "other": "#64748B",
 }
 
-#: Tile colours and monograms of partners (keys are ``Connection.partner`` values).
-PARTNER_TINTS: dict[str, tuple[str, str]] = {
-    "facebook_custom_audiences": ("#1877F2", "f"),
-    "google_ads": ("#EA4335", "G"),
-    "braze": ("#7C3AED", "B"),
-    "webhook": ("#0EA5E9", "{ }"),
-    "file_drop": ("#64748B", "F"),
-    "salesforce_marketing_cloud": ("#00A1E0", "S"),
-    "mailchimp": ("#D4A106", "M"),
+#: Tile colours of partners (keys are ``Connection.partner`` values); their icons are
+#: :data:`app.ui.icons.PARTNER_ICONS`.
+PARTNER_TINTS: dict[str, str] = {
+    "facebook_custom_audiences": "#1877F2",
+    "google_ads": "#EA4335",
+    "braze": "#7C3AED",
+    "webhook": "#0EA5E9",
+    "file_drop": "#64748B",
+    "salesforce_marketing_cloud": "#00A1E0",
+    "mailchimp": "#D4A106",
 }
+OTHER_PARTNER_TINT = "#64748B"
+
+
+def brand_tint(hex_color: str, palette: Theme | None = None) -> QColor:
+    """A platform or partner tint as icons draw it: a little lighter on dark backgrounds,
+    where the saturated brand colours would sink."""
+    color = QColor(hex_color)
+    return color.lighter(135) if (palette or current()).is_dark else color
 
 
 def tile_alpha(theme: Theme) -> int:

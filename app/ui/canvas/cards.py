@@ -19,7 +19,6 @@ from app.core.account import AccountState
 from app.core.criteria import describe
 from app.core.graph import JourneyGraph
 from app.core.models import PARTNER_LABELS
-from app.ui.glyphs import platform_key
 
 REMAINING_SUMMARY = "Everyone not in the other paths"
 TOP_EVERYONE_SUMMARY = "Everyone in the journey"
@@ -29,6 +28,15 @@ TOP_EVERYONE_SUMMARY = "Everyone in the journey"
 CALCULATING = "Calculating…"
 NOT_CALCULATED = "Size not calculated"
 NO_CHANGE = "no change"
+
+
+def platform_key(platform: str | None, kind: str) -> str:
+    """What kind of source an input is: ``ios``, ``android``, ``web``, ``partner`` (a
+    partner feed) or ``other``; its icon and tint follow (see :mod:`app.ui.icons`)."""
+    if kind == "partner":
+        return "partner"
+    key = (platform or "").strip().lower()
+    return key if key in ("ios", "android", "web") else "other"
 
 
 def status_text(active: bool) -> str:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.ui import icons
 from app.ui.canvas.cards import people_text
 from app.ui.canvas.scene import JourneyScene
 from app.ui.canvas.view import JourneyView
@@ -18,8 +26,21 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _divider() -> QWidget:
+    """A short vertical rule between groups of buttons."""
+    divider = QWidget()
+    divider.setObjectName("toolDivider")
+    divider.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+    divider.setFixedSize(1, 16)
+    return divider
+
+
+ICON_SIZE = QSize(18, 18)
+"""Every icon of the header's buttons: one size, so one stroke weight."""
+
+
 class CanvasHeader(QWidget):
-    """Journey name, a counts line, a "Saved" tag, edit tools and − 100 % + Fit."""
+    """Journey name, a counts line, a "Saved" tag, edit tools and zoom − 100 % + fit."""
 
     def __init__(self, scene: JourneyScene, view: JourneyView,
                  parent: QWidget | None = None) -> None:
@@ -31,28 +52,36 @@ class CanvasHeader(QWidget):
 
         self.title = ElidedLabel()
         self.title.setObjectName("canvasTitle")
+        # As wide as the name (down to "…"), so the "Saved" tag sits right after it.
+        self.title.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         self.subtitle = ElidedLabel()
         self.subtitle.setObjectName("canvasSubtitle")
-        titles = QVBoxLayout()
-        titles.setSpacing(1)
-        titles.addWidget(self.title)
-        titles.addWidget(self.subtitle)
-
         self.mode = QLabel("Saved")
         self.mode.setObjectName("modeTag")
-        self.mode.setFixedHeight(21)  # the style sheet rounds it into a pill: radius 10
+        self.mode.setFixedHeight(19)  # the style sheet rounds it into a pill: radius 9
         self.mode.setToolTip("Every edit is saved to the database as you make it.")
+        title_row = QHBoxLayout()
+        title_row.setSpacing(8)
+        title_row.addWidget(self.title)
+        title_row.addWidget(self.mode, 0, Qt.AlignmentFlag.AlignVCenter)
+        title_row.addStretch(1)
+        titles = QVBoxLayout()
+        titles.setSpacing(1)
+        titles.addLayout(title_row)
+        titles.addWidget(self.subtitle)
         self.tools = QHBoxLayout()
         self.tools.setSpacing(4)
 
-        self.zoom_out_button = self._tool_button("−", "Zoom out (Ctrl+−)", view.zoom_out)
+        self.zoom_out_button = self._tool_button("zoom-out", "Zoom out", "Zoom out (Ctrl+−)",
+                                                 view.zoom_out)
         self.zoom_label = QToolButton()
         self.zoom_label.setObjectName("zoomLabel")
         self.zoom_label.setToolTip("Actual size (Ctrl+1)")
         self.zoom_label.clicked.connect(view.reset_zoom)
-        self.zoom_in_button = self._tool_button("+", "Zoom in (Ctrl++)", view.zoom_in)
-        self.fit_button = self._tool_button("Fit", "Fit to view (Ctrl+0)", view.fit_to_view)
-        self.fit_button.setObjectName("fitButton")
+        self.zoom_in_button = self._tool_button("zoom-in", "Zoom in", "Zoom in (Ctrl++)",
+                                                view.zoom_in)
+        self.fit_button = self._tool_button("fit", "Fit to view", "Fit to view (Ctrl+0)",
+                                            view.fit_to_view)
         self.zoom_group = zoom = QWidget()
         zoom.setObjectName("zoomGroup")
         zoom.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -61,18 +90,17 @@ class CanvasHeader(QWidget):
         zoom_layout.setSpacing(2)
         for widget in (self.zoom_out_button, self.zoom_label, self.zoom_in_button):
             zoom_layout.addWidget(widget)
+        zoom_layout.addWidget(_divider(), 0, Qt.AlignmentFlag.AlignVCenter)
+        zoom_layout.addWidget(self.fit_button)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(20, 10, 16, 10)
         layout.setSpacing(10)
         layout.addLayout(titles, 1)
         layout.addSpacing(6)
-        layout.addWidget(self.mode, 0, Qt.AlignmentFlag.AlignVCenter)
-        layout.addStretch(0)
         layout.addLayout(self.tools)
         layout.addSpacing(6)
         layout.addWidget(zoom)
-        layout.addWidget(self.fit_button)
 
         scene.graphChanged.connect(self.refresh)
         scene.contentChanged.connect(self.refresh)
@@ -86,12 +114,16 @@ class CanvasHeader(QWidget):
         buttons: list[QToolButton] = []
         for action in actions:
             if action is None:
-                self.tools.addSpacing(8)
+                self.tools.addSpacing(4)
+                self.tools.addWidget(_divider(), 0, Qt.AlignmentFlag.AlignVCenter)
+                self.tools.addSpacing(4)
                 continue
             button = QToolButton()
             button.setObjectName("headerTool")
             button.setDefaultAction(action)
             button.setAutoRaise(True)
+            button.setIconSize(ICON_SIZE)
+            button.setAccessibleName(action.iconText())
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             self.tools.addWidget(button)
             buttons.append(button)
@@ -103,11 +135,14 @@ class CanvasHeader(QWidget):
         self.mode.style().unpolish(self.mode)
         self.mode.style().polish(self.mode)
 
-    def _tool_button(self, text: str, tip: str, slot: object) -> QToolButton:
+    def _tool_button(self, icon: str, text: str, tip: str, slot: object) -> QToolButton:
         button = QToolButton()
         button.setObjectName("zoomButton")
+        button.setIcon(icons.icon(icon, "text", disabled="text_subtle"))
+        button.setIconSize(ICON_SIZE)
         button.setText(text)
         button.setToolTip(tip)
+        button.setAccessibleName(text)
         button.setAutoRaise(True)
         button.clicked.connect(slot)
         return button

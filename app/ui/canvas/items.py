@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetricsF,
+    QImage,
     QPainter,
     QPainterPath,
     QPen,
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.layout import NODE_HEIGHT, NODE_WIDTH, OUTPUT_HEIGHT
-from app.ui import glyphs, theme
+from app.ui import glyphs, icons, theme
 from app.ui.canvas.cards import InputCard, MilestoneCard, OutputCard
 from app.ui.theme import Theme
 
@@ -64,12 +65,14 @@ def _elided(painter: QPainter, text: str, width: float) -> str:
 
 
 def _draw_text(painter: QPainter, rect: QRectF, text: str, color: QColor, font: QFont,
-               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
-    """One line of text, elided to ``rect`` and vertically centred in it."""
+               align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> str:
+    """One line of text, elided to ``rect`` and vertically centred in it; returns what
+    was drawn."""
     painter.setFont(font)
     painter.setPen(color)
-    painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter,
-                     _elided(painter, text, rect.width()))
+    shown = _elided(painter, text, rect.width())
+    painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, shown)
+    return shown
 
 
 def wrap_lines(text: str, font: QFont, width: float, max_lines: int) -> list[str]:
@@ -144,6 +147,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = node_id
         self._hovered = False
         self.drop_state: DropState = None
+        self._shown: list[tuple[str, str]] | None = None
         self.setZValue(Z_NODE)
         self.setAcceptHoverEvents(True)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -214,6 +218,28 @@ class NodeItem(QGraphicsItem):
     def texts(self) -> tuple[str, ...]:
         """Every string this item draws (before eliding), for tests and accessibility."""
         return ()
+
+    def _text(self, painter: QPainter, rect: QRectF, text: str, color: QColor, font: QFont,
+              align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:
+        shown = _draw_text(painter, rect, text, color, font, align)
+        if self._shown is not None:
+            self._shown.append((text, shown))
+
+    def shown_texts(self) -> list[tuple[str, str]]:
+        """(text, as drawn) for every line of text of the card, painted once at 100 %
+        off screen: where the two differ, the text was elided to fit."""
+        bounds = self.boundingRect()
+        image = QImage(bounds.size().toSize(), QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        painter.translate(-bounds.topLeft())
+        self._shown = []
+        try:
+            self.paint_card(painter, theme.current())
+            return self._shown
+        finally:
+            self._shown = None
+            painter.end()
 
     def tooltip(self) -> str:
         return ""
@@ -332,13 +358,13 @@ class MilestoneItem(NodeItem):
             self._accent_bar(painter, palette)
         chip = draw_chip(painter, body.right() - pad + 2, 10.0, 19.0, card.status, card.active,
                          palette)
-        _draw_text(painter, QRectF(pad, 10.0, chip.left() - pad - 8, 19.0), card.caption,
+        self._text(painter, QRectF(pad, 10.0, chip.left() - pad - 8, 19.0), card.caption,
                    palette.color("text_subtle"), theme.font(10.5, QFont.Weight.DemiBold))
         width = body.width() - 2 * pad
-        _draw_text(painter, QRectF(pad, 30.0, width, 20.0), card.name,
+        self._text(painter, QRectF(pad, 30.0, width, 20.0), card.name,
                    palette.color("text"), theme.font(15, QFont.Weight.DemiBold))
         # One line of criteria (the tooltip and the inspector have all of it).
-        _draw_text(painter, QRectF(pad, 50.0, width, 16.0), card.summary,
+        self._text(painter, QRectF(pad, 50.0, width, 16.0), card.summary,
                    palette.color("text_muted"), theme.font(12))
         self._paint_figures(painter, palette, card, QRectF(pad, 74.0, width, 16.0))
 
@@ -355,8 +381,8 @@ class MilestoneItem(NodeItem):
         stale = card.calculating or not known
         size_color = palette.color("text_subtle" if stale else "text")
         if known or not card.calculating:
-            glyphs.person(painter, QRectF(row.left(), row.center().y() - 6.0, 12.0, 12.0),
-                          palette.color("text_subtle"))
+            icons.paint_icon(painter, QRectF(row.left() - 1.0, row.center().y() - 7.0, 14.0,
+                                             14.0), "user", palette.color("text_subtle"))
         else:
             glyphs.dots(painter, QRectF(row.left() - 1.0, row.top(), 14.0, row.height()),
                         palette.color("accent"))
@@ -365,7 +391,7 @@ class MilestoneItem(NodeItem):
         painter.setFont(size_font)
         size_width = QFontMetricsF(size_font).horizontalAdvance(card.size_text)
         right_room = row.right() - left - size_width - 10.0
-        _draw_text(painter, QRectF(left, row.top(), row.right() - left, row.height()),
+        self._text(painter, QRectF(left, row.top(), row.right() - left, row.height()),
                    card.size_text, size_color, size_font)
         if figures is None or right_room <= 0:
             return
@@ -373,13 +399,13 @@ class MilestoneItem(NodeItem):
             font = theme.font(11.5)
             text_width = QFontMetricsF(font).horizontalAdvance(card.change_text)
             text_left = row.right() - text_width
-            _draw_text(painter, QRectF(text_left, row.top(), text_width + 1, row.height()),
+            self._text(painter, QRectF(text_left, row.top(), text_width + 1, row.height()),
                        card.change_text, palette.color("text_subtle"), font)
             glyphs.dots(painter, QRectF(text_left - 19.0, row.top(), 14.0, row.height()),
                         palette.color("accent"))
             return
         if not figures.changed:
-            _draw_text(painter, row, card.change_text, palette.color("text_subtle"),
+            self._text(painter, row, card.change_text, palette.color("text_subtle"),
                        theme.font(11.5), Qt.AlignmentFlag.AlignRight)
             return
         font = theme.font(11.5, QFont.Weight.DemiBold)
@@ -392,7 +418,7 @@ class MilestoneItem(NodeItem):
         x = row.right() - sum(metrics.horizontalAdvance(text) for text, _ in parts)
         for text, role in parts:
             advance = metrics.horizontalAdvance(text)
-            _draw_text(painter, QRectF(x, row.top(), advance + 1, row.height()), text,
+            self._text(painter, QRectF(x, row.top(), advance + 1, row.height()), text,
                        palette.color(role), font)
             x += advance
 
@@ -455,25 +481,26 @@ class OutputItem(NodeItem):
         card = self.card()
         body = self.body()
         self.card_frame(painter, palette)
-        tint_hex, letter = theme.PARTNER_TINTS.get(card.partner, ("#64748B", "•"))
-        tint = QColor(tint_hex) if card.active else palette.color("neutral_text")
+        tint = (theme.brand_tint(theme.PARTNER_TINTS.get(card.partner, theme.OTHER_PARTNER_TINT))
+                if card.active else palette.color("neutral_text"))
         tile = QRectF(8, (body.height() - 28) / 2, 28, 28)
         glyphs.tile(painter, tile, tint, 7)
-        glyphs.monogram(painter, tile, letter, tint)
+        icons.paint_icon(painter, tile.adjusted(5, 5, -5, -5), icons.partner_icon(card.partner),
+                         tint)
         left = self.CHIP_LEFT
         width = body.width() - left - 10
-        _draw_text(painter, QRectF(left, 4, width, 17), card.connection_name,
+        self._text(painter, QRectF(left, 4, width, 17), card.connection_name,
                    palette.color("text"), theme.font(12, QFont.Weight.DemiBold))
         chip_right = left + chip_width(card.status, self.CHIP_HEIGHT)
         draw_chip(painter, chip_right, self.CHIP_TOP, self.CHIP_HEIGHT, card.status,
                   card.active, palette)
         if card.detail:
-            _draw_text(painter, QRectF(chip_right + 7, 22, body.right() - chip_right - 17, 17),
+            self._text(painter, QRectF(chip_right + 7, 22, body.right() - chip_right - 17, 17),
                        card.detail, palette.color("text_subtle"), theme.font(11.5))
 
 
 class InputItem(NodeItem):
-    """A data input of the journey: platform glyph, platform name, workspace name."""
+    """A data input of the journey: platform icon, platform name, workspace name."""
 
     SIZE = INPUT_SIZE
     KIND = "input"
@@ -491,15 +518,17 @@ class InputItem(NodeItem):
         card = self.card()
         body = self.body()
         self.card_frame(painter, palette)
-        tint = QColor(theme.PLATFORM_TINTS.get(card.platform_key, theme.PLATFORM_TINTS["other"]))
+        tint = theme.brand_tint(theme.PLATFORM_TINTS.get(card.platform_key,
+                                                         theme.PLATFORM_TINTS["other"]))
         tile = QRectF(12, (body.height() - 32) / 2, 32, 32)
         glyphs.tile(painter, tile, tint)
-        glyphs.platform(painter, tile.adjusted(6, 6, -6, -6), card.platform_key, tint)
+        icons.paint_icon(painter, tile.adjusted(7, 7, -7, -7),
+                         icons.platform_icon(card.platform_key), tint)
         left = tile.right() + 11
         width = body.width() - left - 12
-        _draw_text(painter, QRectF(left, 10, width, 20), card.name, palette.color("text"),
+        self._text(painter, QRectF(left, 10, width, 20), card.name, palette.color("text"),
                    theme.font(13.5, QFont.Weight.DemiBold))
-        _draw_text(painter, QRectF(left, 29, width, 18), card.workspace,
+        self._text(painter, QRectF(left, 29, width, 18), card.workspace,
                    palette.color("text_muted"), theme.font(11.5))
 
 
@@ -530,8 +559,8 @@ class StartItem(NodeItem):
         badge = QRectF(6, 6, body.height() - 12, body.height() - 12)
         painter.setBrush(palette.color("accent_text", 46))
         painter.drawEllipse(badge)
-        glyphs.play(painter, badge.adjusted(7, 7, -6, -7), on_accent)
-        _draw_text(painter, QRectF(badge.right() + 8, 0, body.width() - badge.right() - 14,
+        icons.paint_icon(painter, badge.adjusted(6, 6, -6, -6), "play", on_accent)
+        self._text(painter, QRectF(badge.right() + 8, 0, body.width() - badge.right() - 14,
                                    body.height()),
                    self.TEXT, on_accent, theme.font(13, QFont.Weight.DemiBold))
 
@@ -574,10 +603,10 @@ class PlaceholderItem(NodeItem):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRoundedRect(body.adjusted(0.5, 0.5, -0.5, -0.5), self.RADIUS, self.RADIUS)
-        _draw_text(painter, QRectF(0, 28, body.width(), 20), self.TITLE,
+        self._text(painter, QRectF(0, 28, body.width(), 20), self.TITLE,
                    palette.color("text_muted"), theme.font(13.5, QFont.Weight.DemiBold),
                    Qt.AlignmentFlag.AlignHCenter)
-        _draw_text(painter, QRectF(12, 50, body.width() - 24, 18), self.DETAIL,
+        self._text(painter, QRectF(12, 50, body.width() - 24, 18), self.DETAIL,
                    palette.color("text_subtle"), theme.font(11.5),
                    Qt.AlignmentFlag.AlignHCenter)
 
@@ -654,6 +683,7 @@ class EdgeItem(QGraphicsItem):
 
 HANDLE_ROLES = ("extend", "output", "split")
 HANDLE_RADIUS = 11.0
+HANDLE_ICONS = {"extend": "plus", "split": "split", "output": "send"}
 HANDLE_TIPS = {
     "extend": "Add a milestone after this one (extend the path)",
     "split": "Add a milestone beside this one (split the audience)",
@@ -724,27 +754,9 @@ class HandleItem(QGraphicsItem):
         painter.setPen(QPen(palette.color("canvas"), 2.0))
         painter.setBrush(fill)
         painter.drawEllipse(QPointF(0, 0), r, r)
-        pen = QPen(palette.color("accent_text"), 1.8)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        s = r * 0.45
-        if self.role == "extend":
-            painter.drawLine(QPointF(-s, 0), QPointF(s, 0))
-            painter.drawLine(QPointF(0, -s), QPointF(0, s))
-        elif self.role == "split":
-            path = QPainterPath(QPointF(0, -s))
-            path.lineTo(0, -s * 0.1)
-            path.moveTo(0, -s * 0.1)
-            path.quadTo(QPointF(-s, 0), QPointF(-s, s))
-            path.moveTo(0, -s * 0.1)
-            path.quadTo(QPointF(s, 0), QPointF(s, s))
-            painter.drawPath(path)
-        else:  # output: an arrow leaving a box
-            painter.drawLine(QPointF(-s * 0.6, s * 0.6), QPointF(s * 0.7, -s * 0.7))
-            painter.drawLine(QPointF(s * 0.7, -s * 0.7), QPointF(s * 0.0, -s * 0.7))
-            painter.drawLine(QPointF(s * 0.7, -s * 0.7), QPointF(s * 0.7, s * 0.0))
+        half = r * 0.64  # a 14 px icon in the 22 px button
+        icons.paint_icon(painter, QRectF(-half, -half, 2 * half, 2 * half),
+                         HANDLE_ICONS[self.role], palette.color("accent_text"))
 
 
 class HintItem(QGraphicsItem):
