@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QToolButton,
@@ -387,6 +388,7 @@ class CriterionRow(QWidget):
         layout.addWidget(self.stack)
         layout.addWidget(self.error)
         self.set_first(first)
+        self._show_editor(self.kind.currentData())
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.join.currentIndexChanged.connect(self.changed)
         if clause is not None:
@@ -405,15 +407,28 @@ class CriterionRow(QWidget):
         self.join.blockSignals(False)
 
     def _kind_changed(self) -> None:
-        self.stack.setCurrentWidget(self.editors[self.kind.currentData()])
+        self._show_editor(self.kind.currentData())
         self.changed.emit()
+
+    def _show_editor(self, kind: str) -> None:
+        """Show ``kind``'s fields, sized to them alone.
+
+        A stacked widget is as tall as its tallest page; ignoring the hidden pages'
+        size keeps a one-line event row from growing to the height of another kind.
+        """
+        shown = self.editors[kind]
+        for editor in self.editors.values():
+            policy = QSizePolicy.Policy.Preferred if editor is shown else QSizePolicy.Policy.Ignored
+            editor.setSizePolicy(policy, policy)
+        self.stack.setCurrentWidget(shown)
+        self.stack.adjustSize()
 
     def load(self, clause: Clause) -> None:
         _select(self.join, clause.join)
         kind = getattr(clause.item, "kind", "")
         if kind in self.editors:
             _select(self.kind, kind)
-            self.stack.setCurrentWidget(self.editors[kind])
+            self._show_editor(kind)
             self.editors[kind].load(clause.item)
         else:  # a group or an audience-membership criterion: kept as it is
             self._kept = clause
@@ -469,6 +484,7 @@ class CriteriaEditor(QWidget):
         layout.addWidget(self.empty)
         layout.addLayout(self._rows_layout)
         layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)  # spare height goes below the rows, never into them
         for clause in (definition.clauses if definition else ()):
             self.add_row(clause)
         self._refresh_empty()
