@@ -68,3 +68,17 @@ def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Trial to paid" in result.stdout
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """``journeys … | head`` must not end in a traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "--db", str(tmp_path / "j.db"), "journey", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # hang up before it writes, as `head` does once it has enough
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -56,5 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudioError as error:
         print(f"journeys: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``journeys … | head``): not an error of ours. Point stdout
+        # at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         studio.close()
