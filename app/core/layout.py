@@ -41,38 +41,40 @@ def _own_height(graph: JourneyGraph, milestone_id: str) -> float:
 
 
 def auto_layout(graph: JourneyGraph) -> Layout:
-    """Positions for every node of ``graph`` (it is not modified)."""
-    heights: dict[str, float] = {}
+    """Positions for every node of ``graph`` (it is not modified).
 
-    def band(milestone_id: str) -> float:
-        children = [c.id for c in graph.children(milestone_id)]
-        below = sum(band(c) for c in children) + ROW_GAP * max(0, len(children) - 1)
+    Two passes without recursion, so a path thousands of milestones long lays out
+    as well as a short one: band heights bottom-up, then places top-down.
+    """
+    order = [m.id for m in graph.milestones_in_order()]  # parents before children
+    children = {mid: [c.id for c in graph.children(mid)] for mid in order}
+    heights: dict[str, float] = {}
+    for milestone_id in reversed(order):
+        kids = children[milestone_id]
+        below = sum(heights[c] for c in kids) + ROW_GAP * max(0, len(kids) - 1)
         heights[milestone_id] = max(_own_height(graph, milestone_id), below)
-        return heights[milestone_id]
+
+    tops: dict[str, tuple[int, float]] = {}
+    cursor = 0.0
+    for top_level in graph.children(None):
+        tops[top_level.id] = (0, cursor)
+        cursor += heights[top_level.id] + ROW_GAP
 
     milestones: dict[str, tuple[float, float]] = {}
     outputs: dict[str, tuple[float, float]] = {}
-
-    def place(milestone_id: str, depth: int, top: float) -> None:
-        children = [c.id for c in graph.children(milestone_id)]
-        y = top
+    for milestone_id in order:
+        depth, top = tops[milestone_id]
         x = column_x(depth)
-        milestones[milestone_id] = (x, y)
+        milestones[milestone_id] = (x, top)
         for index, output in enumerate(graph.outputs_of(milestone_id)):
             outputs[output.id] = (
                 x + 24.0,
-                y + NODE_HEIGHT + OUTPUT_GAP + index * (OUTPUT_HEIGHT + OUTPUT_GAP),
+                top + NODE_HEIGHT + OUTPUT_GAP + index * (OUTPUT_HEIGHT + OUTPUT_GAP),
             )
-        cursor = top
-        for child in children:
-            place(child, depth + 1, cursor)
-            cursor += heights[child] + ROW_GAP
-
-    cursor = 0.0
-    for top_level in graph.children(None):
-        band(top_level.id)
-        place(top_level.id, 0, cursor)
-        cursor += heights[top_level.id] + ROW_GAP
+        child_top = top
+        for child in children[milestone_id]:
+            tops[child] = (depth + 1, child_top)
+            child_top += heights[child] + ROW_GAP
     return Layout(milestones, outputs)
 
 
