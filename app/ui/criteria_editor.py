@@ -151,6 +151,8 @@ class _Editor(QWidget):
         elif isinstance(widget, QSpinBox):
             widget.setMinimumWidth(84)
             widget.setMaximumWidth(150)
+            # The style sheet cannot pad a spin box's inner edit field; match the line edits.
+            widget.lineEdit().setTextMargins(6, 0, 0, 0)
             widget.valueChanged.connect(self.changed)
         elif isinstance(widget, QCheckBox):
             widget.toggled.connect(self.changed)
