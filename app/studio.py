@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 from app.core.account import AccountState
 from app.core.commands import Command
+from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
-from app.core.models import Account, JourneyDocument
+from app.core.models import Account, JourneyDocument, Milestone
+from app.engine.estimates import AudienceEstimate, estimate
 from app.engine.evaluation import EvaluationResult, evaluate_journey, forget_audiences
 from app.ingest import seed_demo_events
 from app.ingest.demo_account import demo_account
@@ -88,6 +90,25 @@ class Studio:
         journey, taken where the journey lives) over a connection of its own.
         """
         return evaluate_journey(self.database, JourneyGraph.from_document(document), as_of)
+
+    def estimate(
+        self,
+        document: JourneyDocument,
+        milestone: Milestone,
+        as_of: datetime | None = None,
+    ) -> AudienceEstimate:
+        """How big ``milestone`` would be, and how many of its parent match each criterion.
+
+        For previews while criteria are edited: ``milestone`` may be new (not in
+        ``document`` yet) or an edited copy of one that is. Nothing is stored, and
+        like :meth:`evaluate` it is safe off the GUI thread.
+        """
+        graph = JourneyGraph.from_document(document)
+        if graph.has_milestone(milestone.id):
+            return estimate(self.database, graph, milestone.id, milestone.definition, as_of)
+        preview = milestone.model_copy(update={"definition": AudienceDefinition()})
+        graph.add_milestone(preview)
+        return estimate(self.database, graph, milestone.id, milestone.definition, as_of)
 
     def version(self, journey_id: str) -> int | None:
         return self._versions.get(journey_id)

@@ -259,3 +259,29 @@ def test_evaluating_stores_sizes_and_a_deleted_journey_leaves_no_audience(db_pat
         assert stored_members(studio.database, scratch.id) == set()
     finally:
         studio.close()
+
+
+def test_estimating_a_new_milestone_counts_it_and_each_criterion(db_path: Path) -> None:
+    from app.core.criteria import AudienceDefinition, Clause, EventCriterion, LocationCriterion
+
+    studio = Studio.open(str(db_path))
+    try:
+        trial = studio.state.journey_by_name("Trial to paid")
+        evaluated = studio.evaluate(trial.document())
+        converted = evaluated.milestone("ms-converted").size
+        preview = Milestone(name="Paid, outside California", parent_id="ms-converted",
+                            definition=AudienceDefinition(clauses=(
+                                Clause(item=EventCriterion(event_name="Watch content")),
+                                Clause(join="exclude", item=LocationCriterion(
+                                    field="region", operator="equals", value="CA")),
+                            )))
+        before = studio.state.snapshot()
+        estimate = studio.estimate(trial.document(), preview)
+        assert not estimate.audience.approximate and estimate.sample_every == 1
+        watched, californians = (c.size for c in estimate.criteria)
+        # Everyone who converted watched content; the exclusion takes the Californians away.
+        assert watched == converted
+        assert estimate.audience.size == converted - (californians or 0)
+        assert studio.state.snapshot() == before  # a preview changes nothing
+    finally:
+        studio.close()
