@@ -375,6 +375,10 @@ class CriterionRow(QWidget):
         self.error.setObjectName("fieldError")
         self.error.setWordWrap(True)
         self.error.hide()
+        self.count = QLabel()
+        self.count.setObjectName("criterionCount")
+        self.count.setToolTip("Users of the previous audience who match this criterion alone")
+        self.count.hide()
         # Join and kind on top, the kind's fields on a line of their own below: event
         # names and values get the whole width.
         top = QHBoxLayout()
@@ -382,6 +386,8 @@ class CriterionRow(QWidget):
         top.addWidget(self.join)
         top.addWidget(self.kind)
         top.addStretch(1)
+        top.addWidget(self.count)
+        top.addSpacing(4)
         top.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 8, 10)
@@ -395,6 +401,11 @@ class CriterionRow(QWidget):
         self.join.currentIndexChanged.connect(self.changed)
         if clause is not None:
             self.load(clause)
+
+    def set_count(self, text: str | None) -> None:
+        """This criterion's own count at the right of the row (None: none shown)."""
+        self.count.setText(text or "")
+        self.count.setVisible(text is not None)
 
     def set_first(self, first: bool) -> None:
         """The first row says Include / Exclude; the others And / Or / Exclude."""

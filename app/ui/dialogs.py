@@ -9,12 +9,15 @@ collect values: the window turns them into one command.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from pydantic import ValidationError
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QRadioButton,
@@ -28,8 +31,17 @@ from PySide6.QtWidgets import (
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph, reason
-from app.core.models import PARTNER_LABELS, Journey, Milestone, Output
+from app.core.models import PARTNER_LABELS, Journey, Milestone, Output, new_id
+from app.ui import icons
 from app.ui.criteria_editor import CriteriaEditor
+from app.ui.preview import (
+    AudienceEstimateLike,
+    EstimatePreview,
+    Estimator,
+    PreviewRequest,
+    audience_sentence,
+    criterion_text,
+)
 
 
 def _error_label() -> QLabel:
@@ -86,7 +98,9 @@ class MilestoneDialog(_Dialog):
 
     def __init__(self, graph: JourneyGraph, *, milestone_id: str | None = None,
                  parent_id: str | None = None, index: int | None = None,
-                 title: str = "", parent: QWidget | None = None) -> None:
+                 title: str = "", estimate: Estimator | None = None,
+                 parent: QWidget | None = None) -> None:
+        """``estimate`` (``Studio.estimate``) turns on the live size preview."""
         existing = graph.milestone(milestone_id) if milestone_id else None
         super().__init__(title or (f"Edit “{existing.name}”" if existing else "New milestone"),
                          parent)
@@ -127,10 +141,42 @@ class MilestoneDialog(_Dialog):
         scroll.setMinimumHeight(260)
         scroll.setVisible(not self.remaining)
         self.body.addWidget(scroll, 1)
-        self.finish_layout(stretch=False)
-        self.resize(860, 580)
+        self.existing = existing
+        self.preview_id = milestone_id or new_id()
+        """The id the preview gives the milestone: its own, or a fresh one when new."""
+        self.preview = EstimatePreview(estimate, self)
+        self.preview.calculating.connect(self._show_calculating)
+        self.preview.estimated.connect(self._show_estimate)
+        self.preview.cleared.connect(self._show_nothing)
+        self.preview.failed.connect(self._show_failure)
+        self.estimate_panel = QFrame()
+        self.estimate_panel.setObjectName("estimatePanel")
+        self.estimate_icon = QLabel()
+        self.estimate_icon.setObjectName("estimateIcon")
+        self.estimate_figure = QLabel("—")
+        self.estimate_figure.setObjectName("estimateFigure")
+        self.estimate_figure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.estimate_caption = QLabel()
+        self.estimate_caption.setObjectName("estimateCaption")
+        panel = QHBoxLayout(self.estimate_panel)
+        panel.setContentsMargins(12, 7, 14, 7)
+        panel.setSpacing(8)
+        panel.addWidget(self.estimate_icon)
+        panel.addWidget(self.estimate_figure)
+        panel.addWidget(self.estimate_caption)
+        panel.addStretch(1)
+        self.estimate_panel.setMinimumWidth(300)  # steady while the figures change
+        self.estimate_panel.setVisible(self.preview.enabled)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(16)
+        bottom.addWidget(self.estimate_panel)
+        bottom.addStretch(1)
+        bottom.addWidget(self.buttons)
+        self.body.addLayout(bottom)
+        self.resize(860, 600)
         self.name.textChanged.connect(self.validate)
         self.criteria.changed.connect(self.validate)
+        self._show_nothing()
         self.validate()
         self.name.setFocus()
 
@@ -148,7 +194,79 @@ class MilestoneDialog(_Dialog):
         rows_ok = self.criteria.validate()
         ok = problem is None and rows_ok and bool(name.strip())
         self.ok_button.setEnabled(ok)
+        self._request_estimate(rows_ok, problem is None and bool(name.strip()))
         return ok
+
+    # ------------------------------------------------------------------ size preview
+
+    def preview_milestone(self, name_ok: bool = False) -> Milestone | None:
+        """The milestone as typed, for an estimate; None when its criteria are invalid.
+
+        Editing: a copy of the milestone with the new criteria (same id). New: a
+        milestone with :attr:`preview_id` under the parent, named as typed when that
+        name is acceptable (the audience does not depend on it)."""
+        try:
+            definition = AudienceDefinition() if self.remaining else self.criteria.definition()
+        except (ValueError, ValidationError):
+            return None
+        if self.existing is not None:
+            return self.existing.model_copy(update={"definition": definition})
+        name = " ".join(self.name.text().split()) if name_ok else ""
+        return Milestone(id=self.preview_id, name=name or f"New milestone {self.preview_id}",
+                         parent_id=self.parent_id, definition=definition)
+
+    def _request_estimate(self, rows_ok: bool, name_ok: bool) -> None:
+        if not self.preview.enabled:
+            return
+        milestone = self.preview_milestone(name_ok) if rows_ok else None
+        if milestone is None:
+            self.preview.clear()
+            return
+        self.preview.request(PreviewRequest(self.graph.document(), milestone,
+                                            None if self.existing else self.index))
+
+    def _set_estimate(self, figure: str, caption: str, state: str) -> None:
+        self.estimate_figure.setText(figure)
+        self.estimate_caption.setText(caption)
+        self.estimate_caption.setVisible(bool(caption))
+        color = {"ready": "accent", "approximate": "accent"}.get(state, "text_subtle")
+        self.estimate_icon.setPixmap(icons.pixmap("user", color, QSize(18, 18),
+                                                  self.devicePixelRatioF()))
+        for widget in (self.estimate_panel, self.estimate_figure):
+            widget.setProperty("state", state)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def _set_row_counts(self, texts: list[str | None]) -> None:
+        for row, text in zip(self.criteria.rows, texts, strict=False):
+            row.set_count(text)
+
+    def _show_calculating(self) -> None:
+        self._set_estimate("Calculating…", "", "calculating")
+        self._set_row_counts(["…"] * len(self.criteria.rows))
+
+    def _show_nothing(self) -> None:
+        self._set_estimate("—", "Fix the criteria to see how many users match"
+                           if self.criteria.rows else "", "empty")
+        self._set_row_counts(["—"] * len(self.criteria.rows))
+
+    def _show_failure(self, message: str) -> None:
+        self._set_estimate("—", "Could not estimate the size", "failed")
+        self.estimate_panel.setToolTip(message)
+        self._set_row_counts([None] * len(self.criteria.rows))
+
+    def _show_estimate(self, result: AudienceEstimateLike) -> None:
+        figure, caption = audience_sentence(result.audience)
+        approximate = result.audience.approximate
+        self._set_estimate(figure, caption, "approximate" if approximate else "ready")
+        self.estimate_panel.setToolTip(
+            f"Counted on every {result.sample_every:,}th user and scaled up"
+            if result.sample_every > 1 else "Counted exactly, as of now")
+        self._set_row_counts([criterion_text(c) for c in result.criteria])
+
+    def done(self, result: int) -> None:
+        self.preview.shutdown()
+        super().done(result)
 
     def _check_name(self, name: str) -> None:
         from app.core.graph import clean_name

@@ -6,7 +6,8 @@ parents, split order, Remaining users, inputs, milestones added or removed; not
 names, positions or outputs), it asks for an evaluation. Requests are debounced
 (:data:`DEBOUNCE_MS`), so a burst of edits costs one run.
 
-Each run is an :class:`EvaluationTask` (a ``QRunnable``) on the runner's own
+Each run is an :class:`EvaluationTask` (a :class:`~app.ui.background.BackgroundTask`,
+the house's ``QRunnable``) on the runner's own
 ``QThreadPool``, limited to one thread so two evaluations never write the same
 audience tables at once. The task gets an immutable ``JourneyDocument`` taken
 on the GUI thread and calls ``evaluate(document)`` (``Studio.evaluate``, which
@@ -29,14 +30,13 @@ imports the database layer: ``evaluate`` is whatever the studio provides.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from app.core.events import (
     DomainEvent,
@@ -47,6 +47,7 @@ from app.core.events import (
 )
 from app.core.graph import JourneyGraph
 from app.core.models import JourneyDocument
+from app.ui.background import BackgroundTask, TaskSignals
 from app.ui.canvas.cards import AudienceFigures
 
 log = logging.getLogger(__name__)
@@ -148,66 +149,19 @@ class MembershipKey:
                 and self.milestones.get(milestone_id) == milestone_key(graph, milestone_id))
 
 
-class EvaluationSignals(QObject):
-    """How a task reports back. Emitted on the worker thread, delivered (queued) on the
-    GUI thread: ``(journey id, generation, …)``."""
-
-    started = Signal(str, int)
-    finished = Signal(str, int, object)
-    """The result: an immutable ``EvaluationResult``."""
-    failed = Signal(str, int, str)
-    """The error text, written for the person at the screen."""
-    skipped = Signal(str, int)
-    """Cancelled before it began: nothing ran."""
+EvaluationSignals = TaskSignals
+"""How an evaluation reports back: ``(journey id, generation, …)``."""
 
 
-class EvaluationTask(QRunnable):
+class EvaluationTask(BackgroundTask):
     """Evaluate one journey document off the GUI thread."""
 
     def __init__(self, evaluate: Evaluate, document: JourneyDocument, generation: int) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # the runner holds it until its signals are delivered
+        super().__init__(lambda: evaluate(document), document.journey.id, generation,
+                         "Evaluating a journey")
         self.evaluate = evaluate
         self.document = document
         self.journey_id = document.journey.id
-        self.generation = generation
-        self.signals = EvaluationSignals()
-        self._cancelled = threading.Event()
-        self.returned = False
-        """Set as the last thing ``run()`` does."""
-
-    def cancel(self) -> None:
-        """Ask the task not to start (a running evaluation cannot be interrupted)."""
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def run(self) -> None:
-        try:
-            self._run()
-        finally:
-            self.returned = True
-
-    def _run(self) -> None:
-        journey_id, generation = self.journey_id, self.generation
-        if self.cancelled:
-            self.signals.skipped.emit(journey_id, generation)
-            return
-        self.signals.started.emit(journey_id, generation)
-        try:
-            result = self.evaluate(self.document)
-        except Exception as problem:  # reported in the banner, never raised into Qt
-            log.exception("Evaluating journey %s failed", journey_id)
-            self.signals.failed.emit(journey_id, generation, describe_failure(problem))
-            return
-        self.signals.finished.emit(journey_id, generation, result)
-
-
-def describe_failure(problem: BaseException) -> str:
-    text = str(problem).strip()
-    return text or type(problem).__name__
 
 
 class EvaluationRunner(QObject):

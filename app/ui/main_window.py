@@ -66,6 +66,7 @@ from app.ui.evaluation import EvaluationRunner, JourneyFigures, evaluator_of, ut
 from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
+from app.ui.preview import estimator_of
 from app.ui.status import AudienceMeter, DatabaseLabel
 from app.ui.undo import EditController
 
@@ -332,7 +333,8 @@ class MainWindow(QMainWindow):
         graph = self.scene.graph
         if graph is None or not graph.has_milestone(milestone_id):
             return
-        dialog = MilestoneDialog(graph, milestone_id=milestone_id, parent=self)
+        dialog = MilestoneDialog(graph, milestone_id=milestone_id,
+                                 estimate=estimator_of(self.studio), parent=self)
 
         def accepted() -> None:
             name, definition = dialog.values()
@@ -355,7 +357,8 @@ class MainWindow(QMainWindow):
             return
         after = graph.milestone(milestone_id).name if milestone_id else ""
         title = f"New milestone after “{after}”" if after else "New first milestone"
-        dialog = MilestoneDialog(graph, parent_id=milestone_id, title=title, parent=self)
+        dialog = MilestoneDialog(graph, parent_id=milestone_id, title=title,
+                                 estimate=estimator_of(self.studio), parent=self)
 
         def accepted() -> None:
             name, definition = dialog.values()
@@ -374,7 +377,8 @@ class MainWindow(QMainWindow):
         sibling = graph.milestone(milestone_id)
         index = graph.child_index(milestone_id) + 1
         dialog = MilestoneDialog(graph, parent_id=sibling.parent_id, index=index,
-                                 title=f"New milestone beside “{sibling.name}”", parent=self)
+                                 title=f"New milestone beside “{sibling.name}”",
+                                 estimate=estimator_of(self.studio), parent=self)
 
         def accepted() -> None:
             name, definition = dialog.values()

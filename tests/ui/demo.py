@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from app.core.account import AccountState
 from app.core.commands import Command
-from app.core.models import JourneyDocument
+from app.core.models import JourneyDocument, Milestone
+from app.engine.estimates import AudienceEstimate, Estimate
 from app.engine.evaluation import POPULATION_NAME, AudienceResult, EvaluationResult
 from app.ingest.demo_account import demo_account
 
@@ -54,6 +55,21 @@ def demo_evaluation(document: JourneyDocument) -> EvaluationResult:
     )
 
 
+DEMO_ESTIMATE = 2_140
+"""What every previewed milestone of the demo studio would have."""
+DEMO_CRITERION_ESTIMATES = (6_905, 3_112, 1_204)
+"""Each criterion's own count, in order (repeating the last for more criteria)."""
+
+
+def demo_estimate(milestone: Milestone) -> AudienceEstimate:
+    """Fixed, exact preview figures: :data:`DEMO_ESTIMATE` for the audience, one of
+    :data:`DEMO_CRITERION_ESTIMATES` for each top-level criterion."""
+    clauses = () if milestone.remaining else milestone.definition.clauses
+    sizes = [DEMO_CRITERION_ESTIMATES[min(i, len(DEMO_CRITERION_ESTIMATES) - 1)]
+             for i in range(len(clauses))]
+    return AudienceEstimate(Estimate(DEMO_ESTIMATE), tuple(Estimate(s) for s in sizes), 1)
+
+
 def demo_state() -> AccountState:
     """The demo account with its journeys loaded, as Studio.open would give it."""
     demo = demo_account()
@@ -89,6 +105,11 @@ class DemoStudio:
                  ) -> EvaluationResult:
         """Fixed demo figures (see :func:`demo_evaluation`); safe on any thread."""
         return demo_evaluation(document)
+
+    def estimate(self, document: JourneyDocument, milestone: Milestone,
+                 as_of: datetime | None = None) -> AudienceEstimate:
+        """Fixed preview figures (see :func:`demo_estimate`); safe on any thread."""
+        return demo_estimate(milestone)
 
     def reload(self) -> AccountState:
         self.state = demo_state()
