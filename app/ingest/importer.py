@@ -11,6 +11,8 @@ leaves only whole chunks behind, and re-running it stores just what is missing
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +36,10 @@ the chunk touched, and events land all over the per-user and per-name indexes: w
 10,000-event chunks a quarter of a 1M-event import went into commits. Up to three
 chunks are in memory at once (being parsed, queued, being stored), so larger chunks
 cost memory: at 20,000 an import peaks around 250 MB."""
+
+#: Allocations between collections of the garbage collector's youngest generation
+#: while an import runs (Python's default is 700).
+GC_THRESHOLD = 20_000
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +148,13 @@ def import_files(
                total_bytes)
     limits = Limits()
     try:
-        for path in files:
-            with SourceFile(path) as source:
-                items = _reader(format)(source, limits=limits, input_id=input_id,
-                                        default_platform=platform)
-                run.consume(items, source)
-        run.finish()
+        with _fewer_collections():
+            for path in files:
+                with SourceFile(path) as source:
+                    items = _reader(format)(source, limits=limits, input_id=input_id,
+                                            default_platform=platform)
+                    run.consume(items, source)
+            run.finish()
     except Cancelled:
         run.summary.cancelled = True
         run.abort()
@@ -156,6 +163,23 @@ def import_files(
         raise
     run.summary.elapsed_s = time.monotonic() - run.started
     return run.summary
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector's youngest generation less often meanwhile.
+
+    Parsing allocates millions of short-lived objects, almost none of them in
+    cycles (reference counting frees them), yet with the default threshold (700
+    allocations) the collector runs every few records: at ``GC_THRESHOLD`` an
+    import spends ~10% less time. The previous thresholds come back afterwards.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], GC_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def import_mixed_records(

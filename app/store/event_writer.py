@@ -222,6 +222,7 @@ class EventWriter:
         self._attribute_cache: dict[tuple[int, str], tuple[Any, ...] | None] = {}
         self._profiles: dict[int, tuple[object, object]] = {}
         self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
+        self._claims: dict[int, tuple[Insert, str, list[str] | None]] = {}
         self._events_w, self._attributes_w = (
             _SQLITE_VIEWS if self._dialect == "sqlite" else _TYPED_VIEWS)
         self._insert_events = insert(self._events_w).values(
@@ -339,10 +340,6 @@ class EventWriter:
         self._write_seen(span)
         self._write_identities(identities)
         self._write_attributes(attributes)
-        stamp = self._batch_stamp()
-        keys = sorted(r.key for r in fresh if r.key is not None)
-        self._execute_many("insert batches", self._insert_batches, [
-            {"input_id": input_id, "batch_key": key, "imported_at": stamp} for key in keys])
         return WriteResult(
             records_imported=len(fresh),
             records_duplicated=duplicated_records,
@@ -364,22 +361,74 @@ class EventWriter:
     def _new_records(
         self, input_id: str, records: Sequence[IncomingRecord]
     ) -> list[IncomingRecord]:
-        """The records whose key is neither stored for the input nor repeated in the chunk."""
-        keys = {r.key for r in records if r.key is not None}
+        """The records whose key is neither stored for the input nor repeated in the chunk.
+
+        On SQLite and PostgreSQL the keys are claimed at once: one multi-row
+        ``INSERT … ON CONFLICT DO NOTHING RETURNING batch_key`` per part both stores
+        the new keys and names them (the transaction makes the claim whole with the
+        records' rows). Other backends look the keys up, then insert the new ones.
+        """
+        keys = sorted({r.key for r in records if r.key is not None})
+        claiming = self._dialect in ("sqlite", "postgresql")
+        new: set[str] = set()
+        if claiming and keys:
+            stamp = self._batch_stamp()
+            for part in _claim_parts(keys):
+                new.update(self._claim(input_id, part, stamp))
         stored: set[str] = set()
-        column = _batches.c.batch_key
-        for part in _parts(sorted(keys)):
-            stored.update(self._connection.execute(
-                select(column).where(_batches.c.input_id == input_id, column.in_(part))
-            ).scalars())
+        if not claiming:
+            column = _batches.c.batch_key
+            for part in _parts(keys):
+                stored.update(self._connection.execute(
+                    select(column).where(_batches.c.input_id == input_id, column.in_(part))
+                ).scalars())
         fresh: list[IncomingRecord] = []
         for record in records:
-            if record.key is not None:
-                if record.key in stored:
-                    continue
-                stored.add(record.key)
+            key = record.key
+            if key is not None:
+                if claiming:
+                    if key not in new:
+                        continue
+                    new.discard(key)
+                else:
+                    if key in stored:
+                        continue
+                    stored.add(key)
             fresh.append(record)
+        if not claiming:
+            stamp = self._batch_stamp()
+            self._execute_many("insert batches", self._insert_batches, [
+                {"input_id": input_id, "batch_key": r.key, "imported_at": stamp}
+                for r in fresh if r.key is not None])
         return fresh
+
+    def _claim(self, input_id: str, keys: list[str], stamp: Any) -> list[str]:
+        """Insert ``keys`` into ``imported_batches`` unless stored; returns the ones inserted.
+
+        One statement per number of keys, built once per writer (parts come in a
+        handful of sizes, see :func:`_claim_parts`), with bound parameters only.
+        """
+        size = len(keys)
+        compiled = self._claims.get(size)
+        if compiled is None:
+            sqlite_dialect = self._dialect == "sqlite"
+            batches = _SQLITE_BATCHES if sqlite_dialect else _batches
+            module = sqlite if sqlite_dialect else postgresql
+            statement = module.insert(batches).values([
+                {"input_id": bindparam("input_id"), "batch_key": bindparam(f"k{i}"),
+                 "imported_at": bindparam("stamp")} for i in range(size)
+            ]).on_conflict_do_nothing(index_elements=["input_id", "batch_key"]).returning(
+                batches.c.batch_key)
+            sql = statement.compile(dialect=self._connection.dialect)
+            order = sql.positiontup if sqlite_dialect else None
+            compiled = self._claims[size] = (statement, str(sql), order)
+        statement, text, order = compiled
+        values: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
+        values["input_id"], values["stamp"] = input_id, stamp
+        if order is not None:  # SQLite: run as compiled, with positional parameters
+            return list(self._connection.exec_driver_sql(
+                text, tuple(values[name] for name in order)).scalars())
+        return list(self._connection.execute(statement, values).scalars())
 
     def _drop_stored_messages(self, input_id: str, records: list[IncomingRecord]) -> int:
         """Remove events whose ``message_id`` the input already has; returns how many."""
@@ -643,6 +692,24 @@ def _insert_ignoring(dialect: str, table: Table, keys: Iterable[str]) -> Insert:
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(keys))
     return insert(table)
+
+
+def _claim_parts(values: list[str]) -> Iterator[list[str]]:
+    """``values`` in parts of ``IN_LIST_SIZE``, the rest in parts of powers of two.
+
+    Every part size is one of a few (500, 256, 128, … 1), so the multi-row
+    statements built for them are few and reused for the whole import.
+    """
+    start = 0
+    while len(values) - start >= IN_LIST_SIZE:
+        yield values[start:start + IN_LIST_SIZE]
+        start += IN_LIST_SIZE
+    size = 1 << (IN_LIST_SIZE.bit_length() - 1)
+    while start < len(values):
+        if len(values) - start >= size:
+            yield values[start:start + size]
+            start += size
+        size >>= 1
 
 
 def _parts(values: list[str]) -> Iterator[list[str]]:

@@ -167,6 +167,25 @@ def test_same_file_twice_stores_each_event_once(
     assert stored.count(UserRow) == 2
 
 
+def test_many_batch_keys_in_one_chunk_are_claimed_once(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    """Keys are claimed in parts of several sizes: repeats and stored keys are all caught."""
+    def batch(n: int) -> dict[str, Any]:
+        return {"mpid": 1 + n % 7, "source_request_id": f"r-{n:04d}",
+                "events": [_event(event_name="Open App", timestamp_unixtime_ms=1_700_000_000_000)]}
+
+    _import(db, write("a.jsonl", _lines(*(batch(n) for n in range(0, 1200, 3)))))
+    # 1,200 keys, a third stored already, each new one twice: one chunk, many part sizes.
+    again = [batch(n) for n in range(1200)] + [batch(n) for n in range(1, 1200, 3)]
+    summary = _import(db, write("b.jsonl", _lines(*again)), chunk_size=10_000)
+
+    assert summary.records_imported == 800
+    assert summary.records_duplicated == 400 + 400
+    assert stored.count(ImportedBatchRow) == 1200
+    assert stored.count(EventRow) == 1200
+
+
 def test_a_resent_event_with_a_known_message_id_is_skipped(
     db: Database, stored: Stored, write: Callable[..., Path]
 ) -> None:
