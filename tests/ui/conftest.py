@@ -2,8 +2,8 @@
 
 The window only needs ``studio.state`` and ``studio.database.url``, so most
 tests hand it a :class:`~tests.ui.demo.DemoStudio` built from ``demo_account()``
-and never touch a database; the start-up test in ``test_main.py`` uses the real
-Studio.
+and never touch a database. Tests of edits and background work use ``stored_studio``
+(a real Studio on a temporary SQLite file) and ``editor`` (the window on it).
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.studio import Studio
 from app.ui import theme
 from app.ui.main_window import MainWindow
 
 from .demo import DemoStudio
+
+TRIAL = "jr-trial-to-paid"
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +66,34 @@ def window(qtbot: QtBot, studio: DemoStudio) -> MainWindow:
     main_window.show()
     qtbot.waitExposed(main_window)
     return main_window
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "journeys.db"
+
+
+@pytest.fixture
+def stored_studio(db_path: Path) -> Iterator[Studio]:
+    """A real Studio on a new SQLite file: the demo account with generated customers."""
+    opened = Studio.open(str(db_path))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def editor(qtbot: QtBot, stored_studio: Studio) -> Iterator[MainWindow]:
+    """The main window on ``stored_studio``, showing "Trial to paid" at 100%, centred."""
+    window = MainWindow(stored_studio)
+    qtbot.addWidget(window)
+    window.resize(1500, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.panel.select(TRIAL)
+    window.view.reset_zoom()
+    window.view.centerOn(window.scene.journey_rect().center())
+    yield window
+    window.close()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,7 +8,6 @@ stack, and what a second Studio reads from the same file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,37 +25,15 @@ from app.ui.dialogs import ConnectionDialog, MilestoneDialog
 from app.ui.main_window import MainWindow
 from app.ui.palette import mime_for
 
-TRIAL = "jr-trial-to-paid"
-
+from .conftest import TRIAL
 
 # --------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "journeys.db"
-
-
-@pytest.fixture
-def studio(db_path: Path) -> Iterator[Studio]:  # type: ignore[override]
-    opened = Studio.open(str(db_path))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def editor(qtbot: QtBot, studio: Studio) -> Iterator[MainWindow]:
-    """The main window on a real Studio over a temporary SQLite file."""
-    window = MainWindow(studio)
-    qtbot.addWidget(window)
-    window.resize(1500, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    assert window.panel.select(TRIAL)
-    window.view.reset_zoom()
-    window.view.centerOn(window.scene.journey_rect().center())
-    yield window
-    window.close()
+def studio(stored_studio: Studio) -> Studio:  # type: ignore[override]
+    """These tests edit and save for real: ``studio`` is the stored one (conftest)."""
+    return stored_studio
 
 
 def stored(db_path: Path) -> tuple[object, ...]:

@@ -10,7 +10,6 @@ standing in for ``estimate``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,19 +36,12 @@ from app.ui.preview import (
     estimator_of,
 )
 
+from .conftest import TRIAL
 from .demo import DEMO_CRITERION_ESTIMATES, DEMO_ESTIMATE, DemoStudio, demo_estimate
 
-TRIAL = "jr-trial-to-paid"
 WATCHED = "ms-watched"
 WAIT_MS = 15_000
 ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
-
-
-@pytest.fixture
-def real_studio(tmp_path: Path) -> Iterator[Studio]:
-    opened = Studio.open(str(tmp_path / "j.db"))
-    yield opened
-    opened.close()
 
 
 def event_editor(dialog: MilestoneDialog, row: int = 0) -> EventEditor:
@@ -70,14 +62,14 @@ def with_event_name(milestone: Milestone, name: str) -> Milestone:
 
 
 def test_editor_previews_the_audience_and_each_criterion(
-    qtbot: QtBot, real_studio: Studio
+    qtbot: QtBot, stored_studio: Studio
 ) -> None:
-    graph = real_studio.state.journey(TRIAL)
+    graph = stored_studio.state.journey(TRIAL)
     watched = graph.milestone(WATCHED)
-    expected = real_studio.estimate(graph.document(), watched)
+    expected = stored_studio.estimate(graph.document(), watched)
     assert expected.audience.size and not expected.audience.approximate  # ~500 customers
 
-    dialog = MilestoneDialog(graph, milestone_id=WATCHED, estimate=real_studio.estimate)
+    dialog = MilestoneDialog(graph, milestone_id=WATCHED, estimate=stored_studio.estimate)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.preview.estimated, timeout=WAIT_MS):
         dialog.show()
@@ -90,7 +82,7 @@ def test_editor_previews_the_audience_and_each_criterion(
 
     # Another event name: the preview follows, debounced, with the new figures.
     saved = with_event_name(watched, "Save for later")
-    updated = real_studio.estimate(graph.document(), saved)
+    updated = stored_studio.estimate(graph.document(), saved)
     assert updated.audience != expected.audience  # the demo data tells them apart
     name_field = event_editor(dialog).event_name
     with qtbot.waitSignal(dialog.preview.estimated, timeout=WAIT_MS) as blocker:
@@ -104,10 +96,10 @@ def test_editor_previews_the_audience_and_each_criterion(
     dialog.reject()
 
 
-def test_new_milestone_is_previewed_under_its_parent(qtbot: QtBot, real_studio: Studio) -> None:
+def test_new_milestone_is_previewed_under_its_parent(qtbot: QtBot, stored_studio: Studio) -> None:
     """A new milestone gets a fresh id and the parent; its estimate matches the studio's."""
-    graph = real_studio.state.journey(TRIAL)
-    dialog = MilestoneDialog(graph, parent_id=WATCHED, estimate=real_studio.estimate)
+    graph = stored_studio.state.journey(TRIAL)
+    dialog = MilestoneDialog(graph, parent_id=WATCHED, estimate=stored_studio.estimate)
     qtbot.addWidget(dialog)
     assert dialog.preview_id not in {m.id for m in graph.milestones_in_order()}
     with qtbot.waitSignal(dialog.preview.estimated, timeout=WAIT_MS):
@@ -116,10 +108,10 @@ def test_new_milestone_is_previewed_under_its_parent(qtbot: QtBot, real_studio: 
     # (the split's earlier sibling) does not take.
     empty = dialog.preview_milestone()
     assert empty is not None and empty.definition.is_empty
-    whole = real_studio.estimate(graph.document(), empty)
+    whole = stored_studio.estimate(graph.document(), empty)
     assert dialog.estimate_figure.text() == whole.audience.text
-    watched = real_studio.estimate(graph.document(), graph.milestone(WATCHED)).audience
-    saved = real_studio.estimate(graph.document(), graph.milestone("ms-saved")).audience
+    watched = stored_studio.estimate(graph.document(), graph.milestone(WATCHED)).audience
+    saved = stored_studio.estimate(graph.document(), graph.milestone("ms-saved")).audience
     assert whole.audience.size == watched.size - saved.size  # type: ignore[operator]
     QTest.mouseClick(dialog.criteria.add_button, Qt.MouseButton.LeftButton)
     assert dialog.estimate_figure.text() == "—"  # a custom event needs a name
@@ -128,14 +120,14 @@ def test_new_milestone_is_previewed_under_its_parent(qtbot: QtBot, real_studio: 
     milestone = dialog.preview_milestone()
     assert milestone is not None and milestone.id == dialog.preview_id
     assert milestone.parent_id == WATCHED
-    expected = real_studio.estimate(graph.document(), milestone)
+    expected = stored_studio.estimate(graph.document(), milestone)
     assert dialog.estimate_figure.text() == expected.audience.text
     assert dialog.criteria.rows[0].count.text() == f"{expected.criteria[0].text} users"
     dialog.reject()
 
 
-def test_window_wires_the_studio_into_the_editor(qtbot: QtBot, real_studio: Studio) -> None:
-    window = MainWindow(real_studio)
+def test_window_wires_the_studio_into_the_editor(qtbot: QtBot, stored_studio: Studio) -> None:
+    window = MainWindow(stored_studio)
     qtbot.addWidget(window)
     window.resize(1320, 820)
     window.show()
@@ -144,8 +136,8 @@ def test_window_wires_the_studio_into_the_editor(qtbot: QtBot, real_studio: Stud
     dialog = window.active_dialog
     assert isinstance(dialog, MilestoneDialog) and dialog.preview.enabled
     qtbot.waitUntil(lambda: dialog.preview.result is not None, timeout=WAIT_MS)
-    graph = real_studio.state.journey(TRIAL)
-    expected = real_studio.estimate(graph.document(), graph.milestone(WATCHED))
+    graph = stored_studio.state.journey(TRIAL)
+    expected = stored_studio.estimate(graph.document(), graph.milestone(WATCHED))
     assert dialog.estimate_figure.text() == expected.audience.text
     dialog.reject()
     window.evaluations.shutdown()
@@ -153,11 +145,11 @@ def test_window_wires_the_studio_into_the_editor(qtbot: QtBot, real_studio: Stud
 
 @pytest.mark.screenshot
 @pytest.mark.parametrize("palette", [theme.LIGHT, theme.DARK], ids=["light", "dark"])
-def test_screenshot_of_the_preview(qtbot: QtBot, real_studio: Studio, qapp: QApplication,
+def test_screenshot_of_the_preview(qtbot: QtBot, stored_studio: Studio, qapp: QApplication,
                                    palette: theme.Theme) -> None:
     theme.apply_theme(qapp, palette)
-    graph = real_studio.state.journey(TRIAL)
-    dialog = MilestoneDialog(graph, milestone_id=WATCHED, estimate=real_studio.estimate)
+    graph = stored_studio.state.journey(TRIAL)
+    dialog = MilestoneDialog(graph, milestone_id=WATCHED, estimate=stored_studio.estimate)
     qtbot.addWidget(dialog)
     row = dialog.criteria.add_row()
     with qtbot.waitSignal(dialog.preview.estimated, timeout=WAIT_MS):

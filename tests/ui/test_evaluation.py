@@ -30,9 +30,9 @@ from app.ui.canvas.edits import new_milestone
 from app.ui.evaluation import EvaluationRunner, EvaluationTask, MembershipKey
 from app.ui.main_window import MainWindow
 
+from .conftest import TRIAL
 from .demo import DemoStudio, demo_evaluation, demo_state
 
-TRIAL = "jr-trial-to-paid"
 CALIFORNIA = "jr-california-promo"
 WAIT_MS = 15_000
 
@@ -41,16 +41,11 @@ WAIT_MS = 15_000
 
 
 @pytest.fixture
-def real_studio(tmp_path: Path) -> Iterator[Studio]:
-    opened = Studio.open(str(tmp_path / "j.db"))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def evaluating(qtbot: QtBot, real_studio: Studio) -> Iterator[tuple[MainWindow, EvaluationResult]]:
+def evaluating(
+    qtbot: QtBot, stored_studio: Studio
+) -> Iterator[tuple[MainWindow, EvaluationResult]]:
     """The window on the real studio, once its first evaluation of "Trial to paid" is in."""
-    window = MainWindow(real_studio)
+    window = MainWindow(stored_studio)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.evaluations.finished, timeout=WAIT_MS,
                           check_params_cb=lambda r: r.journey_id == TRIAL) as blocker:
@@ -88,12 +83,12 @@ def event(name: str) -> AudienceDefinition:
 
 
 def test_cards_show_the_sizes_of_the_evaluation(
-    evaluating: tuple[MainWindow, EvaluationResult], real_studio: Studio
+    evaluating: tuple[MainWindow, EvaluationResult], stored_studio: Studio
 ) -> None:
     window, result = evaluating
     graph = window.scene.graph
     assert graph is not None and result.journey_id == TRIAL
-    expected = sizes_stored(real_studio, graph)
+    expected = sizes_stored(stored_studio, graph)
     assert expected == {m.audience_id: m.size for m in result.milestones}
     assert expected == {"ms-signed-up": 295, "ms-watched": 140, "ms-saved": 82,
                         "ms-converted": 45, "ms-not-saved": 58}
@@ -111,7 +106,7 @@ def test_cards_show_the_sizes_of_the_evaluation(
             assert expected[milestone.id] <= expected[milestone.parent_id]
     assert expected["ms-saved"] + expected["ms-not-saved"] == expected["ms-watched"]
     # The journey's population in the header, the inspector and the status bar.
-    population = len(stored_members(real_studio.database, TRIAL))
+    population = len(stored_members(stored_studio.database, TRIAL))
     assert population == result.population.size == 500
     assert window.header.subtitle.text().endswith(" · 500 people in this journey")
     assert window.inspector.size_label is not None
@@ -121,7 +116,7 @@ def test_cards_show_the_sizes_of_the_evaluation(
 
 
 def test_an_edit_evaluates_again_and_the_new_card_shows_its_size(
-    qtbot: QtBot, evaluating: tuple[MainWindow, EvaluationResult], real_studio: Studio
+    qtbot: QtBot, evaluating: tuple[MainWindow, EvaluationResult], stored_studio: Studio
 ) -> None:
     window, first = evaluating
     graph = window.scene.graph
@@ -147,7 +142,7 @@ def test_an_edit_evaluates_again_and_the_new_card_shows_its_size(
         old_card = card_of(window, "ms-converted")
         assert old_card.size_text == "45 users" and old_card.change_text == cards.CALCULATING
     result = blocker.args[0]
-    size = len(stored_members(real_studio.database, milestone.id))
+    size = len(stored_members(stored_studio.database, milestone.id))
     assert result.milestone(milestone.id).size == size <= 45
     assert cards.users_text(size) in window.scene.milestone_items[milestone.id].texts()
     assert not window.scene.calculating
@@ -196,14 +191,14 @@ def test_moving_or_renaming_a_milestone_does_not_evaluate_again(
 
 
 def test_switching_journeys_shows_the_other_journeys_sizes(
-    qtbot: QtBot, evaluating: tuple[MainWindow, EvaluationResult], real_studio: Studio
+    qtbot: QtBot, evaluating: tuple[MainWindow, EvaluationResult], stored_studio: Studio
 ) -> None:
     window, _ = evaluating
     with qtbot.waitSignal(window.evaluations.finished, timeout=WAIT_MS) as blocker:
         assert window.panel.select(CALIFORNIA)
         assert card_of(window, "ms-california").size_text == cards.CALCULATING
     assert blocker.args[0].journey_id == CALIFORNIA
-    california = len(stored_members(real_studio.database, "ms-california"))
+    california = len(stored_members(stored_studio.database, "ms-california"))
     assert card_of(window, "ms-california").size_text == cards.users_text(california)
     # Back: the last figures of "Trial to paid" show at once while it is recalculated.
     with qtbot.waitSignal(window.evaluations.finished, timeout=WAIT_MS):

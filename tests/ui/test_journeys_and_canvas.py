@@ -3,7 +3,6 @@ export, pan, minimap), on a real Studio over a temporary SQLite file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,31 +18,13 @@ from app.ui.canvas.edits import laid_out
 from app.ui.dialogs import NewJourneyDialog, RenameJourneyDialog
 from app.ui.main_window import MainWindow
 
-TRIAL = "jr-trial-to-paid"
+from .conftest import TRIAL
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "journeys.db"
-
-
-@pytest.fixture
-def studio(db_path: Path) -> Iterator[Studio]:  # type: ignore[override]
-    opened = Studio.open(str(db_path))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def editor(qtbot: QtBot, studio: Studio) -> Iterator[MainWindow]:
-    window = MainWindow(studio)
-    qtbot.addWidget(window)
-    window.resize(1500, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    assert window.panel.select(TRIAL)
-    yield window
-    window.close()
+def studio(stored_studio: Studio) -> Studio:  # type: ignore[override]
+    """These tests edit and save for real: ``studio`` is the stored one (conftest)."""
+    return stored_studio
 
 
 def stored(db_path: Path) -> tuple[object, ...]:
