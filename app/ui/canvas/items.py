@@ -11,7 +11,7 @@ top-left corners of the cards.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
@@ -133,6 +133,12 @@ def draw_shadow(painter: QPainter, rect: QRectF, radius: float, palette: Theme) 
         painter.drawRoundedRect(rect.adjusted(-spread, -spread + 2.0, spread, spread + 2.0),
                                 radius + spread, radius + spread)
     painter.restore()
+
+
+class _Card(Protocol):
+    def texts(self) -> tuple[str, ...]: ...
+
+    def tooltip(self) -> str: ...
 
 
 class NodeItem(QGraphicsItem):
@@ -302,7 +308,20 @@ class NodeItem(QGraphicsItem):
                                 self.RADIUS)
 
 
-class MilestoneItem(NodeItem):
+class CardItem(NodeItem):
+    """A node drawn from a card: the plain values the scene keeps for its id."""
+
+    def card(self) -> _Card:
+        raise NotImplementedError
+
+    def texts(self) -> tuple[str, ...]:
+        return self.card().texts()
+
+    def tooltip(self) -> str:
+        return self.card().tooltip()
+
+
+class MilestoneItem(CardItem):
     """A milestone: caption, name, one line of criteria and the derived status chip."""
 
     SIZE = MILESTONE_SIZE
@@ -339,11 +358,6 @@ class MilestoneItem(NodeItem):
     def card(self) -> MilestoneCard:
         return self.journey_scene().milestone_card(self.node_id)
 
-    def texts(self) -> tuple[str, ...]:
-        return self.card().texts()
-
-    def tooltip(self) -> str:
-        return self.card().tooltip()
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
         card = self.card()
@@ -432,7 +446,7 @@ class MilestoneItem(NodeItem):
         painter.restore()
 
 
-class OutputItem(NodeItem):
+class OutputItem(CardItem):
     """An output: partner mark, connection name, partner and the Active/Inactive badge."""
 
     SIZE = OUTPUT_SIZE
@@ -470,11 +484,6 @@ class OutputItem(NodeItem):
     def card(self) -> OutputCard:
         return self.journey_scene().output_card(self.node_id)
 
-    def texts(self) -> tuple[str, ...]:
-        return self.card().texts()
-
-    def tooltip(self) -> str:
-        return self.card().tooltip()
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
         """Name on top at full width (names are long); status chip and partner below."""
@@ -499,7 +508,7 @@ class OutputItem(NodeItem):
                        card.detail, palette.color("text_subtle"), theme.font(11.5))
 
 
-class InputItem(NodeItem):
+class InputItem(CardItem):
     """A data input of the journey: platform icon, platform name, workspace name."""
 
     SIZE = INPUT_SIZE
@@ -508,11 +517,6 @@ class InputItem(NodeItem):
     def card(self) -> InputCard:
         return self.journey_scene().input_card(self.node_id)
 
-    def texts(self) -> tuple[str, ...]:
-        return self.card().texts()
-
-    def tooltip(self) -> str:
-        return self.card().tooltip()
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
         card = self.card()
