@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert
@@ -23,6 +23,9 @@ INPUTS = ("in-ios", "in-web", "in-partner")
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DAY = 24 * 60 * 60 * 1000
 BASE_MS = int(EPOCH.timestamp() * 1000)
+AS_OF = EPOCH + timedelta(days=10)
+"""When the tests evaluate: ten days after the first generated event."""
+AS_OF_MS = BASE_MS + 10 * DAY
 
 
 @dataclass

@@ -31,7 +31,6 @@ from app.core.models import Journey, Milestone
 
 from .data import BASE_MS, DAY, EPOCH, INPUTS, Attribute, Data, Event
 
-AS_OF = EPOCH + timedelta(days=10)
 TEXT = st.text(alphabet="aAb_%", min_size=0, max_size=3)
 PATTERN = st.text(alphabet="aAb_%*?", min_size=0, max_size=3)
 NUMBERS = st.sampled_from([0.0, 5.0, 9.5, 10.0, 100.0])

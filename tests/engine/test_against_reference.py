@@ -15,9 +15,9 @@ from app.engine import evaluation
 from app.engine.evaluation import evaluate_journey, latest_changes, stored_members
 
 from .conftest import Backend
-from .data import add_events
+from .data import AS_OF, add_events
 from .reference import Reference
-from .strategies import AS_OF, datasets, journeys, later_events
+from .strategies import datasets, journeys, later_events
 
 SETTINGS = settings(
     max_examples=30,

@@ -27,10 +27,7 @@ from app.core.models import Journey, Milestone
 from app.engine.evaluation import EvaluationResult, evaluate_journey, stored_members
 
 from .conftest import Backend
-from .data import BASE_MS, DAY, EPOCH, INPUTS, Attribute, Data, Event
-
-AS_OF = EPOCH + timedelta(days=10)
-AS_OF_MS = BASE_MS + 10 * DAY
+from .data import AS_OF, AS_OF_MS, BASE_MS, DAY, EPOCH, INPUTS, Attribute, Data, Event
 
 
 def define(*items: Any, joins: tuple[str, ...] = ()) -> AudienceDefinition:

@@ -9,8 +9,7 @@ from app.engine.estimates import estimate
 from app.engine.evaluation import evaluate_journey
 
 from .conftest import Backend
-from .data import BASE_MS, INPUTS, Data, Event
-from .strategies import AS_OF
+from .data import AS_OF, BASE_MS, INPUTS, Data, Event
 
 
 def define(*items: object, joins: tuple[str, ...] = ()) -> AudienceDefinition:
