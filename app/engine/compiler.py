@@ -30,13 +30,17 @@ Semantics (DESIGN.md section 3, and the decisions it leaves open):
   in list / ``!=``) match a *present* value that fails the positive operator;
   a missing value matches only ``not_exists``. ``exists`` means "has a value of
   the condition's type".
-- Location reads the events' location columns (journey inputs, up to ``as_of``)
-  and the reserved user attributes ``$country``, ``$state``, ``$city``,
-  ``$zip``: a user matches when any of those values matches; a negative operator
-  matches users with some value for the field and no value matching the positive
-  twin.
+- Location reads the events' location values (journey inputs, up to ``as_of``,
+  through the per-user summary ``user_places``) and the reserved user attributes
+  ``$country``, ``$state``, ``$city``, ``$zip``: a user matches when any of
+  those values matches; a negative operator matches users with some value for
+  the field and no value matching the positive twin.
 - Device: users with an event (journey inputs, up to ``as_of``) on one of the
-  platforms (case-insensitive); ``negate`` is the universe minus those.
+  platforms (case-insensitive, through the per-user summary ``user_platforms``);
+  ``negate`` is the universe minus those.
+- Population, platforms and places are read from the per-user summaries
+  (``app.store.event_summaries``): a user has such an event at or before
+  ``as_of`` exactly when the earliest one is, which is what they store.
 - List attributes (``type: list``) are JSON arrays of strings; ``contains``
   means an element equals the value (case-insensitive, ASCII case folding on
   SQLite), ``in`` an element equals one of the values.
@@ -97,12 +101,22 @@ from app.core.criteria import (
 )
 from app.engine.jsonfield import JsonField
 from app.store.audience_tables import AudienceMemberRow, cast_table
-from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow
+from app.store.event_tables import (
+    EventRow,
+    UserAttributeRow,
+    UserIdentityRow,
+    UserInputRow,
+    UserPlaceRow,
+    UserPlatformRow,
+)
 from app.store.schema import InputRow
 
 events = cast_table(EventRow)
 user_attributes = cast_table(UserAttributeRow)
 user_identities = cast_table(UserIdentityRow)
+user_inputs = cast_table(UserInputRow)
+user_platforms = cast_table(UserPlatformRow)
+user_places = cast_table(UserPlaceRow)
 members = cast_table(AudienceMemberRow)
 inputs = cast_table(InputRow)
 
@@ -197,14 +211,21 @@ def population(
 ) -> Select[Any]:
     """Users with at least one event through one of ``input_ids`` at or before ``as_of``.
 
-    ``input_ids`` None: through any input.
+    ``input_ids`` None: through any input. Read from ``user_inputs`` (a row per
+    user and input), not from the events.
     """
-    query = select(events.c.user_id).where(events.c.ts_ms <= as_of_ms)
-    if input_ids is not None:
-        query = query.where(events.c.input_id.in_(list(input_ids)))
+    query = _summary(user_inputs, input_ids, as_of_ms)
     if sample is not None and sample > 1:
-        query = query.where(events.c.user_id % sample == 0)
+        query = query.where(user_inputs.c.user_id % sample == 0)
     return query.distinct()
+
+
+def _summary(table: Any, input_ids: Sequence[str] | None, as_of_ms: int) -> Select[Any]:
+    """Users of a per-user summary table seen through ``input_ids`` by ``as_of``."""
+    query = select(table.c.user_id).where(table.c.first_ms <= as_of_ms)
+    if input_ids is not None:
+        query = query.where(table.c.input_id.in_(list(input_ids)))
+    return query
 
 
 def input_filter(connection: Connection, input_ids: Sequence[str]) -> tuple[str, ...] | None:
@@ -263,8 +284,14 @@ def compile_item(item: Criterion | Group, scope: Scope) -> UserSet:
         )
         return has if item.present else minus(scope.universe, has)
     if isinstance(item, DeviceCriterion):
-        on = _narrowed(_scoped_events(scope), scope).where(
-            func.lower(events.c.platform).in_([func.lower(literal(p)) for p in item.platforms])
+        on = _narrowed(
+            _sampled(_summary(user_platforms, scope.input_ids, scope.as_of_ms),
+                     user_platforms.c.user_id, scope),
+            user_platforms.c.user_id, scope,
+        ).where(
+            func.lower(user_platforms.c.platform).in_(
+                [func.lower(literal(p)) for p in item.platforms]
+            )
         ).distinct()
         return minus(scope.universe, on) if item.negate else on
     if isinstance(item, LocationCriterion):
@@ -308,21 +335,23 @@ def _clauses(
 def _user_test(
     item: Criterion | Group, scope: Scope
 ) -> Callable[[ColumnElement[Any]], ColumnElement[bool]] | None:
-    """For criteria no index serves (device, location): a per-user test, else None.
+    """For the per-user criteria (device, location): a test of one user, else None.
 
-    The test is a correlated EXISTS over the user's own events (and location
-    attributes), which SQLite answers from the ``(user_id, ts_ms)`` index.
+    The test is a correlated EXISTS over the user's own summary rows (and
+    location attributes), which are clustered by user: a few rows a user.
     """
     if isinstance(item, DeviceCriterion):
         wanted = [func.lower(literal(p)) for p in item.platforms]
 
         def device(user: ColumnElement[Any]) -> ColumnElement[bool]:
-            on = _own_events(user, scope).where(func.lower(events.c.platform).in_(wanted))
+            on = _own(user_platforms, user, scope).where(
+                func.lower(user_platforms.c.platform).in_(wanted)
+            )
             return not_(on.exists()) if item.negate else on.exists()
 
         return device
     if isinstance(item, LocationCriterion):
-        column: ColumnElement[Any] = events.c[item.field]
+        column: ColumnElement[Any] = user_places.c.value
         ua = user_attributes
         name = LOCATION_ATTRIBUTES[item.field]
 
@@ -332,7 +361,9 @@ def _user_test(
         ) -> ColumnElement[bool]:
             attribute = select(ua.c.user_id).where(ua.c.user_id == user, ua.c.name == name)
             return or_(
-                _own_events(user, scope).where(test_event).exists(),
+                _own(user_places, user, scope)
+                .where(user_places.c.field == item.field, test_event)
+                .exists(),
                 attribute.where(test_attr).exists(),
             )
 
@@ -358,12 +389,9 @@ def _user_test(
     return None
 
 
-def _own_events(user: ColumnElement[Any], scope: Scope) -> Select[Any]:
-    """The events of the journey (inputs, up to ``as_of``) of the user ``user`` names."""
-    query = select(events.c.id).where(events.c.user_id == user, events.c.ts_ms <= scope.as_of_ms)
-    if scope.input_ids is not None:
-        query = query.where(events.c.input_id.in_(list(scope.input_ids)))
-    return query
+def _own(table: Any, user: ColumnElement[Any], scope: Scope) -> Select[Any]:
+    """The summary rows of the journey (inputs, up to ``as_of``) of the user ``user`` names."""
+    return _summary(table, scope.input_ids, scope.as_of_ms).where(table.c.user_id == user)
 
 
 # ---------------------------------------------------------------------- events
@@ -378,11 +406,11 @@ def _sampled(query: Select[Any], user_id: Any, scope: Scope) -> Select[Any]:
     return query
 
 
-def _narrowed(query: Select[Any], scope: Scope) -> Select[Any]:
-    """An unindexed event query limited to ``scope.narrow`` (reached by user id), if set."""
+def _narrowed(query: Select[Any], user_id: Any, scope: Scope) -> Select[Any]:
+    """A per-user summary query limited to ``scope.narrow`` (reached by user id), if set."""
     if scope.narrow is None or scope.restrict is not None:
         return query
-    return query.where(events.c.user_id.in_(scope.narrow))
+    return query.where(user_id.in_(scope.narrow))
 
 
 def _scoped_events(scope: Scope) -> Select[Any]:
@@ -603,8 +631,13 @@ def _user_attribute(condition: Condition, scope: Scope) -> UserSet:
 
 
 def _location(item: LocationCriterion, scope: Scope) -> UserSet:
-    column: ColumnElement[Any] = events.c[item.field]
+    column: ColumnElement[Any] = user_places.c.value
     ua = user_attributes
+    places = _narrowed(
+        _sampled(_summary(user_places, scope.input_ids, scope.as_of_ms),
+                 user_places.c.user_id, scope),
+        user_places.c.user_id, scope,
+    ).where(user_places.c.field == item.field)
     attribute = _sampled(
         select(ua.c.user_id).where(ua.c.name == LOCATION_ATTRIBUTES[item.field]),
         ua.c.user_id,
@@ -613,7 +646,7 @@ def _location(item: LocationCriterion, scope: Scope) -> UserSet:
 
     def matching(test_event: ColumnElement[bool], test_attr: ColumnElement[bool]) -> UserSet:
         return union_all(
-            _narrowed(_scoped_events(scope), scope).where(test_event).distinct(),
+            places.where(test_event).distinct(),
             attribute.where(test_attr),
         )
 

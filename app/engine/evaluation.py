@@ -57,6 +57,7 @@ from app.store.audience_tables import (
     cast_table,
 )
 from app.store.database import Database
+from app.store.event_summaries import refresh_summaries
 
 staging = cast_table(AudienceStagingRow)
 changes = cast_table(AudienceChangeRow)
@@ -171,11 +172,13 @@ def evaluate_journey(
     """Evaluate every audience of ``graph`` at ``as_of`` (default now), store and return it."""
     as_of = utc(as_of)
     as_of_ms = to_ms(as_of)
-    evaluated_at = datetime.now(UTC)
     evaluation_id = uuid.uuid4().hex
     milestones = list(graph.milestones_in_order())
     with engine_of(database).begin() as connection:
         _take_turn(connection, graph.id, evaluation_id)
+        # Taken once it is this run's turn, so history rows are in the order runs applied.
+        evaluated_at = datetime.now(UTC)
+        refresh_summaries(connection)
         _forget_removed(connection, graph.id, {graph.id, *(m.id for m in milestones)})
         input_ids = input_filter(connection, graph.journey.input_ids)
         step = _Step(connection, evaluation_id, graph.id, as_of, evaluated_at)

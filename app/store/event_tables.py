@@ -86,17 +86,20 @@ class UserAttributeRow(Base):
 class EventRow(Base):
     """One event of one user, through one input.
 
-    Location and platform are copied onto the event (as the data sent them) so
-    that location and device criteria need no join. ``message_id`` holds a
-    per-event de-duplication key (Segment ``messageId``, a CSV id column).
+    Location and platform are copied onto the event (as the data sent them);
+    the engine reads them through the per-user summaries below. ``message_id``
+    holds a per-event de-duplication key (Segment ``messageId``, a CSV id column).
+
+    Only the two covering indexes the event criteria need are kept: every index
+    is paid for on every imported event. Per-user questions (through which
+    inputs, on which platforms, in which places) are answered by the summary
+    tables, which have a row per user and value instead of a row per event.
     """
 
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_name_ts_user", "event_name", "ts_ms", "user_id"),
         Index("ix_events_type_ts_user", "event_type", "ts_ms", "user_id"),
-        Index("ix_events_input_user", "input_id", "user_id"),
-        Index("ix_events_user_ts", "user_id", "ts_ms"),
         UniqueConstraint("input_id", "message_id", name="uq_events_input_message"),
     )
 
@@ -128,3 +131,68 @@ class ImportedBatchRow(Base):
     )
     batch_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ---------------------------------------------------------------------- per-user summaries
+#
+# What the engine asks per user rather than per event: "has this user an event
+# through input I (on platform P, in place V) at or before as_of?" That holds
+# exactly when the earliest such event is at or before as_of, so one row per
+# (user, input[, value]) with the earliest timestamp answers it. The tables are
+# kept up to date from the events by ``app.store.event_summaries``; each is
+# clustered by user (WITHOUT ROWID on SQLite) so a user's rows sit together and
+# a DISTINCT over users reads them in order.
+
+
+class UserInputRow(Base):
+    """A user has events through ``input_id``; the earliest at ``first_ms``."""
+
+    __tablename__ = "user_inputs"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    user_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    first_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class UserPlatformRow(Base):
+    """A user has events through ``input_id`` on ``platform``; the earliest at ``first_ms``."""
+
+    __tablename__ = "user_platforms"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    user_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class UserPlaceRow(Base):
+    """A user has events through ``input_id`` whose location ``field`` is ``value``.
+
+    ``field`` is an events location column: country, region, city or postal_code.
+    """
+
+    __tablename__ = "user_places"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    user_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    field: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    first_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class SummaryStateRow(Base):
+    """One row: the id of the last event the per-user summaries include."""
+
+    __tablename__ = "event_summary_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)

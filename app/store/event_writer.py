@@ -51,6 +51,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from app.core.errors import StudioError
 from app.store.database import Database
+from app.store.event_summaries import refresh_summaries
 from app.store.event_tables import (
     EventRow,
     ImportedBatchRow,
@@ -340,6 +341,7 @@ class EventWriter:
         self._write_seen(span)
         self._write_identities(identities)
         self._write_attributes(attributes)
+        refresh_summaries(self._connection)
         return WriteResult(
             records_imported=len(fresh),
             records_duplicated=duplicated_records,

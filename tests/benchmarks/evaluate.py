@@ -47,6 +47,7 @@ from app.core.models import Journey, Milestone
 from app.engine.duckdb import create_engine_tables
 from app.engine.evaluation import EvaluationResult, evaluate_journey
 from app.store import Database
+from app.store.event_summaries import refresh_summaries
 from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
 from app.store.schema import AccountRow, InputRow, WorkspaceRow
 
@@ -173,6 +174,8 @@ def generate(directory: Path, n: int, users: int, seed: int, duckdb: bool) -> No
             )
     if handle is not None:
         handle.close()
+    with engine.begin() as connection:  # what the event writer does after each chunk
+        refresh_summaries(connection)
     engine.dispose()
 
 
@@ -197,7 +200,10 @@ def load_duckdb(directory: Path) -> Engine:
                                 all_varchar=False).insert_into(table)
     finally:
         connection.close()
-    return create_engine(f"duckdb:///{path}")
+    engine = create_engine(f"duckdb:///{path}")
+    with engine.begin() as sa_connection:
+        refresh_summaries(sa_connection)
+    return engine
 
 
 # ---------------------------------------------------------------------- journey

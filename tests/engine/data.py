@@ -14,7 +14,17 @@ from app.store.audience_tables import (
     AudienceSizeRow,
     AudienceStagingRow,
 )
-from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
+from app.store.event_summaries import refresh_summaries
+from app.store.event_tables import (
+    EventRow,
+    SummaryStateRow,
+    UserAttributeRow,
+    UserIdentityRow,
+    UserInputRow,
+    UserPlaceRow,
+    UserPlatformRow,
+    UserRow,
+)
 from app.store.schema import AccountRow, InputRow, WorkspaceRow
 
 WORKSPACE = "ws-test"
@@ -111,6 +121,10 @@ def clear(engine: Engine, *, with_inputs: bool) -> None:
             AudienceStagingRow,
             AudienceChangeRow,
             AudienceSizeRow,
+            UserInputRow,
+            UserPlatformRow,
+            UserPlaceRow,
+            SummaryStateRow,
             EventRow,
             UserAttributeRow,
             UserIdentityRow,
@@ -172,6 +186,7 @@ def add_rows(connection: Any, data: Data, *, users: bool, first_event_id: int = 
             insert(EventRow.__table__),
             [event_row(first_event_id + n, e) for n, e in enumerate(data.events)],
         )
+        refresh_summaries(connection)
 
 
 def add_events(engine: Engine, events: list[Event], first_event_id: int) -> None:

@@ -69,6 +69,13 @@ def test_migrated_schema_matches_schema_py(db_url: str) -> None:
     assert _differences(db_url) == []
 
 
+UNINDEXED_FOREIGN_KEYS = {("events", "input_id"), ("events", "user_id")}
+"""Foreign keys left without an index on purpose: an events index is paid for on every
+imported event. An input that has events can never be deleted (the key refuses it), and
+users are never deleted by the program; deleting one (a privacy request) reads the events
+once, which is acceptable for something that rare."""
+
+
 def test_every_foreign_key_column_is_indexed(db_url: str) -> None:
     _migrate(db_url, "head")
     engine = create_engine(db_url, poolclass=NullPool)
@@ -78,7 +85,9 @@ def test_every_foreign_key_column_is_indexed(db_url: str) -> None:
             indexed = {ix["column_names"][0] for ix in inspector.get_indexes(table)}
             indexed.add(inspector.get_pk_constraint(table)["constrained_columns"][0])
             for fk in inspector.get_foreign_keys(table):
-                assert fk["constrained_columns"][0] in indexed, (table, fk)
+                column = fk["constrained_columns"][0]
+                if (table, column) not in UNINDEXED_FOREIGN_KEYS:
+                    assert column in indexed, (table, fk)
     finally:
         engine.dispose()
 

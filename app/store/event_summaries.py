@@ -1,0 +1,129 @@
+"""Keeping the per-user summaries (inputs, platforms, places) up to date with the events.
+
+The summaries (:class:`~app.store.event_tables.UserInputRow`, ``UserPlatformRow``,
+``UserPlaceRow``) hold, per user and value, the earliest event's timestamp. They
+are a function of the events alone, so they are brought up to date from the
+events added since the last refresh: ``event_summary_state.last_event_id``
+marks how far they go, and :func:`refresh_summaries` folds the newer events in
+(one ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` per table, keeping
+the smaller timestamp). Event ids only grow (events are never deleted on their
+own; a user's are deleted with the user, and the summaries with them), so the
+mark is exact.
+
+Whoever adds events calls :func:`refresh_summaries` in the same transaction
+(the event writer does so per chunk), and the engine calls it before it reads
+the summaries, so they are never stale when an audience is computed, whichever
+way the events came in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.store.event_tables import (
+    EventRow,
+    SummaryStateRow,
+    UserInputRow,
+    UserPlaceRow,
+    UserPlatformRow,
+)
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+events = _table(EventRow)
+user_inputs = _table(UserInputRow)
+user_platforms = _table(UserPlatformRow)
+user_places = _table(UserPlaceRow)
+summary_state = _table(SummaryStateRow)
+
+PLACE_FIELDS = ("country", "region", "city", "postal_code")
+"""The events' location columns, as ``user_places.field`` names them."""
+
+
+def summarised_up_to(connection: Connection) -> int:
+    """The id of the last event the summaries include (0: none)."""
+    value = connection.execute(
+        select(summary_state.c.last_event_id).where(summary_state.c.id == 1)
+    ).scalar()
+    return int(value or 0)
+
+
+def refresh_summaries(connection: Connection) -> int:
+    """Fold the events added since the last refresh into the summaries; returns the new mark.
+
+    Cheap when nothing is new (one indexed lookup of the largest event id).
+    """
+    done = summarised_up_to(connection)
+    newest = connection.execute(select(func.max(events.c.id))).scalar()
+    if newest is None or int(newest) <= done:
+        return done
+    newest = int(newest)
+    fresh = and_(events.c.id > done, events.c.id <= newest)
+    _fold(connection, user_inputs, ("user_id", "input_id"),
+          select(events.c.user_id, events.c.input_id, func.min(events.c.ts_ms))
+          .where(fresh).group_by(events.c.user_id, events.c.input_id))
+    _fold(connection, user_platforms, ("user_id", "input_id", "platform"),
+          select(events.c.user_id, events.c.input_id, events.c.platform,
+                 func.min(events.c.ts_ms))
+          .where(fresh, events.c.platform.is_not(None))
+          .group_by(events.c.user_id, events.c.input_id, events.c.platform))
+    for field in PLACE_FIELDS:
+        column = events.c[field]
+        _fold(connection, user_places, ("user_id", "input_id", "field", "value"),
+              select(events.c.user_id, events.c.input_id, literal(field), column,
+                     func.min(events.c.ts_ms))
+              .where(fresh, column.is_not(None))
+              .group_by(events.c.user_id, events.c.input_id, column))
+    _mark(connection, newest, had_mark=done > 0 or _has_mark(connection))
+    return newest
+
+
+def _has_mark(connection: Connection) -> bool:
+    return connection.execute(
+        select(summary_state.c.id).where(summary_state.c.id == 1)
+    ).first() is not None
+
+
+def _mark(connection: Connection, last_event_id: int, *, had_mark: bool) -> None:
+    if had_mark:
+        connection.execute(
+            update(summary_state).where(summary_state.c.id == 1)
+            .values(last_event_id=last_event_id)
+        )
+    else:
+        connection.execute(insert(summary_state).values(id=1, last_event_id=last_event_id))
+
+
+def _fold(connection: Connection, table: Table, keys: tuple[str, ...], rows: Select[Any]) -> None:
+    """Upsert ``rows`` (keys…, first_ms) into ``table`` keeping the earlier first_ms."""
+    columns = [*keys, "first_ms"]
+    dialect = connection.dialect.name
+    module: Any = sqlite if dialect == "sqlite" else postgresql
+    statement = module.insert(table).from_select(columns, rows)
+    earlier: ColumnElement[Any] = case(
+        (statement.excluded.first_ms < table.c.first_ms, statement.excluded.first_ms),
+        else_=table.c.first_ms,
+    )
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=list(keys), set_={"first_ms": earlier})
+    )
