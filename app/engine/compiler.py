@@ -100,7 +100,7 @@ from app.core.criteria import (
     UserAttributeCriterion,
 )
 from app.engine.jsonfield import JsonField
-from app.store.audience_tables import AudienceMemberRow, cast_table
+from app.store.audience_tables import AudienceMemberRow, audience_key, cast_table
 from app.store.event_tables import (
     EventRow,
     UserAttributeRow,
@@ -149,19 +149,27 @@ class Scope:
     journey's inputs, None when they are every input of the account (then no
     filter is needed, and the covering indexes serve the queries alone);
     ``as_of_ms`` the evaluation time; ``sample`` keeps only users whose id is a
-    multiple of it (size estimates), None for everyone; ``restrict``, when set,
-    is a (small) user set every criterion query is limited to with
-    ``user_id IN (…)``, so that criteria under a small parent audience do not
-    compute their whole match first.
+    multiple of it (size estimates), None for everyone.
+
+    ``within``, when set, names the stored audience that is the universe.
+    Every criterion query is then limited to its members, so nothing outside
+    the universe is computed and the result needs no intersection with the
+    universe afterwards (an INTERSECT would first copy the whole universe into
+    a temporary B-tree): tables keyed by user (attributes, identities,
+    summaries, members) with ``user_id IN (members)``, which SQLite answers by
+    looking up each member when the audience is small; the events with a
+    correlated lookup of the member key per matching event.
+    ``events_within`` says the universe is the journey population, which holds
+    every user with an event of the journey up to ``as_of`` by definition:
+    event and summary queries then need no test at all.
     """
 
     universe: UserSet
     input_ids: tuple[str, ...] | None
     as_of_ms: int
     sample: int | None = None
-    restrict: Select[Any] | None = None
-    narrow: Select[Any] | None = None
-    """Like ``restrict``, for the criteria no index serves (device, event location) only."""
+    within: str | None = None
+    events_within: bool = False
 
 
 # ---------------------------------------------------------------------- set algebra
@@ -197,13 +205,28 @@ def nobody() -> Select[Any]:
 
 def members_of(*audience_ids: str) -> Select[Any]:
     """The stored members of one or more audiences (one row a user for one audience)."""
-    if len(audience_ids) == 1:
-        return select(members.c.user_id).where(members.c.audience_id == audience_ids[0])
-    return (
-        select(members.c.user_id)
-        .where(members.c.audience_id.in_(audience_ids))
-        .distinct()
+    keys = [audience_key(audience_id) for audience_id in audience_ids]
+    if len(keys) == 1:
+        return select(members.c.user_id).where(members.c.audience_key == keys[0])
+    return select(members.c.user_id).where(members.c.audience_key.in_(keys)).distinct()
+
+
+def member_test(*audience_ids: str) -> Callable[[ColumnElement[Any]], ColumnElement[bool]]:
+    """A per-user test: is the user a stored member of one of ``audience_ids``?
+
+    A correlated EXISTS on the members' primary key (audience, user): one
+    index lookup a user, without copying the audience anywhere.
+    """
+    keys = [audience_key(audience_id) for audience_id in audience_ids]
+    stored = members.alias("stored")
+    in_audience = stored.c.audience_key == keys[0] if len(keys) == 1 else (
+        stored.c.audience_key.in_(keys)
     )
+
+    def test(user_id: ColumnElement[Any]) -> ColumnElement[bool]:
+        return select(stored.c.user_id).where(in_audience, stored.c.user_id == user_id).exists()
+
+    return test
 
 
 def population(
@@ -258,10 +281,12 @@ def compile_definition(definition: AudienceDefinition, scope: Scope) -> UserSet:
     if definition.is_empty:
         return scope.universe
     first = definition.clauses[0]
+    bounded = scope.within is not None  # every part is already within the universe
     if _user_test(first.item, scope) is None:
-        return intersect_all(scope.universe, _clauses(definition.clauses, scope))
+        result = _clauses(definition.clauses, scope)
+        return result if bounded else intersect_all(scope.universe, result)
     result = _clauses(definition.clauses, scope, start=scope.universe)
-    if any(clause.join == "or" for clause in definition.clauses[1:]):
+    if not bounded and any(clause.join == "or" for clause in definition.clauses[1:]):
         return intersect_all(scope.universe, result)
     return result
 
@@ -284,10 +309,9 @@ def compile_item(item: Criterion | Group, scope: Scope) -> UserSet:
         )
         return has if item.present else minus(scope.universe, has)
     if isinstance(item, DeviceCriterion):
-        on = _narrowed(
-            _sampled(_summary(user_platforms, scope.input_ids, scope.as_of_ms),
-                     user_platforms.c.user_id, scope),
-            user_platforms.c.user_id, scope,
+        on = _sampled(
+            _summary(user_platforms, scope.input_ids, scope.as_of_ms),
+            user_platforms.c.user_id, scope, seen=True,
         ).where(
             func.lower(user_platforms.c.platform).in_(
                 [func.lower(literal(p)) for p in item.platforms]
@@ -397,27 +421,24 @@ def _own(table: Any, user: ColumnElement[Any], scope: Scope) -> Select[Any]:
 # ---------------------------------------------------------------------- events
 
 
-def _sampled(query: Select[Any], user_id: Any, scope: Scope) -> Select[Any]:
-    """``query`` limited to the sample and to ``scope.restrict``, when they are set."""
+def _sampled(
+    query: Select[Any], user_id: Any, scope: Scope, *, seen: bool = False
+) -> Select[Any]:
+    """``query`` (a table keyed by user) limited to the sample and the universe, when set.
+
+    ``seen``: the query reads the journey's events (or their summaries) up to
+    ``as_of``, so its users are in the population already.
+    """
     if scope.sample is not None and scope.sample > 1:
         query = query.where(user_id % scope.sample == 0)
-    if scope.restrict is not None:
-        query = query.where(user_id.in_(scope.restrict))
+    if scope.within is not None and not (seen and scope.events_within):
+        stored = members.alias("universe")  # not correlated with a query of members itself
+        query = query.where(
+            user_id.in_(
+                select(stored.c.user_id).where(stored.c.audience_key == audience_key(scope.within))
+            )
+        )
     return query
-
-
-def _narrowed(query: Select[Any], user_id: Any, scope: Scope) -> Select[Any]:
-    """A per-user summary query limited to ``scope.narrow`` (reached by user id), if set."""
-    if scope.narrow is None or scope.restrict is not None:
-        return query
-    return query.where(user_id.in_(scope.narrow))
-
-
-def _scoped_events(scope: Scope) -> Select[Any]:
-    query = select(events.c.user_id).where(events.c.ts_ms <= scope.as_of_ms)
-    if scope.input_ids is not None:
-        query = query.where(events.c.input_id.in_(list(scope.input_ids)))
-    return _sampled(query, events.c.user_id, scope)
 
 
 def window_bounds(window: TimeWindow, as_of_ms: int) -> tuple[int | None, int | None]:
@@ -440,37 +461,53 @@ def window_bounds(window: TimeWindow, as_of_ms: int) -> tuple[int | None, int | 
 
 
 def _event(item: EventCriterion | EcommerceCriterion, scope: Scope) -> UserSet:
-    query = _scoped_events(scope)
+    """The users with matching events (counted per user when the criterion counts).
+
+    Terms are split by what they read: ``indexed`` ones are answered by a
+    covering index (type, name, time, user; the universe test by the members'
+    key), ``row`` ones need the event row (input, commerce action, amount,
+    attributes). Under a stored parent audience the indexed terms first pick
+    the candidate events' ids, and only those rows are read: reading the row of
+    every event in the time range, most of them of users outside a small
+    parent, is what would cost the most.
+    """
+    indexed: list[ColumnElement[bool]] = [events.c.ts_ms <= scope.as_of_ms]
+    row: list[ColumnElement[bool]] = []
+    if scope.input_ids is not None:
+        row.append(events.c.input_id.in_(list(scope.input_ids)))
+    if scope.sample is not None and scope.sample > 1:
+        indexed.append(events.c.user_id % scope.sample == 0)
+    in_parent = scope.within is not None and not scope.events_within
+    if in_parent:
+        assert scope.within is not None
+        indexed.append(member_test(scope.within)(events.c.user_id))
     if isinstance(item, EventCriterion):
+        indexed.append(events.c.event_type == item.event_type)
         if item.event_name is not None:
-            # Steer SQLite to the (event_name, ts_ms, user_id) index, far more selective than
-            # the type's: coalesce() keeps the type test out of index selection.
-            query = query.where(
-                events.c.event_name == item.event_name,
-                func.coalesce(events.c.event_type, "") == item.event_type,
-            )
-        else:
-            query = query.where(events.c.event_type == item.event_type)
+            # With the type, one range of the (event_name, event_type, ts_ms, user_id) index.
+            indexed.append(events.c.event_name == item.event_name)
         if item.commerce_action is not None:
-            query = query.where(
+            row.append(
                 func.lower(events.c.commerce_action) == func.lower(literal(item.commerce_action))
             )
     else:
-        query = query.where(
-            events.c.event_type == "commerce_event",
-            func.lower(events.c.commerce_action) == func.lower(literal(item.action)),
+        indexed.append(events.c.event_type == "commerce_event")
+        row.append(func.lower(events.c.commerce_action) == func.lower(literal(item.action)))
+        row.extend(
+            _compare(events.c.amount, "number", amount.operator, amount.condition_value)
+            for amount in item.amount
         )
-        for amount in item.amount:
-            query = query.where(
-                _compare(events.c.amount, "number", amount.operator, amount.condition_value)
-            )
     low, high = window_bounds(item.window, scope.as_of_ms)
     if low is not None:
-        query = query.where(events.c.ts_ms >= low)
+        indexed.append(events.c.ts_ms >= low)
     if high is not None:
-        query = query.where(events.c.ts_ms < high)
-    for condition in item.conditions:
-        query = query.where(_event_condition(condition))
+        indexed.append(events.c.ts_ms < high)
+    row.extend(_event_condition(condition) for condition in item.conditions)
+    if row and in_parent:
+        candidates = select(events.c.id).where(*indexed)
+        query = select(events.c.user_id).where(events.c.id.in_(candidates), *row)
+    else:
+        query = select(events.c.user_id).where(*indexed, *row)
     return _counted(query, item.count_operator, item.count, scope)
 
 
@@ -633,10 +670,9 @@ def _user_attribute(condition: Condition, scope: Scope) -> UserSet:
 def _location(item: LocationCriterion, scope: Scope) -> UserSet:
     column: ColumnElement[Any] = user_places.c.value
     ua = user_attributes
-    places = _narrowed(
-        _sampled(_summary(user_places, scope.input_ids, scope.as_of_ms),
-                 user_places.c.user_id, scope),
-        user_places.c.user_id, scope,
+    places = _sampled(
+        _summary(user_places, scope.input_ids, scope.as_of_ms),
+        user_places.c.user_id, scope, seen=True,
     ).where(user_places.c.field == item.field)
     attribute = _sampled(
         select(ua.c.user_id).where(ua.c.name == LOCATION_ATTRIBUTES[item.field]),

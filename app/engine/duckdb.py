@@ -28,8 +28,7 @@ ENGINE_TABLES: tuple[Table, ...] = tuple(
         event_tables.UserPlaceRow,
         event_tables.SummaryStateRow,
         audience_tables.AudienceMemberRow,
-        audience_tables.AudienceStagingRow,
-        audience_tables.AudienceChangeRow,
+        audience_tables.AudienceDropRow,
         audience_tables.AudienceSizeRow,
     )
 )

@@ -9,9 +9,10 @@
    exclusive: a user lands in the first sibling that matches); a Remaining-users
    milestone is the parent minus all its earlier siblings.
 
-Each audience's new set is written to ``audience_staging`` with one
-``INSERT … SELECT``; adds (staged EXCEPT stored) and drops (stored EXCEPT staged)
-go to ``audience_changes``; ``audience_members`` is updated from them; and a
+Each audience's new set goes into ``audience_members`` with one ``INSERT …
+SELECT`` when it has no stored members yet; otherwise into a temporary table,
+from which only the difference is written (drops deleted and noted in
+``audience_drops``, adds inserted marked with the audience's run number). A
 size-history row (as_of, evaluated_at, size, adds, drops) is appended. All set
 work happens in the database; Python only sees counts.
 """
@@ -25,15 +26,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
+    BigInteger,
     Connection,
     Engine,
+    Integer,
+    Select,
     String,
+    column,
     delete,
     func,
     insert,
     literal,
+    not_,
     select,
+    table,
 )
 
 from app.core.graph import JourneyGraph
@@ -44,23 +50,22 @@ from app.engine.compiler import (
     as_member,
     compile_definition,
     input_filter,
+    member_test,
     members,
     members_of,
-    minus,
     population,
     to_ms,
 )
 from app.store.audience_tables import (
-    AudienceChangeRow,
+    AudienceDropRow,
     AudienceSizeRow,
-    AudienceStagingRow,
+    audience_key,
     cast_table,
 )
 from app.store.database import Database
 from app.store.event_summaries import refresh_summaries
 
-staging = cast_table(AudienceStagingRow)
-changes = cast_table(AudienceChangeRow)
+drops = cast_table(AudienceDropRow)
 history = cast_table(AudienceSizeRow)
 
 POPULATION_NAME = "Journey population"
@@ -130,24 +135,20 @@ def utc(moment: datetime | None) -> datetime:
     return moment.astimezone(UTC)
 
 
-RESTRICT_BELOW = 0.05
-"""A parent audience smaller than this share of the population limits its child's
-criterion queries to its members (``user_id IN (…)``) instead of intersecting afterwards."""
-NARROW_BELOW = 0.1
-"""The same for the criteria no index serves (device, event location), which would
-otherwise read every event."""
-
-
 def milestone_query(
     graph: JourneyGraph,
     milestone: Milestone,
     as_of_ms: int,
     input_ids: tuple[str, ...] | None,
-    restrict: bool = False,
-    narrow: bool = False,
 ) -> UserSet:
-    """The users of ``milestone`` given its parent's and earlier siblings' stored members."""
-    parent = members_of(milestone.parent_id or graph.id)
+    """The users of ``milestone`` given its parent's and earlier siblings' stored members.
+
+    Criteria read only rows of the parent's members (a key lookup a row, see
+    :class:`Scope`), and the earlier siblings' members are skipped the same
+    way, so no set is copied just to be intersected or subtracted.
+    """
+    parent_id = milestone.parent_id or graph.id
+    parent = members_of(parent_id)
     siblings = graph.children(milestone.parent_id)
     earlier = [s.id for s in siblings[: siblings.index(milestone)]]
     if milestone.remaining:
@@ -157,12 +158,14 @@ def milestone_query(
             parent,
             input_ids,
             as_of_ms,
-            restrict=parent if restrict else None,
-            narrow=parent if narrow else None,
+            within=parent_id,
+            events_within=milestone.parent_id is None,
         )
         query = compile_definition(milestone.definition, scope)
     if earlier:
-        query = minus(query, members_of(*earlier))
+        found = as_member(query).subquery()
+        taken = member_test(*earlier)
+        query = select(found.c.user_id).where(not_(taken(found.c.user_id)))
     return query
 
 
@@ -183,19 +186,19 @@ def evaluate_journey(
         input_ids = input_filter(connection, graph.journey.input_ids)
         step = _Step(connection, evaluation_id, graph.id, as_of, evaluated_at)
         people = step.store(graph.id, POPULATION_NAME, None, population(input_ids, as_of_ms))
-        sizes = {graph.id: people.size}
         results: list[AudienceResult] = []
         for m in milestones:
-            parent_size = sizes[m.parent_id or graph.id]
-            restrict = parent_size < RESTRICT_BELOW * people.size
-            narrow = parent_size < NARROW_BELOW * people.size
-            query = milestone_query(graph, m, as_of_ms, input_ids, restrict, narrow)
-            result = step.store(m.id, m.name, m.parent_id, query)
-            sizes[m.id] = result.size
-            results.append(result)
+            query = milestone_query(graph, m, as_of_ms, input_ids)
+            results.append(step.store(m.id, m.name, m.parent_id, query))
     return EvaluationResult(
         evaluation_id, graph.id, as_of, evaluated_at, people, tuple(results)
     )
+
+
+FRESH_TABLE = "audience_fresh"
+"""A temporary table (one per connection) holding the audience being recomputed."""
+
+fresh = table(FRESH_TABLE, column("user_id"))
 
 
 @dataclass
@@ -209,80 +212,55 @@ class _Step:
     def store(
         self, audience_id: str, name: str, parent_id: str | None, query: UserSet
     ) -> AudienceResult:
-        run = literal(self.evaluation_id, String())
-        audience = literal(audience_id, String())
+        """Replace the stored members of ``audience_id`` by ``query``'s users; count the moves.
+
+        An audience with no stored members (a first run) takes the query's users
+        straight into ``audience_members``: one write a member. Otherwise the
+        new set goes to a temporary table first and only the difference is
+        written: drops deleted (and noted in ``audience_drops``), adds inserted
+        with this run's number, which is how the adds are found later.
+        """
+        key = audience_key(audience_id)
+        run = self._runs(audience_id) + 1
         execute = self.connection.execute
+        execute(delete(drops).where(drops.c.audience_key == key))
         source = as_member(query).subquery()
-        execute(
-            insert(staging).from_select(
-                ["evaluation_id", "audience_id", "user_id"],
-                select(run, audience, source.c.user_id),
-            )
-        )
-        staged = select(staging.c.user_id).where(
-            staging.c.evaluation_id == self.evaluation_id, staging.c.audience_id == audience_id
-        )
-        stored = members_of(audience_id)
-        execute(delete(changes).where(changes.c.audience_id == audience_id))
-        for added, difference in ((True, minus(staged, stored)), (False, minus(stored, staged))):
-            moved = as_member(difference).subquery()
-            execute(
-                insert(changes).from_select(
-                    ["audience_id", "evaluation_id", "user_id", "added"],
-                    select(audience, run, moved.c.user_id, literal(added, Boolean())),
-                )
-            )
-
-        def changed(added: bool) -> Any:
-            return select(changes.c.user_id).where(
-                changes.c.audience_id == audience_id,
-                changes.c.evaluation_id == self.evaluation_id,
-                changes.c.added.is_(added),
-            )
-
-        execute(
-            delete(members).where(
-                members.c.audience_id == audience_id, members.c.user_id.in_(changed(False))
-            )
-        )
-        execute(
-            insert(members).from_select(
-                ["audience_id", "user_id"],
-                select(audience, changes.c.user_id).where(
-                    changes.c.audience_id == audience_id,
-                    changes.c.evaluation_id == self.evaluation_id,
-                    changes.c.added.is_(True),
+        if not self._has_members(key):
+            added = self._insert(
+                insert(members).from_select(
+                    ["audience_key", "user_id", "since_run"],
+                    select(_key(key), source.c.user_id, _run(run)),
                 ),
+                members_of(audience_id),
             )
-        )
-        execute(
-            delete(staging).where(
-                staging.c.evaluation_id == self.evaluation_id,
-                staging.c.audience_id == audience_id,
+            size, removed = added, 0
+        else:
+            self._empty_fresh()
+            size = self._insert(
+                insert(fresh).from_select(["user_id"], select(source.c.user_id)),
+                select(fresh.c.user_id),
             )
-        )
-        counts = {
-            bool(added): int(number)
-            for added, number in execute(
-                select(changes.c.added, func.count())
-                .where(
-                    changes.c.audience_id == audience_id,
-                    changes.c.evaluation_id == self.evaluation_id,
-                )
-                .group_by(changes.c.added)
-            ).all()
-        }
-        size = execute(
-            select(func.count()).select_from(members).where(members.c.audience_id == audience_id)
-        ).scalar_one()
-        result = AudienceResult(
-            audience_id,
-            name,
-            parent_id,
-            int(size),
-            int(counts.get(True, 0)),
-            int(counts.get(False, 0)),
-        )
+            current = members.c.audience_key == key
+            gone = select(_key(key), members.c.user_id).where(
+                current, members.c.user_id.not_in(select(fresh.c.user_id))
+            )
+            dropped = select(drops.c.user_id).where(drops.c.audience_key == key)
+            removed = self._insert(
+                insert(drops).from_select(["audience_key", "user_id"], gone), dropped
+            )
+            if removed:
+                execute(delete(members).where(current, members.c.user_id.in_(dropped)))
+            known = select(members.c.user_id).where(
+                current, members.c.user_id == fresh.c.user_id
+            )
+            added = self._insert(
+                insert(members).from_select(
+                    ["audience_key", "user_id", "since_run"],
+                    select(_key(key), fresh.c.user_id, _run(run)).where(~known.exists()),
+                ),
+                select(members.c.user_id).where(current, members.c.since_run == run),
+            )
+        result = AudienceResult(audience_id, name, parent_id, size, added, removed)
         execute(
             insert(history).values(
                 audience_id=audience_id,
@@ -296,6 +274,54 @@ class _Step:
             )
         )
         return result
+
+    def _runs(self, audience_id: str) -> int:
+        return _runs(self.connection, audience_id)
+
+    def _has_members(self, key: int) -> bool:
+        found = self.connection.execute(
+            select(members.c.user_id).where(members.c.audience_key == key).limit(1)
+        ).first()
+        return found is not None
+
+    def _empty_fresh(self) -> None:
+        """Create this connection's temporary table if needed, and empty it."""
+        connection = self.connection
+        user_id = "INTEGER" if connection.dialect.name == "sqlite" else "BIGINT"
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {FRESH_TABLE} (user_id {user_id} PRIMARY KEY)"
+        )
+        connection.execute(delete(fresh))
+
+    def _insert(self, statement: Any, rows: Select[Any]) -> int:
+        """Run an INSERT … SELECT; the number of rows it inserted.
+
+        The driver's row count where it has one (SQLite, PostgreSQL); otherwise
+        (DuckDB) ``rows`` is counted afterwards.
+        """
+        inserted = self.connection.execute(statement).rowcount
+        if inserted is not None and inserted >= 0:
+            return int(inserted)
+        counted = self.connection.execute(
+            select(func.count()).select_from(rows.subquery())
+        ).scalar_one()
+        return int(counted)
+
+
+def _key(key: int) -> Any:
+    return literal(key, BigInteger())
+
+
+def _run(run: int) -> Any:
+    return literal(run, Integer())
+
+
+def _runs(connection: Connection, audience_id: str) -> int:
+    """How many evaluations an audience has had (its size-history rows)."""
+    count = connection.execute(
+        select(func.count()).select_from(history).where(history.c.audience_id == audience_id)
+    ).scalar_one()
+    return int(count)
 
 
 def _take_turn(connection: Connection, journey_id: str, evaluation_id: str) -> None:
@@ -312,7 +338,7 @@ def _take_turn(connection: Connection, journey_id: str, evaluation_id: str) -> N
             select(func.pg_advisory_xact_lock(func.hashtext(literal(journey_id, String()))))
         )
     else:
-        connection.execute(delete(staging).where(staging.c.evaluation_id == evaluation_id))
+        connection.execute(delete(drops).where(drops.c.audience_key == audience_key(journey_id)))
 
 
 def _forget_removed(connection: Connection, journey_id: str, keep: set[str]) -> None:
@@ -329,8 +355,9 @@ def _forget_removed(connection: Connection, journey_id: str, keep: set[str]) -> 
 
 
 def _delete_audiences(connection: Connection, audience_ids: Sequence[str]) -> None:
-    connection.execute(delete(members).where(members.c.audience_id.in_(audience_ids)))
-    connection.execute(delete(changes).where(changes.c.audience_id.in_(audience_ids)))
+    keys = [audience_key(audience_id) for audience_id in audience_ids]
+    connection.execute(delete(members).where(members.c.audience_key.in_(keys)))
+    connection.execute(delete(drops).where(drops.c.audience_key.in_(keys)))
 
 
 def forget_audiences(database: Database | Engine, audience_ids: Iterable[str]) -> None:
@@ -349,13 +376,18 @@ def stored_members(database: Database | Engine, audience_id: str) -> set[int]:
 
 def latest_changes(database: Database | Engine, audience_id: str) -> tuple[set[int], set[int]]:
     """``(added, removed)`` user ids of the latest evaluation of ``audience_id``."""
+    key = audience_key(audience_id)
     with engine_of(database).connect() as connection:
-        rows = connection.execute(
-            select(changes.c.user_id, changes.c.added).where(
-                changes.c.audience_id == audience_id
+        run = _runs(connection, audience_id)
+        added = connection.execute(
+            select(members.c.user_id).where(
+                members.c.audience_key == key, members.c.since_run == run
             )
-        ).all()
-    return ({int(u) for u, a in rows if a}, {int(u) for u, a in rows if not a})
+        ).scalars().all()
+        removed = connection.execute(
+            select(drops.c.user_id).where(drops.c.audience_key == key)
+        ).scalars().all()
+    return ({int(u) for u in added}, {int(u) for u in removed})
 
 
 def size_history(database: Database | Engine, audience_id: str) -> list[dict[str, Any]]:

@@ -98,7 +98,7 @@ class EventRow(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_name_ts_user", "event_name", "ts_ms", "user_id"),
+        Index("ix_events_name_type_ts_user", "event_name", "event_type", "ts_ms", "user_id"),
         Index("ix_events_type_ts_user", "event_type", "ts_ms", "user_id"),
         UniqueConstraint("input_id", "message_id", name="uq_events_input_message"),
     )

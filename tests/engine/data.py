@@ -8,12 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert
 
-from app.store.audience_tables import (
-    AudienceChangeRow,
-    AudienceMemberRow,
-    AudienceSizeRow,
-    AudienceStagingRow,
-)
+from app.store.audience_tables import AudienceDropRow, AudienceMemberRow, AudienceSizeRow
 from app.store.event_summaries import refresh_summaries
 from app.store.event_tables import (
     EventRow,
@@ -118,8 +113,7 @@ def clear(engine: Engine, *, with_inputs: bool) -> None:
     with engine.begin() as connection:
         for model in (
             AudienceMemberRow,
-            AudienceStagingRow,
-            AudienceChangeRow,
+            AudienceDropRow,
             AudienceSizeRow,
             UserInputRow,
             UserPlatformRow,
