@@ -69,6 +69,7 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
+    Table,
     and_,
     cast,
     except_,
@@ -151,7 +152,9 @@ class Scope:
     ``as_of_ms`` the evaluation time; ``sample`` keeps only users whose id is a
     multiple of it (size estimates), None for everyone.
 
-    ``within``, when set, names the stored audience that is the universe.
+    ``within``, when set, names the audience that is the universe, whose
+    members are in ``members_table`` (the stored memberships, or an estimate's
+    temporary copy with the same columns).
     Every criterion query is then limited to its members, so nothing outside
     the universe is computed and the result needs no intersection with the
     universe afterwards (an INTERSECT would first copy the whole universe into
@@ -170,6 +173,7 @@ class Scope:
     sample: int | None = None
     within: str | None = None
     events_within: bool = False
+    members_table: Table = members
 
 
 # ---------------------------------------------------------------------- set algebra
@@ -203,22 +207,29 @@ def nobody() -> Select[Any]:
     return select(events.c.user_id.label("user_id")).where(false())
 
 
-def members_of(*audience_ids: str) -> Select[Any]:
-    """The stored members of one or more audiences (one row a user for one audience)."""
+def members_of(*audience_ids: str, table: Table = members) -> Select[Any]:
+    """The members of one or more audiences (one row a user), stored in ``table``.
+
+    ``table`` has the columns of ``audience_members`` (audience_key, user_id);
+    it is an alias, so the select can sit inside another query of the same table.
+    """
     keys = [audience_key(audience_id) for audience_id in audience_ids]
+    stored = table.alias("stored")
     if len(keys) == 1:
-        return select(members.c.user_id).where(members.c.audience_key == keys[0])
-    return select(members.c.user_id).where(members.c.audience_key.in_(keys)).distinct()
+        return select(stored.c.user_id).where(stored.c.audience_key == keys[0])
+    return select(stored.c.user_id).where(stored.c.audience_key.in_(keys)).distinct()
 
 
-def member_test(*audience_ids: str) -> Callable[[ColumnElement[Any]], ColumnElement[bool]]:
-    """A per-user test: is the user a stored member of one of ``audience_ids``?
+def member_test(
+    *audience_ids: str, table: Table = members
+) -> Callable[[ColumnElement[Any]], ColumnElement[bool]]:
+    """A per-user test: is the user a member of one of ``audience_ids`` (in ``table``)?
 
     A correlated EXISTS on the members' primary key (audience, user): one
     index lookup a user, without copying the audience anywhere.
     """
     keys = [audience_key(audience_id) for audience_id in audience_ids]
-    stored = members.alias("stored")
+    stored = table.alias("tested")
     in_audience = stored.c.audience_key == keys[0] if len(keys) == 1 else (
         stored.c.audience_key.in_(keys)
     )
@@ -321,7 +332,12 @@ def compile_item(item: Criterion | Group, scope: Scope) -> UserSet:
     if isinstance(item, LocationCriterion):
         return _location(item, scope)
     assert isinstance(item, AudienceMembershipCriterion)
-    stored = _sampled(members_of(item.milestone_id), members.c.user_id, scope)
+    other = members.alias("other")
+    stored = _sampled(
+        select(other.c.user_id).where(other.c.audience_key == audience_key(item.milestone_id)),
+        other.c.user_id,
+        scope,
+    )
     return stored if item.member else minus(scope.universe, stored)
 
 
@@ -432,12 +448,7 @@ def _sampled(
     if scope.sample is not None and scope.sample > 1:
         query = query.where(user_id % scope.sample == 0)
     if scope.within is not None and not (seen and scope.events_within):
-        stored = members.alias("universe")  # not correlated with a query of members itself
-        query = query.where(
-            user_id.in_(
-                select(stored.c.user_id).where(stored.c.audience_key == audience_key(scope.within))
-            )
-        )
+        query = query.where(user_id.in_(members_of(scope.within, table=scope.members_table)))
     return query
 
 
@@ -480,7 +491,7 @@ def _event(item: EventCriterion | EcommerceCriterion, scope: Scope) -> UserSet:
     in_parent = scope.within is not None and not scope.events_within
     if in_parent:
         assert scope.within is not None
-        indexed.append(member_test(scope.within)(events.c.user_id))
+        indexed.append(member_test(scope.within, table=scope.members_table)(events.c.user_id))
     if isinstance(item, EventCriterion):
         indexed.append(events.c.event_type == item.event_type)
         if item.event_name is not None:

@@ -3,8 +3,10 @@
 ``estimate(database, graph, milestone_id, definition)`` counts the audience the
 milestone would have with ``definition`` (default: its current one), and each
 top-level criterion's own count within the parent audience. Nothing is
-stored: the parent chain is compiled from the journey population down, as
-nested queries (audience-membership criteria read stored members).
+stored: the population and the parent chain (with the earlier siblings along
+the way) are computed into a temporary table of the connection, with the same
+queries evaluation uses, and the counts test membership there
+(audience-membership criteria read stored members).
 
 - Small stores (at most ``exact_limit`` users) are counted exactly.
 - Larger ones are counted on a fixed sample: users whose id is a multiple of
@@ -20,7 +22,19 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
 
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
@@ -28,16 +42,14 @@ from app.engine.compiler import (
     Scope,
     UserSet,
     as_member,
-    compile_definition,
     compile_item,
     input_filter,
-    intersect_all,
-    minus,
+    members_of,
     population,
     to_ms,
-    union_all,
 )
-from app.engine.evaluation import engine_of, utc
+from app.engine.evaluation import engine_of, milestone_query, utc
+from app.store.audience_tables import audience_key
 from app.store.database import Database
 from app.store.event_tables import UserRow
 
@@ -70,35 +82,81 @@ class AudienceEstimate:
     """1 for exact counts; otherwise the sample holds users whose id is a multiple of it."""
 
 
-def audience_query(
+ESTIMATE_TABLE = "estimate_members"
+"""A temporary table (one per connection) with the audiences an estimate needs."""
+
+_estimated = Table(
+    ESTIMATE_TABLE,
+    MetaData(),  # not the store's: created per connection by _Workspace, never migrated
+    Column("audience_key", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+
+
+class _Workspace:
+    """The audiences on the way to the estimated one, computed into a temporary table.
+
+    An estimate needs the (sampled) members of the milestone's ancestors and of
+    the earlier siblings along the way. Computing each once into a temporary
+    table, with the same queries evaluation uses, lets every later query test
+    membership by key instead of recomputing the chain inside each count.
+    Temporary tables belong to the connection and leave the database as it was.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {ESTIMATE_TABLE} "
+            "(audience_key BIGINT NOT NULL, user_id BIGINT NOT NULL, "
+            "PRIMARY KEY (audience_key, user_id))"
+        )
+        self.clear()
+
+    @property
+    def table(self) -> Table:
+        return _estimated
+
+    def fill(self, audience_id: str, query: UserSet) -> None:
+        source = as_member(query).subquery()
+        self.connection.execute(
+            insert(_estimated).from_select(
+                ["audience_key", "user_id"],
+                select(literal(audience_key(audience_id), BigInteger()), source.c.user_id),
+            )
+        )
+
+    def clear(self) -> None:
+        self.connection.execute(delete(_estimated))
+
+
+def _prepare(
+    work: _Workspace,
     graph: JourneyGraph,
-    milestone_id: str | None,
+    milestone_id: str,
     as_of_ms: int,
     input_ids: tuple[str, ...] | None,
-    sample: int | None = None,
-    definition: AudienceDefinition | None = None,
-) -> UserSet:
-    """The users of a milestone (None: the population), compiled from the population down.
-
-    ``definition`` replaces the milestone's own definition (a preview of an edit).
-    """
-    if milestone_id is None:
-        return population(input_ids, as_of_ms, sample)
-    milestone = graph.milestone(milestone_id)
-    parent = audience_query(graph, milestone.parent_id, as_of_ms, input_ids, sample)
-    siblings = graph.children(milestone.parent_id)
-    earlier = siblings[: siblings.index(milestone)]
-    if milestone.remaining:
-        query = parent
-    else:
-        scope = Scope(parent, input_ids, as_of_ms, sample)
-        query = compile_definition(definition or milestone.definition, scope)
-    if earlier:
-        taken = union_all(
-            *(audience_query(graph, s.id, as_of_ms, input_ids, sample) for s in earlier)
-        )
-        query = minus(query, taken)
-    return query
+    sample: int | None,
+) -> None:
+    """Compute the population, the ancestors of ``milestone_id`` and the earlier
+    siblings of each (and of the milestone itself) into ``work``."""
+    work.fill(graph.id, population(input_ids, as_of_ms, sample))
+    chain = []
+    ancestor = graph.milestone(milestone_id)
+    while True:
+        chain.append(ancestor)
+        if ancestor.parent_id is None:
+            break
+        ancestor = graph.milestone(ancestor.parent_id)
+    for index, step in enumerate(reversed(chain)):
+        siblings = graph.children(step.parent_id)
+        at = [s.id for s in siblings].index(step.id)
+        needed = siblings[:at] if index == len(chain) - 1 else [*siblings[:at], step]
+        for m in needed:
+            query = milestone_query(
+                graph, m, as_of_ms, input_ids, table=work.table, sample=sample
+            )
+            work.fill(m.id, query)
 
 
 def _count(connection: Connection, query: UserSet) -> int:
@@ -135,13 +193,24 @@ def estimate(
             return Estimate(count * every, approximate=True)
 
         input_ids = input_filter(connection, graph.journey.input_ids)
-        audience = scaled(_count(connection, audience_query(
-            graph, milestone_id, as_of_ms, input_ids, sample, definition
-        )))
-        parent = audience_query(graph, milestone.parent_id, as_of_ms, input_ids, sample)
-        scope = Scope(parent, input_ids, as_of_ms, sample)
-        criteria = tuple(
-            scaled(_count(connection, intersect_all(parent, compile_item(c.item, scope))))
-            for c in ([] if milestone.remaining else definition.clauses)
-        )
+        work = _Workspace(connection)
+        try:
+            _prepare(work, graph, milestone_id, as_of_ms, input_ids, sample)
+            audience = scaled(_count(connection, milestone_query(
+                graph, milestone, as_of_ms, input_ids, definition=definition,
+                table=work.table, sample=sample,
+            )))
+            parent_id = milestone.parent_id or graph.id
+            scope = Scope(
+                members_of(parent_id, table=work.table), input_ids, as_of_ms, sample,
+                within=parent_id, events_within=milestone.parent_id is None,
+                members_table=work.table,
+            )
+            criteria = tuple(
+                scaled(_count(connection, compile_item(c.item, scope)))
+                for c in ([] if milestone.remaining else definition.clauses)
+            )
+        finally:
+            work.clear()
+            connection.rollback()
     return AudienceEstimate(audience, criteria, every)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     column,
     delete,
     func,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     table,
 )
 
+from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
 from app.core.models import Milestone
 from app.engine.compiler import (
@@ -140,31 +142,40 @@ def milestone_query(
     milestone: Milestone,
     as_of_ms: int,
     input_ids: tuple[str, ...] | None,
+    *,
+    definition: AudienceDefinition | None = None,
+    table: Table = members,
+    sample: int | None = None,
 ) -> UserSet:
-    """The users of ``milestone`` given its parent's and earlier siblings' stored members.
+    """The users of ``milestone`` given its parent's and earlier siblings' members.
 
-    Criteria read only rows of the parent's members (a key lookup a row, see
+    Those members are read from ``table`` (the stored memberships; an estimate
+    passes its temporary copy). ``definition`` replaces the milestone's own (a
+    preview of an edit). Criteria read only rows of the parent's members (see
     :class:`Scope`), and the earlier siblings' members are skipped the same
     way, so no set is copied just to be intersected or subtracted.
     """
     parent_id = milestone.parent_id or graph.id
-    parent = members_of(parent_id)
     siblings = graph.children(milestone.parent_id)
-    earlier = [s.id for s in siblings[: siblings.index(milestone)]]
+    earlier = [s.id for s in siblings[: [s.id for s in siblings].index(milestone.id)]]
     if milestone.remaining:
-        query: UserSet = parent
+        query: UserSet = members_of(parent_id, table=table)
     else:
         scope = Scope(
-            parent,
+            members_of(parent_id, table=table),
             input_ids,
             as_of_ms,
+            sample,
             within=parent_id,
             events_within=milestone.parent_id is None,
+            members_table=table,
         )
-        query = compile_definition(milestone.definition, scope)
+        query = compile_definition(
+            definition if definition is not None else milestone.definition, scope
+        )
     if earlier:
         found = as_member(query).subquery()
-        taken = member_test(*earlier)
+        taken = member_test(*earlier, table=table)
         query = select(found.c.user_id).where(not_(taken(found.c.user_id)))
     return query
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.core.criteria import AudienceDefinition, Clause
+from app.engine.estimates import estimate
 from app.engine.evaluation import evaluate_journey, latest_changes, stored_members
 
 from .conftest import Backend
@@ -63,3 +65,25 @@ def test_re_evaluation_reports_exactly_who_joined_and_left(
         assert added == new - old, audience.name
         assert removed == old - new, audience.name
         assert (audience.added, audience.removed) == (len(new - old), len(old - new))
+
+
+@SETTINGS
+@given(data=datasets(), graph=journeys())
+def test_exact_estimates_equal_the_reference(backend: Backend, data, graph) -> None:
+    """On a small store a preview counts exactly: every milestone's size, and each
+    criterion's own count among the parent's users, equal the reference's."""
+    backend.load(data)
+    evaluate_journey(backend.engine, graph, AS_OF)  # membership criteria read stored members
+    reference = Reference(data, graph, AS_OF)
+    expected = reference.evaluate()
+    for milestone in graph.milestones_in_order():
+        got = estimate(backend.engine, graph, milestone.id, as_of=AS_OF)
+        assert (got.audience.size, got.audience.approximate) == (
+            len(expected[milestone.id]), False), milestone.name
+        parent = expected[milestone.parent_id or graph.id]
+        clauses = () if milestone.remaining else milestone.definition.clauses
+        assert len(got.criteria) == len(clauses)
+        for clause, count in zip(clauses, got.criteria, strict=True):
+            alone = AudienceDefinition(clauses=(Clause(join="and", item=clause.item),))
+            wanted = {u for u in parent if reference.matches(alone, u, parent)}
+            assert count.size == len(wanted), f"{milestone.name}: {clause.item}"
