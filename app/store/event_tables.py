@@ -144,49 +144,46 @@ class ImportedBatchRow(Base):
 # a DISTINCT over users reads them in order.
 
 
-class UserInputRow(Base):
+class _SeenThroughInput:
+    """The columns every summary starts and ends with: user, input, earliest time.
+
+    ``sort_order`` keeps (user_id, input_id) first in each table, so the
+    primary key, and the row order on SQLite, leads with the user.
+    """
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    user_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, sort_order=-2
+    )
+    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, sort_order=-1)
+    first_ms: Mapped[int] = mapped_column(BigInteger, sort_order=1)
+
+
+class UserInputRow(_SeenThroughInput, Base):
     """A user has events through ``input_id``; the earliest at ``first_ms``."""
 
     __tablename__ = "user_inputs"
-    __table_args__ = ({"sqlite_with_rowid": False},)
-
-    user_id: Mapped[int] = mapped_column(
-        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    first_ms: Mapped[int] = mapped_column(BigInteger)
 
 
-class UserPlatformRow(Base):
+class UserPlatformRow(_SeenThroughInput, Base):
     """A user has events through ``input_id`` on ``platform``; the earliest at ``first_ms``."""
 
     __tablename__ = "user_platforms"
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    user_id: Mapped[int] = mapped_column(
-        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)
-    first_ms: Mapped[int] = mapped_column(BigInteger)
 
 
-class UserPlaceRow(Base):
+class UserPlaceRow(_SeenThroughInput, Base):
     """A user has events through ``input_id`` whose location ``field`` is ``value``.
 
     ``field`` is an events location column: country, region, city or postal_code.
     """
 
     __tablename__ = "user_places"
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    user_id: Mapped[int] = mapped_column(
-        BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     field: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(128), primary_key=True)
-    first_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class SummaryStateRow(Base):
