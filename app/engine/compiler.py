@@ -475,8 +475,8 @@ def _event(item: EventCriterion | EcommerceCriterion, scope: Scope) -> UserSet:
     """The users with matching events (counted per user when the criterion counts).
 
     Terms are split by what they read: ``indexed`` ones are answered by a
-    covering index (type, name, time, user; the universe test by the members'
-    key), ``row`` ones need the event row (input, commerce action, amount,
+    covering index (type, name, time, user, input; the universe test by the
+    members' key), ``row`` ones need the event row (commerce action, amount,
     attributes). Under a stored parent audience the indexed terms first pick
     the candidate events' ids, and only those rows are read: reading the row of
     every event in the time range, most of them of users outside a small
@@ -485,7 +485,7 @@ def _event(item: EventCriterion | EcommerceCriterion, scope: Scope) -> UserSet:
     indexed: list[ColumnElement[bool]] = [events.c.ts_ms <= scope.as_of_ms]
     row: list[ColumnElement[bool]] = []
     if scope.input_ids is not None:
-        row.append(events.c.input_id.in_(list(scope.input_ids)))
+        indexed.append(events.c.input_id.in_(list(scope.input_ids)))
     if scope.sample is not None and scope.sample > 1:
         indexed.append(events.c.user_id % scope.sample == 0)
     in_parent = scope.within is not None and not scope.events_within

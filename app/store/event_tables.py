@@ -91,15 +91,20 @@ class EventRow(Base):
     holds a per-event de-duplication key (Segment ``messageId``, a CSV id column).
 
     Only the two covering indexes the event criteria need are kept: every index
-    is paid for on every imported event. Per-user questions (through which
+    is paid for on every imported event. They end with the input, so a journey
+    reading some of the account's inputs still never reads event rows for its
+    plain event criteria. Per-user questions (through which
     inputs, on which platforms, in which places) are answered by the summary
     tables, which have a row per user and value instead of a row per event.
     """
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_name_type_ts_user", "event_name", "event_type", "ts_ms", "user_id"),
-        Index("ix_events_type_ts_user", "event_type", "ts_ms", "user_id"),
+        Index(
+            "ix_events_name_type_ts_user_input",
+            "event_name", "event_type", "ts_ms", "user_id", "input_id",
+        ),
+        Index("ix_events_type_ts_user_input", "event_type", "ts_ms", "user_id", "input_id"),
         UniqueConstraint("input_id", "message_id", name="uq_events_input_message"),
     )
 
