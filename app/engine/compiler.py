@@ -44,9 +44,9 @@ Semantics (DESIGN.md section 3, and the decisions it leaves open):
 - List attributes (``type: list``) are JSON arrays of strings; ``contains``
   means an element equals the value (case-insensitive, ASCII case folding on
   SQLite), ``in`` an element equals one of the values.
-- Audience membership reads the stored members of the other audience (the
-  latest evaluation; within one journey, milestones earlier in tree order are
-  already updated by the running evaluation).
+- Audience membership reads the members of the other audience: those the
+  running evaluation (or estimate) computed when it is earlier in this
+  journey's tree order, the stored ones (latest evaluation) otherwise.
 - Event attributes are typed JSON values; a condition reads only values of its
   type (a number written as text is text). Dates in event attributes are numbers
   of UTC milliseconds.
@@ -174,6 +174,9 @@ class Scope:
     within: str | None = None
     events_within: bool = False
     members_table: Table = members
+    fresh: frozenset[str] = frozenset()
+    """Audiences whose current members are in ``members_table`` rather than stored
+    (computed earlier in the same run): audience-membership criteria read them there."""
 
 
 # ---------------------------------------------------------------------- set algebra
@@ -332,7 +335,8 @@ def compile_item(item: Criterion | Group, scope: Scope) -> UserSet:
     if isinstance(item, LocationCriterion):
         return _location(item, scope)
     assert isinstance(item, AudienceMembershipCriterion)
-    other = members.alias("other")
+    source = scope.members_table if item.milestone_id in scope.fresh else members
+    other = source.alias("other")
     stored = _sampled(
         select(other.c.user_id).where(other.c.audience_key == audience_key(item.milestone_id)),
         other.c.user_id,

@@ -23,16 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Connection,
     Engine,
-    MetaData,
-    Table,
-    delete,
     func,
-    insert,
-    literal,
     select,
 )
 
@@ -49,7 +42,7 @@ from app.engine.compiler import (
     to_ms,
 )
 from app.engine.evaluation import engine_of, milestone_query, utc
-from app.store.audience_tables import audience_key
+from app.engine.workspace import ESTIMATE_TABLE, Workspace
 from app.store.database import Database
 from app.store.event_tables import UserRow
 
@@ -82,56 +75,8 @@ class AudienceEstimate:
     """1 for exact counts; otherwise the sample holds users whose id is a multiple of it."""
 
 
-ESTIMATE_TABLE = "estimate_members"
-"""A temporary table (one per connection) with the audiences an estimate needs."""
-
-_estimated = Table(
-    ESTIMATE_TABLE,
-    MetaData(),  # not the store's: created per connection by _Workspace, never migrated
-    Column("audience_key", BigInteger, primary_key=True),
-    Column("user_id", BigInteger, primary_key=True),
-    prefixes=["TEMPORARY"],
-)
-
-
-class _Workspace:
-    """The audiences on the way to the estimated one, computed into a temporary table.
-
-    An estimate needs the (sampled) members of the milestone's ancestors and of
-    the earlier siblings along the way. Computing each once into a temporary
-    table, with the same queries evaluation uses, lets every later query test
-    membership by key instead of recomputing the chain inside each count.
-    Temporary tables belong to the connection and leave the database as it was.
-    """
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {ESTIMATE_TABLE} "
-            "(audience_key BIGINT NOT NULL, user_id BIGINT NOT NULL, "
-            "PRIMARY KEY (audience_key, user_id))"
-        )
-        self.clear()
-
-    @property
-    def table(self) -> Table:
-        return _estimated
-
-    def fill(self, audience_id: str, query: UserSet) -> None:
-        source = as_member(query).subquery()
-        self.connection.execute(
-            insert(_estimated).from_select(
-                ["audience_key", "user_id"],
-                select(literal(audience_key(audience_id), BigInteger()), source.c.user_id),
-            )
-        )
-
-    def clear(self) -> None:
-        self.connection.execute(delete(_estimated))
-
-
 def _prepare(
-    work: _Workspace,
+    work: Workspace,
     graph: JourneyGraph,
     milestone_id: str,
     as_of_ms: int,
@@ -153,10 +98,10 @@ def _prepare(
         at = [s.id for s in siblings].index(step.id)
         needed = siblings[:at] if index == len(chain) - 1 else [*siblings[:at], step]
         for m in needed:
-            query = milestone_query(
-                graph, m, as_of_ms, input_ids, table=work.table, sample=sample
-            )
-            work.fill(m.id, query)
+            work.fill(m.id, milestone_query(
+                graph, m, as_of_ms, input_ids, table=work.table, fresh=work.filled,
+                sample=sample,
+            ))
 
 
 def _count(connection: Connection, query: UserSet) -> int:
@@ -193,18 +138,18 @@ def estimate(
             return Estimate(count * every, approximate=True)
 
         input_ids = input_filter(connection, graph.journey.input_ids)
-        work = _Workspace(connection)
+        work = Workspace(connection, ESTIMATE_TABLE)
         try:
             _prepare(work, graph, milestone_id, as_of_ms, input_ids, sample)
             audience = scaled(_count(connection, milestone_query(
                 graph, milestone, as_of_ms, input_ids, definition=definition,
-                table=work.table, sample=sample,
+                table=work.table, fresh=work.filled, sample=sample,
             )))
             parent_id = milestone.parent_id or graph.id
             scope = Scope(
                 members_of(parent_id, table=work.table), input_ids, as_of_ms, sample,
                 within=parent_id, events_within=milestone.parent_id is None,
-                members_table=work.table,
+                members_table=work.table, fresh=work.filled,
             )
             criteria = tuple(
                 scaled(_count(connection, compile_item(c.item, scope)))

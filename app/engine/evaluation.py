@@ -145,15 +145,17 @@ def milestone_query(
     *,
     definition: AudienceDefinition | None = None,
     table: Table = members,
+    fresh: frozenset[str] = frozenset(),
     sample: int | None = None,
 ) -> UserSet:
     """The users of ``milestone`` given its parent's and earlier siblings' members.
 
     Those members are read from ``table`` (the stored memberships; an estimate
-    passes its temporary copy). ``definition`` replaces the milestone's own (a
-    preview of an edit). Criteria read only rows of the parent's members (see
-    :class:`Scope`), and the earlier siblings' members are skipped the same
-    way, so no set is copied just to be intersected or subtracted.
+    passes its workspace, with ``fresh`` naming the audiences computed there).
+    ``definition`` replaces the milestone's own (a preview of an edit).
+    Criteria read only rows of the parent's members (see :class:`Scope`), and
+    the earlier siblings' members are skipped the same way, so no set is
+    copied just to be intersected or subtracted.
     """
     parent_id = milestone.parent_id or graph.id
     siblings = graph.children(milestone.parent_id)
@@ -169,6 +171,7 @@ def milestone_query(
             within=parent_id,
             events_within=milestone.parent_id is None,
             members_table=table,
+            fresh=fresh,
         )
         query = compile_definition(
             definition if definition is not None else milestone.definition, scope
