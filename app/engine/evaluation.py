@@ -393,6 +393,8 @@ def latest_changes(database: Database | Engine, audience_id: str) -> tuple[set[i
     key = audience_key(audience_id)
     with engine_of(database).connect() as connection:
         run = _runs(connection, audience_id)
+        if run == 0:  # never evaluated (or members carried over from an older layout)
+            return set(), set()
         added = connection.execute(
             select(members.c.user_id).where(
                 members.c.audience_key == key, members.c.since_run == run

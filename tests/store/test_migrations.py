@@ -137,3 +137,52 @@ def test_the_comparison_would_notice_a_drift(db_url: str) -> None:
     finally:
         engine.dispose()
     assert [d[0] for d in diffs] == ["add_column"]
+
+
+def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
+    """A database made before the per-user summaries and the keyed memberships: its
+    events are summarised by the upgrade and its audiences keep their members."""
+    from sqlalchemy import column, table
+
+    from app.engine.evaluation import latest_changes, stored_members
+    from app.store.event_summaries import summarised_up_to
+
+    _migrate(db_url, "0003")
+    rows = {
+        "accounts": [{"id": "a", "name": "A", "active_audience_limit": 5}],
+        "workspaces": [{"id": "w", "account_id": "a", "name": "W", "position": 0}],
+        "inputs": [{"id": "in", "workspace_id": "w", "name": "iOS", "kind": "platform",
+                    "platform": "iOS", "position": 0}],
+        "users": [{"id": 1, "external_id": "u1"}, {"id": 2, "external_id": "u2"}],
+        "events": [
+            {"id": 1, "user_id": 1, "input_id": "in", "ts_ms": 2000, "event_type": "custom_event",
+             "event_name": "Open", "platform": "iOS", "country": "US"},
+            {"id": 2, "user_id": 1, "input_id": "in", "ts_ms": 1000, "event_type": "custom_event",
+             "event_name": "Open", "platform": "iOS", "country": "US"},
+            {"id": 3, "user_id": 2, "input_id": "in", "ts_ms": 3000, "event_type": "session_start",
+             "event_name": None, "platform": "Android", "country": None},
+        ],
+        "audience_members": [{"audience_id": "opened", "user_id": 1}],
+    }
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            for name, values in rows.items():
+                target = table(name, *(column(c) for c in values[0]))
+                connection.execute(target.insert(), values)
+        _migrate(db_url, "head")
+        with engine.connect() as connection:
+            def read(sql: str) -> set[tuple[object, ...]]:
+                return {tuple(r) for r in connection.exec_driver_sql(sql)}
+
+            assert read("SELECT user_id, input_id, first_ms FROM user_inputs") == {
+                (1, "in", 1000), (2, "in", 3000)}
+            assert read("SELECT user_id, platform, first_ms FROM user_platforms") == {
+                (1, "iOS", 1000), (2, "Android", 3000)}
+            assert read("SELECT user_id, field, value, first_ms FROM user_places") == {
+                (1, "country", "US", 1000)}
+            assert summarised_up_to(connection) == 3
+        assert stored_members(engine, "opened") == {1}
+        assert latest_changes(engine, "opened") == (set(), set())
+    finally:
+        engine.dispose()
