@@ -160,8 +160,9 @@ class Scope:
     universe afterwards (an INTERSECT would first copy the whole universe into
     a temporary B-tree): tables keyed by user (attributes, identities,
     summaries, members) with ``user_id IN (members)``, which SQLite answers by
-    looking up each member when the audience is small; the events with a
-    correlated lookup of the member key per matching event.
+    looking up each member when the audience is small; the events with the
+    same ``IN``, which SQLite answers from a small in-memory copy of the
+    members (faster than a lookup in the whole members table per event).
     ``events_within`` says the universe is the journey population, which holds
     every user with an event of the journey up to ``as_of`` by definition:
     event and summary queries then need no test at all.
@@ -223,26 +224,6 @@ def members_of(*audience_ids: str, table: Table = members) -> Select[Any]:
     return select(stored.c.user_id).where(stored.c.audience_key.in_(keys)).distinct()
 
 
-def member_test(
-    *audience_ids: str, table: Table = members
-) -> Callable[[ColumnElement[Any]], ColumnElement[bool]]:
-    """A per-user test: is the user a member of one of ``audience_ids`` (in ``table``)?
-
-    A correlated EXISTS on the members' primary key (audience, user): one
-    index lookup a user, without copying the audience anywhere.
-    """
-    keys = [audience_key(audience_id) for audience_id in audience_ids]
-    stored = table.alias("tested")
-    in_audience = stored.c.audience_key == keys[0] if len(keys) == 1 else (
-        stored.c.audience_key.in_(keys)
-    )
-
-    def test(user_id: ColumnElement[Any]) -> ColumnElement[bool]:
-        return select(stored.c.user_id).where(in_audience, stored.c.user_id == user_id).exists()
-
-    return test
-
-
 def population(
     input_ids: Sequence[str] | None, as_of_ms: int, sample: int | None = None
 ) -> Select[Any]:
@@ -287,10 +268,10 @@ def compile_definition(definition: AudienceDefinition, scope: Scope) -> UserSet:
     """The users of ``scope.universe`` matching ``definition`` (the universe if empty).
 
     A device or location criterion joined with And / Exclude filters the users
-    found so far (a correlated EXISTS on the ``(user_id, ts_ms)`` index) instead
-    of reading every event; when the first clause is one, the clauses start from
+    found so far (a correlated EXISTS on the user's summary rows) instead of
+    reading every user's; when the first clause is one, the clauses start from
     the universe (``U and c1 …``), and after an Or the result is intersected with
-    the universe again.
+    the universe again (unless every part is limited to it, ``scope.within``).
     """
     if definition.is_empty:
         return scope.universe
@@ -495,7 +476,7 @@ def _event(item: EventCriterion | EcommerceCriterion, scope: Scope) -> UserSet:
     in_parent = scope.within is not None and not scope.events_within
     if in_parent:
         assert scope.within is not None
-        indexed.append(member_test(scope.within, table=scope.members_table)(events.c.user_id))
+        indexed.append(events.c.user_id.in_(members_of(scope.within, table=scope.members_table)))
     if isinstance(item, EventCriterion):
         indexed.append(events.c.event_type == item.event_type)
         if item.event_name is not None:

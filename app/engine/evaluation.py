@@ -38,7 +38,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    not_,
     select,
     table,
 )
@@ -52,7 +51,6 @@ from app.engine.compiler import (
     as_member,
     compile_definition,
     input_filter,
-    member_test,
     members,
     members_of,
     population,
@@ -178,8 +176,9 @@ def milestone_query(
         )
     if earlier:
         found = as_member(query).subquery()
-        taken = member_test(*earlier, table=table)
-        query = select(found.c.user_id).where(not_(taken(found.c.user_id)))
+        query = select(found.c.user_id).where(
+            found.c.user_id.not_in(members_of(*earlier, table=table))
+        )
     return query
 
 

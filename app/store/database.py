@@ -240,8 +240,6 @@ def _sqlite_pragmas(*, file_based: bool) -> Any:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
-            # Temporary tables (an evaluation's working sets) in memory, not in a file.
-            cursor.execute("PRAGMA temp_store=MEMORY")
         finally:
             cursor.close()
 
