@@ -101,7 +101,7 @@ from app.core.criteria import (
     UserAttributeCriterion,
 )
 from app.engine.jsonfield import JsonField
-from app.store.audience_tables import AudienceMemberRow, audience_key, cast_table
+from app.store.audience_tables import AudienceKeyRow, AudienceMemberRow, cast_table, scratch_key
 from app.store.event_tables import (
     EventRow,
     UserAttributeRow,
@@ -119,6 +119,7 @@ user_inputs = cast_table(UserInputRow)
 user_platforms = cast_table(UserPlatformRow)
 user_places = cast_table(UserPlaceRow)
 members = cast_table(AudienceMemberRow)
+audience_keys = cast_table(AudienceKeyRow)
 inputs = cast_table(InputRow)
 
 UserSet = Select[Any] | CompoundSelect[Any]
@@ -211,17 +212,34 @@ def nobody() -> Select[Any]:
     return select(events.c.user_id.label("user_id")).where(false())
 
 
+def audience_is(
+    column: ColumnElement[Any], audience_ids: Sequence[str], table: Table = members
+) -> ColumnElement[bool]:
+    """``column`` (an ``audience_key``) is the key of one of ``audience_ids`` in ``table``.
+
+    Stored memberships are keyed by the number ``audience_keys`` gave the
+    audience (looked up once per statement; an audience never evaluated has
+    none, so it has no members); a workspace's by :func:`scratch_key`.
+    """
+    ids = list(audience_ids)
+    if table is members:
+        number = select(audience_keys.c.audience_key)
+        if len(ids) == 1:
+            return column == number.where(audience_keys.c.audience_id == ids[0]).scalar_subquery()
+        return column.in_(number.where(audience_keys.c.audience_id.in_(ids)))
+    hashed = [scratch_key(audience_id) for audience_id in ids]
+    return column == hashed[0] if len(hashed) == 1 else column.in_(hashed)
+
+
 def members_of(*audience_ids: str, table: Table = members) -> Select[Any]:
     """The members of one or more audiences (one row a user), stored in ``table``.
 
     ``table`` has the columns of ``audience_members`` (audience_key, user_id);
-    it is an alias, so the select can sit inside another query of the same table.
+    it is aliased, so the select can sit inside another query of the same table.
     """
-    keys = [audience_key(audience_id) for audience_id in audience_ids]
     stored = table.alias("stored")
-    if len(keys) == 1:
-        return select(stored.c.user_id).where(stored.c.audience_key == keys[0])
-    return select(stored.c.user_id).where(stored.c.audience_key.in_(keys)).distinct()
+    query = select(stored.c.user_id).where(audience_is(stored.c.audience_key, audience_ids, table))
+    return query if len(audience_ids) == 1 else query.distinct()
 
 
 def population(
@@ -319,7 +337,9 @@ def compile_item(item: Criterion | Group, scope: Scope) -> UserSet:
     source = scope.members_table if item.milestone_id in scope.fresh else members
     other = source.alias("other")
     stored = _sampled(
-        select(other.c.user_id).where(other.c.audience_key == audience_key(item.milestone_id)),
+        select(other.c.user_id).where(
+            audience_is(other.c.audience_key, [item.milestone_id], source)
+        ),
         other.c.user_id,
         scope,
     )

@@ -29,6 +29,7 @@ ENGINE_TABLES: tuple[Table, ...] = tuple(
         event_tables.SummaryStateRow,
         audience_tables.AudienceMemberRow,
         audience_tables.AudienceDropRow,
+        audience_tables.AudienceKeyRow,
         audience_tables.AudienceSizeRow,
     )
 )

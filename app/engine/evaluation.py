@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.exc import IntegrityError
 
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
@@ -49,6 +50,7 @@ from app.engine.compiler import (
     Scope,
     UserSet,
     as_member,
+    audience_is,
     compile_definition,
     input_filter,
     members,
@@ -58,14 +60,15 @@ from app.engine.compiler import (
 )
 from app.store.audience_tables import (
     AudienceDropRow,
+    AudienceKeyRow,
     AudienceSizeRow,
-    audience_key,
     cast_table,
 )
 from app.store.database import Database
 from app.store.event_summaries import refresh_summaries
 
 drops = cast_table(AudienceDropRow)
+keys = cast_table(AudienceKeyRow)
 history = cast_table(AudienceSizeRow)
 
 POPULATION_NAME = "Journey population"
@@ -191,7 +194,7 @@ def evaluate_journey(
     evaluation_id = uuid.uuid4().hex
     milestones = list(graph.milestones_in_order())
     with engine_of(database).begin() as connection:
-        _take_turn(connection, graph.id, evaluation_id)
+        _take_turn(connection, graph.id)
         # Taken once it is this run's turn, so history rows are in the order runs applied.
         evaluated_at = datetime.now(UTC)
         refresh_summaries(connection)
@@ -233,7 +236,7 @@ class _Step:
         written: drops deleted (and noted in ``audience_drops``), adds inserted
         with this run's number, which is how the adds are found later.
         """
-        key = audience_key(audience_id)
+        key = _key_of(self.connection, audience_id)
         run = self._runs(audience_id) + 1
         execute = self.connection.execute
         execute(delete(drops).where(drops.c.audience_key == key))
@@ -337,7 +340,46 @@ def _runs(connection: Connection, audience_id: str) -> int:
     return int(count)
 
 
-def _take_turn(connection: Connection, journey_id: str, evaluation_id: str) -> None:
+NO_AUDIENCE = -1
+"""An audience key no audience has (the first is 1)."""
+
+
+def _stored_key(connection: Connection, audience_id: str) -> int | None:
+    found = connection.execute(
+        select(keys.c.audience_key).where(keys.c.audience_id == audience_id)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def _key_of(connection: Connection, audience_id: str) -> int:
+    """The key ``audience_id``'s rows are stored under; numbers a new audience.
+
+    A new audience gets the next number, so its rows go after every stored
+    one (see :class:`AudienceKeyRow`). On PostgreSQL an evaluation of another
+    journey may take the same number at the same time: the loser's insert
+    fails and it tries the next number (a savepoint keeps its transaction).
+    SQLite runs one evaluation's writes at a time, and DuckDB one process.
+    """
+    for _attempt in range(10):
+        found = _stored_key(connection, audience_id)
+        if found is not None:
+            return found
+        top = connection.execute(select(func.max(keys.c.audience_key))).scalar()
+        number = int(top or 0) + 1
+        statement = insert(keys).values(audience_id=audience_id, audience_key=number)
+        if connection.dialect.name != "postgresql":
+            connection.execute(statement)
+            return number
+        try:
+            with connection.begin_nested():
+                connection.execute(statement)
+            return number
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not number audience {audience_id}: too many concurrent runs")
+
+
+def _take_turn(connection: Connection, journey_id: str) -> None:
     """Make concurrent evaluations of one journey run one after the other.
 
     Two at once would both insert the same (audience, user) members. On
@@ -351,7 +393,7 @@ def _take_turn(connection: Connection, journey_id: str, evaluation_id: str) -> N
             select(func.pg_advisory_xact_lock(func.hashtext(literal(journey_id, String()))))
         )
     else:
-        connection.execute(delete(drops).where(drops.c.audience_key == audience_key(journey_id)))
+        connection.execute(delete(drops).where(drops.c.audience_key == NO_AUDIENCE))
 
 
 def _forget_removed(connection: Connection, journey_id: str, keep: set[str]) -> None:
@@ -368,9 +410,9 @@ def _forget_removed(connection: Connection, journey_id: str, keep: set[str]) -> 
 
 
 def _delete_audiences(connection: Connection, audience_ids: Sequence[str]) -> None:
-    keys = [audience_key(audience_id) for audience_id in audience_ids]
-    connection.execute(delete(members).where(members.c.audience_key.in_(keys)))
-    connection.execute(delete(drops).where(drops.c.audience_key.in_(keys)))
+    for rows in (members, drops):
+        connection.execute(delete(rows).where(audience_is(rows.c.audience_key, audience_ids)))
+    connection.execute(delete(keys).where(keys.c.audience_id.in_(list(audience_ids))))
 
 
 def forget_audiences(database: Database | Engine, audience_ids: Iterable[str]) -> None:
@@ -389,10 +431,10 @@ def stored_members(database: Database | Engine, audience_id: str) -> set[int]:
 
 def latest_changes(database: Database | Engine, audience_id: str) -> tuple[set[int], set[int]]:
     """``(added, removed)`` user ids of the latest evaluation of ``audience_id``."""
-    key = audience_key(audience_id)
     with engine_of(database).connect() as connection:
         run = _runs(connection, audience_id)
-        if run == 0:  # never evaluated (or members carried over from an older layout)
+        key = _stored_key(connection, audience_id)
+        if run == 0 or key is None:  # never evaluated (or carried over from an older layout)
             return set(), set()
         added = connection.execute(
             select(members.c.user_id).where(

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from app.engine.compiler import UserSet, as_member
-from app.store.audience_tables import audience_key
+from app.store.audience_tables import scratch_key
 
 _metadata = MetaData()  # not the store's: these tables are made per connection, never migrated
 
@@ -75,7 +75,7 @@ class Workspace:
     def fill(self, audience_id: str, query: UserSet) -> int:
         """Put ``query``'s users in as ``audience_id``'s members; returns how many."""
         source = as_member(query).subquery()
-        key = audience_key(audience_id)
+        key = scratch_key(audience_id)
         self.filled = self.filled | {audience_id}
         inserted = self.connection.execute(
             insert(self.table).from_select(
@@ -90,7 +90,7 @@ class Workspace:
         counted: Any = self.connection.execute(
             select(func.count())
             .select_from(table)
-            .where(table.c.audience_key == audience_key(audience_id))
+            .where(table.c.audience_key == scratch_key(audience_id))
         ).scalar_one()
         return int(counted)
 

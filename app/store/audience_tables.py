@@ -4,10 +4,11 @@
   for the journey's population) after the latest evaluation, and since which
   run of that audience (so the latest run's adds are the members since it).
 - ``audience_drops``: the users the latest evaluation of an audience removed.
+- ``audience_keys``: the integer each audience's rows are stored under.
 - ``audience_size_history``: one row per audience per evaluation: the
   ``as_of`` time evaluated, when it ran, size, adds and drops.
 
-Membership rows are keyed by :func:`audience_key` (an integer) rather than by
+Membership rows are keyed by an integer (``audience_keys``) rather than by
 the audience id. Audience ids are not foreign keys: milestones are rewritten by
 the journey repository, and a removed milestone's rows are dropped with
 ``app.engine.evaluation.forget_audiences``. User ids are not foreign keys
@@ -33,17 +34,32 @@ def cast_table(model: Any) -> Table:
     return table
 
 
-def audience_key(audience_id: str) -> int:
-    """The integer an audience's rows are stored under: a 63-bit hash of its id.
+def scratch_key(audience_id: str) -> int:
+    """The integer an audience is filed under in a temporary workspace: a 63-bit hash.
 
-    Membership tables hold millions of rows; keying them by an 8-byte integer
-    instead of the id text makes each row a few times smaller, so evaluations
-    write and compare far fewer pages. A hash (rather than a numbering table)
-    needs no allocation, so concurrent evaluations never race for keys; two ids
-    colliding among 2**63 is not a practical concern.
+    Workspaces (``app.engine.workspace``) live for one computation and need a
+    key without asking the database; two ids colliding among 2**63 is not a
+    practical concern. Stored memberships use :class:`AudienceKeyRow` instead.
     """
     digest = hashlib.blake2b(audience_id.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
+
+
+class AudienceKeyRow(Base):
+    """The integer an audience's stored rows are keyed by, numbered as audiences appear.
+
+    Membership tables hold millions of rows; keying them by an 8-byte integer
+    instead of the id text makes each row a few times smaller. Numbering in
+    order of first evaluation (rather than hashing the id) puts a new
+    audience's rows after every stored one, so its first evaluation appends to
+    the end of the members B-tree, which SQLite does about twice as fast as
+    inserting the same rows in the middle.
+    """
+
+    __tablename__ = "audience_keys"
+
+    audience_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    audience_key: Mapped[int] = mapped_column(BigInteger, unique=True)
 
 
 class AudienceMemberRow(Base):

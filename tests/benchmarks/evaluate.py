@@ -45,7 +45,7 @@ from app.core.criteria import (
 from app.core.graph import JourneyGraph
 from app.core.models import Journey, Milestone
 from app.engine.duckdb import create_engine_tables
-from app.engine.evaluation import EvaluationResult, evaluate_journey
+from app.engine.evaluation import EvaluationResult, evaluate_journey, forget_audiences
 from app.store import Database
 from app.store.event_summaries import refresh_summaries
 from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
@@ -301,6 +301,7 @@ def report(backend: str, engine: Engine, graph: JourneyGraph, *, targets: bool) 
 
     ``targets``: the issue's targets apply (SQLite) and are checked in the output.
     """
+    naive_pass(engine)  # untimed: the timed pass and the evaluations both read warm data
     naive = naive_pass(engine)
     first, result = timed_evaluation(engine, graph)
     again, _ = timed_evaluation(engine, graph)
@@ -316,10 +317,10 @@ def report(backend: str, engine: Engine, graph: JourneyGraph, *, targets: bool) 
     print(f"  population {result.population.size:,}; milestones: " + ", ".join(
         f"{m.name} {m.size:,}" for m in result.milestones))
     if targets:
-        ratio = max(first, again) / naive
-        print(f"  ratio target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'NOT met'}"
-              f" ({ratio:.2f}, the slower of the two runs); peak memory target < "
-              f"{TARGET_PEAK_MB} MB: {'met' if peak < TARGET_PEAK_MB else 'NOT met'}")
+        ratio = first / naive
+        print(f"  ratio target <= {TARGET_RATIO} (full evaluation / plain pass): "
+              f"{'met' if ratio <= TARGET_RATIO else 'NOT met'} ({ratio:.2f}); peak memory "
+              f"target < {TARGET_PEAK_MB} MB: {'met' if peak < TARGET_PEAK_MB else 'NOT met'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
         some = journey(tuple(i for i, _ in INPUTS[:2]))
         seconds, _ = timed_evaluation(database.engine, some)
         print(f"  the same journey on 2 of the 3 inputs (first run): {seconds:.2f} s")
+        for evaluated in (graph, some):  # a kept --db must not pile up memberships
+            forget_audiences(
+                database.engine, [evaluated.id, *(m.id for m in evaluated.milestones_in_order())]
+            )
     finally:
         database.dispose()
     if not args.no_duckdb:

@@ -8,7 +8,12 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert
 
-from app.store.audience_tables import AudienceDropRow, AudienceMemberRow, AudienceSizeRow
+from app.store.audience_tables import (
+    AudienceDropRow,
+    AudienceKeyRow,
+    AudienceMemberRow,
+    AudienceSizeRow,
+)
 from app.store.event_summaries import refresh_summaries
 from app.store.event_tables import (
     EventRow,
@@ -114,6 +119,7 @@ def clear(engine: Engine, *, with_inputs: bool) -> None:
         for model in (
             AudienceMemberRow,
             AudienceDropRow,
+            AudienceKeyRow,
             AudienceSizeRow,
             UserInputRow,
             UserPlatformRow,

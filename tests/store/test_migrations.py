@@ -142,6 +142,8 @@ def test_the_comparison_would_notice_a_drift(db_url: str) -> None:
 def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
     """A database made before the per-user summaries and the keyed memberships: its
     events are summarised by the upgrade and its audiences keep their members."""
+    from datetime import datetime
+
     from sqlalchemy import column, table
 
     from app.engine.evaluation import latest_changes, stored_members
@@ -162,7 +164,13 @@ def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
             {"id": 3, "user_id": 2, "input_id": "in", "ts_ms": 3000, "event_type": "session_start",
              "event_name": None, "platform": "Android", "country": None},
         ],
-        "audience_members": [{"audience_id": "opened", "user_id": 1}],
+        "audience_members": [{"audience_id": "opened", "user_id": 1},
+                             {"audience_id": "never-evaluated", "user_id": 2}],
+        "audience_size_history": [
+            {"audience_id": "opened", "evaluation_id": "e1", "journey_id": "j",
+             "as_of": datetime(2024, 1, 1), "evaluated_at": datetime(2024, 1, 1),
+             "size": 1, "added": 1, "removed": 0},
+        ],
     }
     engine = create_engine(db_url, poolclass=NullPool)
     try:
@@ -172,17 +180,21 @@ def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
                 connection.execute(target.insert(), values)
         _migrate(db_url, "head")
         with engine.connect() as connection:
-            def read(sql: str) -> set[tuple[object, ...]]:
-                return {tuple(r) for r in connection.exec_driver_sql(sql)}
-
-            assert read("SELECT user_id, input_id, first_ms FROM user_inputs") == {
+            assert read_all(connection, "SELECT user_id, input_id, first_ms FROM user_inputs") == {
                 (1, "in", 1000), (2, "in", 3000)}
-            assert read("SELECT user_id, platform, first_ms FROM user_platforms") == {
-                (1, "iOS", 1000), (2, "Android", 3000)}
-            assert read("SELECT user_id, field, value, first_ms FROM user_places") == {
-                (1, "country", "US", 1000)}
+            platforms = "SELECT user_id, platform, first_ms FROM user_platforms"
+            assert read_all(connection, platforms) == {(1, "iOS", 1000), (2, "Android", 3000)}
+            places = "SELECT user_id, field, value, first_ms FROM user_places"
+            assert read_all(connection, places) == {(1, "country", "US", 1000)}
             assert summarised_up_to(connection) == 3
         assert stored_members(engine, "opened") == {1}
         assert latest_changes(engine, "opened") == (set(), set())
+        # Members of an audience with no history can't be named any more: dropped.
+        with engine.connect() as connection:
+            assert read_all(connection, "SELECT user_id FROM audience_members") == {(1,)}
     finally:
         engine.dispose()
+
+
+def read_all(connection, sql: str) -> set[tuple[object, ...]]:
+    return {tuple(r) for r in connection.exec_driver_sql(sql)}

@@ -31,7 +31,7 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    from app.store.audience_tables import audience_key
+    from app.store.audience_tables import scratch_key as audience_key
 
     op.drop_table("audience_staging")
     op.drop_table("audience_changes")
