@@ -264,7 +264,9 @@ class _Run:
         part_size = min(self.chunk_size, PART_SIZE)
         pending: list[IncomingRecord] = []
         part = chunk = 0
+        wait_for_turn = self.writer.turns.wait
         for item in items:
+            wait_for_turn()
             if isinstance(item, IncomingRecord):
                 pending.append(item)
                 weight = max(1, len(item.events))

@@ -2,7 +2,8 @@
 
 Parsing is Python; storing is mostly SQLite (or the network, for PostgreSQL),
 which releases the GIL while it works. Running the two side by side uses both
-cores of a small machine.
+cores of a small machine; :class:`~app.ingest.turns.Turns` keeps them from
+getting in each other's way.
 
 A chunk (one transaction) arrives in *parts* (:meth:`BackgroundWriter.submit`)
 and ends with :meth:`BackgroundWriter.commit`: memory holds a few parts, not a
@@ -24,6 +25,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from app.ingest.turns import Turns
 from app.store.database import Database
 from app.store.event_writer import EventWriter, IncomingRecord, WriteResult
 
@@ -53,6 +55,8 @@ class BackgroundWriter:
         self._done: queue.Queue[tuple[WriteResult, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self.turns = Turns()
+        """The parsing thread calls ``turns.wait()`` between records (see app/ingest/turns.py)."""
         self._thread = threading.Thread(
             target=self._run, args=(database,), name="import-writer", daemon=True)
         self._thread.start()
@@ -125,17 +129,18 @@ class BackgroundWriter:
 
     def _run(self, database: Database) -> None:
         try:
-            with EventWriter(database) as writer:
+            with EventWriter(database, others_may_run=self.turns.others_may_run) as writer:
                 stored = WriteResult()
                 while not self._stop.is_set():
                     item = self._chunks.get()
                     if item is None or self._stop.is_set():
                         return  # closing the writer rolls back an unfinished chunk
-                    if isinstance(item, _Part):
-                        stored += writer.write_part(item.input_id, item.records)
-                    else:
-                        writer.commit()
-                        self._done.put((stored, item.tag))
-                        stored = WriteResult()
+                    with self.turns.writing():
+                        if isinstance(item, _Part):
+                            stored += writer.write_part(item.input_id, item.records)
+                        else:
+                            writer.commit()
+                            self._done.put((stored, item.tag))
+                            stored = WriteResult()
         except BaseException as exc:
             self._error = exc

@@ -18,6 +18,7 @@ the JSON text ``null``) where an event has no attributes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -61,6 +62,7 @@ from app.store.chunk_summaries import (
     upsert_statements,
 )
 from app.store.database import Database
+from app.store.event_staging import EventStaging
 from app.store.event_summaries import advance_mark, refresh_summaries, summarised_up_to
 from app.store.event_tables import (
     EventRow,
@@ -227,8 +229,14 @@ class EventWriter:
     enforced and every chunk is a real transaction: nothing unsafe is deferred.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *,
+                 others_may_run: Callable[[], AbstractContextManager[None]] = nullcontext
+                 ) -> None:
+        """``others_may_run`` wraps the writer's long database calls (moving a part's
+        events in, committing): a pipeline lets its parsing thread run meanwhile."""
         self._connection: Connection = database.engine.connect()
+        self._others_may_run = others_may_run
+        self._staging: EventStaging | None = None
         self._dialect = self._connection.dialect.name
         self._restore: list[tuple[str, Any]] = []
         self._user_ids: dict[str, int] = {}
@@ -270,6 +278,8 @@ class EventWriter:
                 self._connection.rollback()
             for pragma, value in self._restore:
                 self._set_pragma(pragma, value)
+            if self._staging is not None:
+                self._staging.drop()
             self._connection.commit()
         finally:
             self._connection.close()
@@ -280,6 +290,7 @@ class EventWriter:
             previous = self._connection.exec_driver_sql(f"PRAGMA {pragma}").scalar()
             self._restore.append((pragma, previous))
             self._set_pragma(pragma, value)
+        self._staging = EventStaging(self._connection, EVENT_COLUMNS)
         self._connection.commit()
 
     def _set_pragma(self, pragma: str, value: Any) -> None:
@@ -337,7 +348,8 @@ class EventWriter:
         try:
             self._write_seen(self._span)
             self._fold_summaries()
-            self._transaction.commit()
+            with self._others_may_run():
+                self._transaction.commit()
         except BaseException:
             self._roll_back()
             raise
@@ -397,7 +409,10 @@ class EventWriter:
         # few advancing places instead of all over them: fewer pages are touched
         # (and written at the commit), and the ones touched are warm.
         event_rows.sort(key=_BY_TIME)
-        self._execute_rows("insert events", self._insert_events, EVENT_COLUMNS, event_rows)
+        if self._staging is not None:
+            self._staging.insert(event_rows, self._others_may_run)
+        else:
+            self._execute_rows("insert events", self._insert_events, EVENT_COLUMNS, event_rows)
         self._summaries.add(event_rows)
         self._write_identities(identities)
         self._write_attributes(attributes)

@@ -1,0 +1,54 @@
+"""Moving a part's event rows into SQLite's ``events`` in one long call.
+
+``executemany`` steps SQLite once per row and gives the GIL up and takes it back
+around every step. While another thread of the import runs Python (parsing the
+next part), each take-back waits for that thread's switch interval: the two
+threads end up taking turns, and the time SQLite spends on the events indexes
+is not used for parsing. So on SQLite the writer binds the rows into a
+temporary table (quick steps, nothing else competing) and then moves them into
+``events`` with one ``INSERT … SELECT``: a single call that runs for tens of
+milliseconds without the GIL, while the other thread parses.
+
+The temporary table belongs to the connection (invisible to others) and is
+emptied after every move; the move is part of the writer's transaction like any
+other statement, with the same constraints and foreign-key checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from sqlalchemy import Connection
+
+STAGING_TABLE = "import_staged_events"
+
+
+class EventStaging:
+    """The temporary table of one writer's connection and the statements that use it."""
+
+    def __init__(self, connection: Connection, columns: Sequence[str]) -> None:
+        self._connection = connection
+        names = ", ".join(columns)
+        # No declared types: values stay as bound, and ``events`` applies its own
+        # column affinities on the move, exactly as for a direct insert.
+        connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({names})")
+        self._stage = (f"INSERT INTO temp.{STAGING_TABLE} ({names}) "
+                       f"VALUES ({', '.join('?' * len(columns))})")
+        self._move = (f"INSERT INTO main.events ({names}) "
+                      f"SELECT {names} FROM temp.{STAGING_TABLE} ORDER BY rowid")
+        self._empty = f"DELETE FROM temp.{STAGING_TABLE}"
+
+    def insert(self, rows: list[tuple[Any, ...]],
+               others_may_run: Callable[[], AbstractContextManager[None]]) -> None:
+        """Insert ``rows`` (in order) into ``events``; ``others_may_run`` wraps the long call."""
+        if not rows:
+            return
+        self._connection.exec_driver_sql(self._stage, rows)
+        with others_may_run():
+            self._connection.exec_driver_sql(self._move)
+        self._connection.exec_driver_sql(self._empty)
+
+    def drop(self) -> None:
+        self._connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}")
