@@ -38,9 +38,14 @@ with 20,000-event chunks a third of a 1M-event import went into commits. A chunk
 reaches the writer in parts (:data:`PART_SIZE`), so its size does not decide memory."""
 
 PART_SIZE = 10_000
-"""Events (or event-less records) handed to the writer thread at once. Up to three
-parts are in memory (being parsed, queued, being stored): the import's memory
-depends on this, not on the chunk size or the file size."""
+"""Events (or event-less records) handed to the writer thread at once (about 10 MB of
+records). The import's memory depends on this and :data:`QUEUED_PARTS`, not on the
+chunk size or the file size."""
+
+QUEUED_PARTS = 4
+"""Parts parsed ahead of the writer. While the writer moves a chunk's events into the
+table and commits (long calls that let the parser run), parsing goes on until this
+many parts wait: more parts, more of the parsing done meanwhile, more memory."""
 
 #: Allocations between collections of the garbage collector's youngest generation
 #: while an import runs (Python's default is 700).
@@ -149,8 +154,8 @@ def import_files(
     total_bytes = sum(p.stat().st_size for p in files)
     with EventWriter(database) as writer:
         platform = writer.input_platform(input_id)
-    run = _Run(BackgroundWriter(database), input_id, chunk_size, progress, on_reject, cancel,
-               total_bytes)
+    run = _Run(BackgroundWriter(database, depth=QUEUED_PARTS), input_id, chunk_size, progress,
+               on_reject, cancel, total_bytes)
     limits = Limits()
     try:
         with _fewer_collections():

@@ -37,15 +37,16 @@ class EventStaging:
         self._stage = (f"INSERT INTO temp.{STAGING_TABLE} ({names}) "
                        f"VALUES ({', '.join('?' * len(columns))})")
         self._move = (f"INSERT INTO main.events ({names}) "
-                      f"SELECT {names} FROM temp.{STAGING_TABLE} ORDER BY rowid")
+                      f"SELECT {names} FROM temp.{STAGING_TABLE} ORDER BY ts_ms, rowid")
         self._empty = f"DELETE FROM temp.{STAGING_TABLE}"
 
-    def insert(self, rows: list[tuple[Any, ...]],
-               others_may_run: Callable[[], AbstractContextManager[None]]) -> None:
-        """Insert ``rows`` (in order) into ``events``; ``others_may_run`` wraps the long call."""
-        if not rows:
-            return
-        self._connection.exec_driver_sql(self._stage, rows)
+    def stage(self, rows: list[tuple[Any, ...]]) -> None:
+        """Add ``rows`` (in ``columns`` order) to the chunk's staged events."""
+        if rows:
+            self._connection.exec_driver_sql(self._stage, rows)
+
+    def move(self, others_may_run: Callable[[], AbstractContextManager[None]]) -> None:
+        """Insert the staged events into ``events`` in time order; ``others_may_run`` wraps it."""
         with others_may_run():
             self._connection.exec_driver_sql(self._move)
         self._connection.exec_driver_sql(self._empty)

@@ -246,6 +246,7 @@ class EventWriter:
         self._profiles: dict[int, tuple[object, object]] = {}
         self._transaction: RootTransaction | None = None
         self._span: dict[int, tuple[int, int]] = {}
+        self._chunk_messages: dict[str, set[str]] = {}
         self._summaries = ChunkSummaries()
         self._summary_upserts = upsert_statements(self._dialect)
         self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
@@ -346,6 +347,8 @@ class EventWriter:
         if self._transaction is None:
             return
         try:
+            if self._staging is not None:
+                self._staging.move(self._others_may_run)
             self._write_seen(self._span)
             self._fold_summaries()
             with self._others_may_run():
@@ -353,17 +356,19 @@ class EventWriter:
         except BaseException:
             self._roll_back()
             raise
+        self._end_chunk()
+
+    def _end_chunk(self) -> None:
         self._transaction = None
         self._span = {}
+        self._chunk_messages.clear()
         self._summaries.clear()
 
     def _roll_back(self) -> None:
         """Undo the open chunk and forget what the caches learnt (they may name its rows)."""
         if self._transaction is not None and self._transaction.is_active:
             self._transaction.rollback()
-        self._transaction = None
-        self._span = {}
-        self._summaries.clear()
+        self._end_chunk()
         for cache in (self._user_ids, self._seen, self._identity_cache,
                       self._attribute_cache, self._profiles):
             cache.clear()
@@ -405,13 +410,13 @@ class EventWriter:
             for name, row in record.attributes.items():
                 attributes[(user_id, name)] = row
 
-        # In time order the rows reach the two (name|type, time, user) indexes at a
-        # few advancing places instead of all over them: fewer pages are touched
-        # (and written at the commit), and the ones touched are warm.
-        event_rows.sort(key=_BY_TIME)
         if self._staging is not None:
-            self._staging.insert(event_rows, self._others_may_run)
+            self._staging.stage(event_rows)  # moved into events, in time order, at the commit
         else:
+            # In time order the rows reach the two (name|type, time, user) indexes at
+            # a few advancing places instead of all over them: fewer pages are touched
+            # (and written at the commit), and the ones touched are warm.
+            event_rows.sort(key=_BY_TIME)
             self._execute_rows("insert events", self._insert_events, EVENT_COLUMNS, event_rows)
         self._summaries.add(event_rows)
         self._write_identities(identities)
@@ -534,9 +539,11 @@ class EventWriter:
         ids = {e.message_id for r in records for e in r.events if e.message_id is not None}
         if not ids:
             return 0
-        stored: set[str] = set()
+        # Events of the open chunk may not be in the table yet (see EventStaging).
+        chunk_ids = self._chunk_messages.setdefault(input_id, set())
+        stored: set[str] = ids & chunk_ids
         column = _events_read.c.message_id
-        for part in _parts(sorted(ids)):
+        for part in _parts(sorted(ids - stored)):
             stored.update(self._connection.execute(
                 select(column).where(_events_read.c.input_id == input_id, column.in_(part))
             ).scalars())
@@ -550,6 +557,7 @@ class EventWriter:
                         dropped += 1
                         continue
                     stored.add(message_id)
+                    chunk_ids.add(message_id)
                 kept.append(event)
             record.events = kept
         return dropped
