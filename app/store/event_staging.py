@@ -39,17 +39,23 @@ class EventStaging:
         self._move = (f"INSERT INTO main.events ({names}) "
                       f"SELECT {names} FROM temp.{STAGING_TABLE} ORDER BY ts_ms, rowid")
         self._empty = f"DELETE FROM temp.{STAGING_TABLE}"
+        self.staged = 0
+        """Rows staged since the last move."""
 
     def stage(self, rows: list[tuple[Any, ...]]) -> None:
         """Add ``rows`` (in ``columns`` order) to the chunk's staged events."""
         if rows:
             self._connection.exec_driver_sql(self._stage, rows)
+            self.staged += len(rows)
 
     def move(self, others_may_run: Callable[[], AbstractContextManager[None]]) -> None:
         """Insert the staged events into ``events`` in time order; ``others_may_run`` wraps it."""
+        if not self.staged:
+            return
         with others_may_run():
             self._connection.exec_driver_sql(self._move)
         self._connection.exec_driver_sql(self._empty)
+        self.staged = 0
 
     def drop(self) -> None:
         self._connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}")

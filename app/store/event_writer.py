@@ -86,6 +86,11 @@ PROFILE_LIMIT = 5_000
 #: SQLite page cache during an import (KiB, negative per SQLite's convention): the
 #: events indexes are updated at random places, and a larger cache keeps them in memory.
 SQLITE_IMPORT_CACHE_KIB = 32_768
+#: Staged events moved into the table before the commit once there are this many: a
+#: sorted run this long already touches few index pages per event, and the move (a
+#: long call that lets a pipeline's parser run) comes twice per default chunk, short
+#: enough for the parts queued meanwhile (see app/ingest/importer.py).
+MOVE_AFTER_EVENTS = 50_000
 #: WAL pages between checkpoints during an import (default 1,000): index pages that
 #: every chunk touches are copied back to the database file once, not after each chunk.
 SQLITE_IMPORT_CHECKPOINT_PAGES = 20_000
@@ -359,6 +364,8 @@ class EventWriter:
         self._end_chunk()
 
     def _end_chunk(self) -> None:
+        if self._staging is not None:
+            self._staging.staged = 0  # moved, or rolled back with the transaction
         self._transaction = None
         self._span = {}
         self._chunk_messages.clear()
@@ -411,7 +418,10 @@ class EventWriter:
                 attributes[(user_id, name)] = row
 
         if self._staging is not None:
-            self._staging.stage(event_rows)  # moved into events, in time order, at the commit
+            # Moved into events in time order at the commit (or once many are staged).
+            self._staging.stage(event_rows)
+            if self._staging.staged >= MOVE_AFTER_EVENTS:
+                self._staging.move(self._others_may_run)
         else:
             # In time order the rows reach the two (name|type, time, user) indexes at
             # a few advancing places instead of all over them: fewer pages are touched

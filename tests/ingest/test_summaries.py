@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import Connection, delete, insert, select
 
 from app.ingest.demo_data import DEMO_INPUTS, demo_batches, seed_demo_events
 from app.ingest.importer import import_files
 from app.ingest.mparticle import parse_batch
 from app.ingest.values import Limits
-from app.store import Database
+from app.store import Database, event_writer
 from app.store.event_summaries import (
     refresh_summaries,
     summarised_up_to,
@@ -74,7 +75,12 @@ def test_imported_files_in_many_chunks_fold_like_a_rebuild(db: Database, tmp_pat
     _assert_equal_to_a_rebuild(db)
 
 
-def test_chunks_written_in_parts_fold_like_a_rebuild(db: Database) -> None:
+@pytest.mark.parametrize("move_after", [None, 7], ids=["moved-at-commit", "moved-midway"])
+def test_chunks_written_in_parts_fold_like_a_rebuild(
+    db: Database, move_after: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if move_after is not None:  # staged events move into the table before the commit too
+        monkeypatch.setattr(event_writer, "MOVE_AFTER_EVENTS", move_after)
     limits = Limits()
     records = [parse_batch(batch, line, None, limits=limits, input_id=IOS,
                            default_platform="iOS")
