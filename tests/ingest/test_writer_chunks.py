@@ -53,3 +53,21 @@ def test_a_chunk_left_open_is_rolled_back_whole(db: Database) -> None:
     with EventWriter(db) as writer:
         result = writer.write(WEB, [_record(2, "m2"), _record(3, "m3")])
     assert (result.records_imported, result.events_imported) == (2, 2)
+
+
+def test_every_staged_event_is_stored_as_given(db: Database) -> None:
+    # More events than one staging statement binds, and a remainder.
+    events = [IncomingEvent(WEB, T0 + (i * 7919) % 1000, "screen_view", f"Screen {i}",
+                            amount=i / 4 if i % 3 else None, attributes=f'{{"i":{i}}}',
+                            country="US" if i % 2 else None, message_id=f"m{i}")
+              for i in range(150)]
+    with EventWriter(db) as writer:
+        writer.write(WEB, [IncomingRecord(line=1, user=UserRef("u-1"), key="k", events=events)])
+    with db.engine.connect() as connection:
+        stored = connection.execute(
+            select(EventRow.ts_ms, EventRow.event_name, EventRow.amount, EventRow.attributes,
+                   EventRow.country, EventRow.message_id).order_by(EventRow.id)).all()
+    expected = sorted(events, key=lambda e: e.ts_ms)  # stored in time order
+    assert [tuple(row) for row in stored] == [
+        (e.ts_ms, e.event_name, e.amount, {"i": int(e.message_id[1:])}, e.country, e.message_id)
+        for e in expected]
