@@ -47,6 +47,7 @@ class EventStaging:
         self._move = (f"INSERT INTO main.events ({names}) "
                       f"SELECT {names} FROM temp.{STAGING_TABLE} ORDER BY ts_ms, rowid")
         self._empty = f"DELETE FROM temp.{STAGING_TABLE}"
+        connection.exec_driver_sql(self._empty)  # a pooled connection may have kept one
         self.staged = 0
         """Rows staged since the last move."""
 

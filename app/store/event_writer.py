@@ -373,8 +373,8 @@ class EventWriter:
 
     def _roll_back(self) -> None:
         """Undo the open chunk and forget what the caches learnt (they may name its rows)."""
-        if self._transaction is not None and self._transaction.is_active:
-            self._transaction.rollback()
+        if self._transaction is not None:
+            self._transaction.rollback()  # also ends one a failed statement deactivated
         self._end_chunk()
         for cache in (self._user_ids, self._seen, self._identity_cache,
                       self._attribute_cache, self._profiles):
