@@ -539,9 +539,14 @@ class EventWriter:
         statement, text, order = compiled
         values: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
         values["input_id"], values["stamp"] = input_id, stamp
-        if order is not None:  # SQLite: run as compiled, with positional parameters
-            return list(self._connection.exec_driver_sql(
-                text, tuple(values[name] for name in order)).scalars())
+        if order is not None:
+            # SQLite: run as compiled, with positional parameters, on the driver's own
+            # connection (same transaction): SQLAlchemy's row processing would cost
+            # more than the claim itself.
+            driver = self._connection.connection.driver_connection
+            assert driver is not None
+            rows = driver.execute(text, tuple(values[name] for name in order)).fetchall()
+            return [row[0] for row in rows]
         return list(self._connection.execute(statement, values).scalars())
 
     def _drop_stored_messages(self, input_id: str, records: list[IncomingRecord]) -> int:
