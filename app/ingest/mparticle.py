@@ -31,11 +31,15 @@ SHORT = SHORT_TEXT
 
 IDENTITY_PRIORITY = ("customer_id", "email", "mobile_number", "other_id_1", "other")
 
-#: Fields of ``data`` copied into the event's attributes when present.
-_EXTRA_DATA_FIELDS = (
+#: Fields of ``data`` copied into the event's attributes when present, in this order.
+_EXTRA_DATA_FIELD_ORDER = (
     "session_id", "session_start_unixtime_ms", "session_duration_ms", "currency_code",
     "is_non_interactive",
 )
+_EXTRA_DATA_FIELDS = frozenset(_EXTRA_DATA_FIELD_ORDER)
+#: Distinct locations whose checked form the parser remembers (then it starts over):
+#: a user's events repeat the same few, so most are checked once.
+PLACE_CACHE_LIMIT = 10_000
 
 
 class BatchParser:
@@ -51,6 +55,7 @@ class BatchParser:
         self.input_id = input_id
         self.default_platform = default_platform
         self._profiles: dict[Any, tuple[Any, Any, Any, Any]] = {}
+        self._places: dict[tuple[Any, ...], _Place] = {}
 
     def parse(self, batch: Any, line: int, key_source: bytes | None = None) -> IncomingRecord:
         """One batch as a record; raises :class:`RecordError` naming the first problem.
@@ -122,7 +127,9 @@ class BatchParser:
         limits = self.limits
         if ts.__class__ is not int or not limits.min_ts_ms <= ts <= limits.max_ts_ms:
             ts = v.timestamp_ms(ts, "data.timestamp_unixtime_ms", limits)
-        name = _short(data.get("event_name"), v.MAX_NAME, "data.event_name")
+        name = data.get("event_name")
+        if name is not None:
+            name = _short(name, v.MAX_NAME, "data.event_name")
         custom_type = None
         if event_type == "custom_event":
             if not name:
@@ -134,32 +141,56 @@ class BatchParser:
                 name = screen
             elif not name:
                 v.text(None, "data.screen_name", required=True)
-        custom = data.get("custom_attributes")
-        attributes = dict(v.json_object(custom, "data.custom_attributes") or ())
-        for field in _EXTRA_DATA_FIELDS:
-            if field in data and data[field] is not None:
-                attributes[field] = data[field]
+        attributes = v.json_object(data.get("custom_attributes"), "data.custom_attributes") or {}
+        if not _EXTRA_DATA_FIELDS.isdisjoint(data.keys()):
+            attributes = dict(attributes)  # copied: the batch's own dict stays as it came
+            for field in _EXTRA_DATA_FIELD_ORDER:
+                if field in data and data[field] is not None:
+                    attributes[field] = data[field]
         action = amount = None
         if event_type == "commerce_event":
+            attributes = dict(attributes)
             action, amount = _product_action(data.get("product_action"), "data.product_action",
                                              attributes)
         location = data.get("location")
         if location is None:
-            country = region = city = postal = None
+            place = _NO_PLACE
+        elif location.__class__ is not dict:
+            raise RecordError(f"data.location must be an object, not {v.type_name(location)}")
         else:
-            if location.__class__ is not dict:
-                raise RecordError(f"data.location must be an object, not "
-                                  f"{v.type_name(location)}")
-            country = _short(location.get("country_code"), SHORT, "data.location.country_code")
-            region = _short(location.get("region_code"), SHORT, "data.location.region_code")
-            city = _short(location.get("city_name"), 128, "data.location.city_name")
-            postal = _short(location.get("postal_code"), 32, "data.location.postal_code")
+            raw_place = (location.get("country_code"), location.get("region_code"),
+                         location.get("city_name"), location.get("postal_code"))
+            try:
+                known = self._places.get(raw_place)
+            except TypeError:  # a list or an object where text belongs: _place says so
+                known = None
+            if known is None:
+                known = _place(raw_place)
+                if len(self._places) > PLACE_CACHE_LIMIT:
+                    self._places.clear()
+                self._places[raw_place] = known  # hashable now: _place accepted only text
+            place = known
+        message_id = data.get("source_message_id")
+        if message_id is not None:
+            message_id = _short(message_id, 255, "data.source_message_id")
         return IncomingEvent(
             self.input_id, ts, event_type, name, custom_type, action, amount,
             v.attributes_json(attributes, "data.custom_attributes"),
-            country, region, city, postal, platform,
-            _short(data.get("source_message_id"), 255, "data.source_message_id"),
+            *place, platform, message_id,
         )
+
+
+_Place = tuple[str | None, str | None, str | None, str | None]
+_NO_PLACE: _Place = (None, None, None, None)
+
+
+def _place(raw: tuple[Any, Any, Any, Any]) -> _Place:
+    """A location's (country, region, city, postal code), checked; raises on a bad one."""
+    country, region, city, postal = raw
+    return (_short(country, SHORT, "data.location.country_code"),
+            _short(region, SHORT, "data.location.region_code"),
+            _short(city, 128, "data.location.city_name"),
+            _short(postal, 32, "data.location.postal_code"))
 
 
 def _short(value: Any, limit: int, where: str) -> str | None:

@@ -1,13 +1,19 @@
-"""Storing chunks on a thread of their own while the next chunk is parsed.
+"""Storing chunks on a thread of their own while the next part is parsed.
 
 Parsing is Python; storing is mostly SQLite (or the network, for PostgreSQL),
 which releases the GIL while it works. Running the two side by side uses both
-cores of a small machine. The queue holds at most ``depth`` chunks, so memory
-stays bounded: one chunk being parsed, ``depth`` waiting, one being stored.
+cores of a small machine; :class:`~app.ingest.turns.Turns` keeps them from
+getting in each other's way.
+
+A chunk (one transaction) arrives in *parts* (:meth:`BackgroundWriter.submit`)
+and ends with :meth:`BackgroundWriter.commit`: memory holds a few parts, not a
+whole chunk, however large chunks are. The queue holds at most ``depth`` parts,
+so memory stays bounded: one part being parsed, ``depth`` waiting, one being
+stored.
 
 The writer thread owns its :class:`~app.store.event_writer.EventWriter` (and so
-its own connection, as every thread must). Stopping discards chunks that were
-queued but not started; a chunk being stored is always finished, so what is
+its own connection, as every thread must). Stopping discards parts that were
+queued but not started and rolls back the chunk they belonged to, so what is
 committed is whole.
 """
 
@@ -16,31 +22,61 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+from dataclasses import dataclass
 from typing import Any
 
+from app.ingest.turns import Turns
 from app.store.database import Database
 from app.store.event_writer import EventWriter, IncomingRecord, WriteResult
 
 _POLL_S = 0.1
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    input_id: str
+    records: list[IncomingRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class _Commit:
+    tag: Any
+
+
 class BackgroundWriter:
-    """Takes chunks with :meth:`submit`; hands back ``(result, tag)`` as chunks commit."""
+    """Takes parts with :meth:`submit`, ends chunks with :meth:`commit`.
+
+    Hands back ``(result, tag)`` as chunks commit: the result of all the chunk's
+    parts and the tag given to :meth:`commit`.
+    """
 
     def __init__(self, database: Database, *, depth: int = 1) -> None:
-        self._chunks: queue.Queue[tuple[str, list[IncomingRecord], Any] | None] = queue.Queue(
-            maxsize=depth)
+        self._chunks: queue.Queue[_Part | _Commit | None] = queue.Queue(maxsize=depth)
         self._done: queue.Queue[tuple[WriteResult, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self.turns = Turns()
+        """The parsing thread calls ``turns.wait()`` between records (see app/ingest/turns.py)."""
         self._thread = threading.Thread(
             target=self._run, args=(database,), name="import-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, input_id: str, records: list[IncomingRecord], tag: Any
+    def submit(self, input_id: str, records: list[IncomingRecord]
                ) -> list[tuple[WriteResult, Any]]:
-        """Queue a chunk (waiting while the queue is full); returns chunks committed since."""
-        item = (input_id, records, tag)
+        """Queue a part of the open chunk (waiting while the queue is full).
+
+        Returns the chunks committed since the last call.
+        """
+        return self._put(_Part(input_id, records))
+
+    def commit(self, tag: Any) -> list[tuple[WriteResult, Any]]:
+        """End the open chunk: it commits once its parts are stored.
+
+        Returns the chunks committed since the last call.
+        """
+        return self._put(_Commit(tag))
+
+    def _put(self, item: _Part | _Commit) -> list[tuple[WriteResult, Any]]:
         while True:
             self._raise_if_failed()
             try:
@@ -60,7 +96,10 @@ class BackgroundWriter:
                 return results
 
     def finish(self) -> list[tuple[WriteResult, Any]]:
-        """Store every queued chunk, stop the thread; returns the chunks committed since."""
+        """Store every queued part and commit, stop the thread; returns the chunks committed since.
+
+        Parts after the last :meth:`commit` are rolled back.
+        """
         while self._thread.is_alive():
             try:
                 self._chunks.put(None, timeout=_POLL_S)
@@ -72,7 +111,7 @@ class BackgroundWriter:
         return self.completed()
 
     def abort(self) -> list[tuple[WriteResult, Any]]:
-        """Drop queued chunks, let the one being stored finish, stop the thread."""
+        """Drop queued parts, let the one being stored finish, roll back the open chunk."""
         self._stop.set()
         while True:
             try:
@@ -90,12 +129,18 @@ class BackgroundWriter:
 
     def _run(self, database: Database) -> None:
         try:
-            with EventWriter(database) as writer:
+            with EventWriter(database, others_may_run=self.turns.others_may_run) as writer:
+                stored = WriteResult()
                 while not self._stop.is_set():
                     item = self._chunks.get()
                     if item is None or self._stop.is_set():
-                        return
-                    input_id, records, tag = item
-                    self._done.put((writer.write(input_id, records), tag))
+                        return  # closing the writer rolls back an unfinished chunk
+                    with self.turns.writing():
+                        if isinstance(item, _Part):
+                            stored += writer.write_part(item.input_id, item.records)
+                        else:
+                            writer.commit()
+                            self._done.put((stored, item.tag))
+                            stored = WriteResult()
         except BaseException as exc:
             self._error = exc

@@ -11,9 +11,10 @@ own; a user's are deleted with the user, and the summaries with them), so the
 mark is exact.
 
 Whoever adds events calls :func:`refresh_summaries` in the same transaction
-(the event writer does so per chunk), and the engine calls it before it reads
-the summaries, so they are never stale when an audience is computed, whichever
-way the events came in.
+(the event writer folds its chunk's rows in itself when the summaries were
+current before it, which comes to the same, and calls it otherwise), and the
+engine calls it before it reads the summaries, so they are never stale when an
+audience is computed, whichever way the events came in.
 """
 
 from __future__ import annotations
@@ -96,6 +97,14 @@ def refresh_summaries(connection: Connection) -> int:
               .group_by(events.c.user_id, events.c.input_id, column))
     _mark(connection, newest, had_mark=done > 0 or _has_mark(connection))
     return newest
+
+
+def advance_mark(connection: Connection, last_event_id: int) -> None:
+    """Record that the summaries include every event up to ``last_event_id``.
+
+    For a writer that folded its own events in (see ``app.store.chunk_summaries``).
+    """
+    _mark(connection, last_event_id, had_mark=_has_mark(connection))
 
 
 def _has_mark(connection: Connection) -> bool:

@@ -18,7 +18,8 @@ the JSON text ``null``) where an event has no attributes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Double,
     Insert,
     MetaData,
+    RootTransaction,
     String,
     Table,
     Text,
@@ -50,8 +52,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import UpdateBase
 
 from app.core.errors import StudioError
+from app.store.chunk_summaries import (
+    INPUT_COLUMNS,
+    PLACE_COLUMNS,
+    PLATFORM_COLUMNS,
+    ChunkSummaries,
+    events_after,
+    newest_event_id,
+    upsert_statements,
+)
 from app.store.database import Database
-from app.store.event_summaries import refresh_summaries
+from app.store.event_staging import EventStaging
+from app.store.event_summaries import advance_mark, refresh_summaries, summarised_up_to
 from app.store.event_tables import (
     EventRow,
     ImportedBatchRow,
@@ -74,6 +86,11 @@ PROFILE_LIMIT = 5_000
 #: SQLite page cache during an import (KiB, negative per SQLite's convention): the
 #: events indexes are updated at random places, and a larger cache keeps them in memory.
 SQLITE_IMPORT_CACHE_KIB = 32_768
+#: Staged events moved into the table before the commit once there are this many: a
+#: sorted run this long already touches few index pages per event, and the move (a
+#: long call that lets a pipeline's parser run) comes twice per default chunk, short
+#: enough for the parts queued meanwhile (see app/ingest/importer.py).
+MOVE_AFTER_EVENTS = 50_000
 #: WAL pages between checkpoints during an import (default 1,000): index pages that
 #: every chunk touches are copied back to the database file once, not after each chunk.
 SQLITE_IMPORT_CHECKPOINT_PAGES = 20_000
@@ -198,6 +215,10 @@ class WriteResult:
     events_duplicated: int = 0
     users_created: int = 0
 
+    def __add__(self, other: WriteResult) -> WriteResult:
+        """Both results together (the parts of one chunk)."""
+        return WriteResult(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
 
 class UnknownInputError(StudioError):
     """The import names an input that is not in the account."""
@@ -213,8 +234,14 @@ class EventWriter:
     enforced and every chunk is a real transaction: nothing unsafe is deferred.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *,
+                 others_may_run: Callable[[], AbstractContextManager[None]] = nullcontext
+                 ) -> None:
+        """``others_may_run`` wraps the writer's long database calls (moving a part's
+        events in, committing): a pipeline lets its parsing thread run meanwhile."""
         self._connection: Connection = database.engine.connect()
+        self._others_may_run = others_may_run
+        self._staging: EventStaging | None = None
         self._dialect = self._connection.dialect.name
         self._restore: list[tuple[str, Any]] = []
         self._user_ids: dict[str, int] = {}
@@ -222,10 +249,17 @@ class EventWriter:
         self._identity_cache: dict[tuple[int, str], str] = {}
         self._attribute_cache: dict[tuple[int, str], tuple[Any, ...] | None] = {}
         self._profiles: dict[int, tuple[object, object]] = {}
+        self._transaction: RootTransaction | None = None
+        self._span: dict[int, tuple[int, int]] = {}
+        self._chunk_messages: dict[str, set[str]] = {}
+        self._summaries = ChunkSummaries()
+        self._summary_upserts = upsert_statements(self._dialect)
         self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
         self._claims: dict[int, tuple[Insert, str, list[str] | None]] = {}
         self._events_w, self._attributes_w = (
             _SQLITE_VIEWS if self._dialect == "sqlite" else _TYPED_VIEWS)
+        self._attribute_upsert = _upsert_statement(
+            self._dialect, self._attributes_w, ATTRIBUTE_COLUMNS[:2], ATTRIBUTE_COLUMNS[2:])
         self._insert_events = insert(self._events_w).values(
             {c: bindparam(c) for c in EVENT_COLUMNS})
         batches = _SQLITE_BATCHES if self._dialect == "sqlite" else _batches
@@ -245,10 +279,13 @@ class EventWriter:
     def close(self) -> None:
         """Restore the connection's settings and give it back to the pool."""
         try:
+            self._roll_back()
             if self._connection.in_transaction():
                 self._connection.rollback()
             for pragma, value in self._restore:
                 self._set_pragma(pragma, value)
+            if self._staging is not None:
+                self._staging.drop()
             self._connection.commit()
         finally:
             self._connection.close()
@@ -259,6 +296,7 @@ class EventWriter:
             previous = self._connection.exec_driver_sql(f"PRAGMA {pragma}").scalar()
             self._restore.append((pragma, previous))
             self._set_pragma(pragma, value)
+        self._staging = EventStaging(self._connection, EVENT_COLUMNS)
         self._connection.commit()
 
     def _set_pragma(self, pragma: str, value: Any) -> None:
@@ -287,15 +325,60 @@ class EventWriter:
         chunk) are skipped as duplicates; so are events whose ``message_id`` is.
         Raises (and stores nothing of the chunk) on a database error.
         """
+        result = self.write_part(input_id, records)
+        self.commit()
+        return result
+
+    def write_part(self, input_id: str, records: Sequence[IncomingRecord]) -> WriteResult:
+        """Store ``records`` as part of the open chunk (opening one); :meth:`commit` ends it.
+
+        A chunk's parts are one transaction: a commit makes them all durable at
+        once, an error (raised here or by :meth:`commit`) or :meth:`close` rolls
+        them all back. Writing a chunk in parts lets an importer hold a few
+        thousand records in memory while each commit covers many more events: a
+        commit writes every index page the chunk touched, so fewer, larger
+        commits write each page fewer times.
+        """
         try:
-            with self._connection.begin():
-                return self._write(input_id, records)
+            if self._transaction is None:
+                self._transaction = self._connection.begin()
+            return self._write(input_id, records)
         except BaseException:
-            # The transaction was rolled back: the caches may name rows it had added.
-            for cache in (self._user_ids, self._seen, self._identity_cache,
-                          self._attribute_cache, self._profiles):
-                cache.clear()
+            self._roll_back()
             raise
+
+    def commit(self) -> None:
+        """Finish the open chunk: users' first/last-seen times, summaries, then the commit."""
+        if self._transaction is None:
+            return
+        try:
+            if self._staging is not None:
+                self._staging.move(self._others_may_run)
+            self._write_seen(self._span)
+            self._fold_summaries()
+            with self._others_may_run():
+                self._transaction.commit()
+        except BaseException:
+            self._roll_back()
+            raise
+        self._end_chunk()
+
+    def _end_chunk(self) -> None:
+        if self._staging is not None:
+            self._staging.staged = 0  # moved, or rolled back with the transaction
+        self._transaction = None
+        self._span = {}
+        self._chunk_messages.clear()
+        self._summaries.clear()
+
+    def _roll_back(self) -> None:
+        """Undo the open chunk and forget what the caches learnt (they may name its rows)."""
+        if self._transaction is not None:
+            self._transaction.rollback()  # also ends one a failed statement deactivated
+        self._end_chunk()
+        for cache in (self._user_ids, self._seen, self._identity_cache,
+                      self._attribute_cache, self._profiles):
+            cache.clear()
 
     def _write(self, input_id: str, records: Sequence[IncomingRecord]) -> WriteResult:
         fresh = self._new_records(input_id, records)
@@ -305,7 +388,7 @@ class EventWriter:
         user_of = [self._user_id(r.user) for r in fresh]
 
         event_rows: list[tuple[Any, ...]] = []
-        span: dict[int, tuple[int, int]] = {}
+        span = self._span
         identities: dict[tuple[int, str], str] = {}
         attributes: dict[tuple[int, str], dict[str, Any] | None] = {}
         profiles = self._profiles
@@ -334,14 +417,20 @@ class EventWriter:
             for name, row in record.attributes.items():
                 attributes[(user_id, name)] = row
 
-        # Sorted by user, the rows reach the per-user indexes in order instead of at
-        # random places: on SQLite that alone makes large chunks ~1.5x faster.
-        event_rows.sort(key=_BY_USER_TIME)
-        self._execute_rows("insert events", self._insert_events, EVENT_COLUMNS, event_rows)
-        self._write_seen(span)
+        if self._staging is not None:
+            # Moved into events in time order at the commit (or once many are staged).
+            self._staging.stage(event_rows)
+            if self._staging.staged >= MOVE_AFTER_EVENTS:
+                self._staging.move(self._others_may_run)
+        else:
+            # In time order the rows reach the two (name|type, time, user) indexes at
+            # a few advancing places instead of all over them: fewer pages are touched
+            # (and written at the commit), and the ones touched are warm.
+            event_rows.sort(key=_BY_TIME)
+            self._execute_rows("insert events", self._insert_events, EVENT_COLUMNS, event_rows)
+        self._summaries.add(event_rows)
         self._write_identities(identities)
         self._write_attributes(attributes)
-        refresh_summaries(self._connection)
         return WriteResult(
             records_imported=len(fresh),
             records_duplicated=duplicated_records,
@@ -349,6 +438,29 @@ class EventWriter:
             events_duplicated=events_duplicated,
             users_created=users_created,
         )
+
+    def _fold_summaries(self) -> None:
+        """Bring the per-user summaries up to date with the chunk, before it commits.
+
+        When the events beyond the summaries' mark are exactly this chunk's, the
+        rows gathered while writing are folded in and the mark moves past them
+        (what :func:`refresh_summaries` would do, without reading the events
+        back); otherwise (someone added events without refreshing) the refresh
+        does it all.
+        """
+        summaries = self._summaries
+        if summaries.events == 0:
+            return
+        mark = summarised_up_to(self._connection)
+        if events_after(self._connection, mark) != summaries.events:
+            refresh_summaries(self._connection)
+            return
+        for name, statement, columns, rows in zip(
+            ("user_inputs", "user_platforms", "user_places"), self._summary_upserts,
+            (INPUT_COLUMNS, PLATFORM_COLUMNS, PLACE_COLUMNS), summaries.rows(), strict=True,
+        ):
+            self._execute_rows(f"upsert {name}", statement, columns, rows)
+        advance_mark(self._connection, newest_event_id(self._connection))
 
     def _batch_stamp(self) -> Any:
         """The import time for ``imported_batches``, in the form the driver takes.
@@ -427,9 +539,14 @@ class EventWriter:
         statement, text, order = compiled
         values: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
         values["input_id"], values["stamp"] = input_id, stamp
-        if order is not None:  # SQLite: run as compiled, with positional parameters
-            return list(self._connection.exec_driver_sql(
-                text, tuple(values[name] for name in order)).scalars())
+        if order is not None:
+            # SQLite: run as compiled, with positional parameters, on the driver's own
+            # connection (same transaction): SQLAlchemy's row processing would cost
+            # more than the claim itself.
+            driver = self._connection.connection.driver_connection
+            assert driver is not None
+            rows = driver.execute(text, tuple(values[name] for name in order)).fetchall()
+            return [row[0] for row in rows]
         return list(self._connection.execute(statement, values).scalars())
 
     def _drop_stored_messages(self, input_id: str, records: list[IncomingRecord]) -> int:
@@ -437,9 +554,11 @@ class EventWriter:
         ids = {e.message_id for r in records for e in r.events if e.message_id is not None}
         if not ids:
             return 0
-        stored: set[str] = set()
+        # Events of the open chunk may not be in the table yet (see EventStaging).
+        chunk_ids = self._chunk_messages.setdefault(input_id, set())
+        stored: set[str] = ids & chunk_ids
         column = _events_read.c.message_id
-        for part in _parts(sorted(ids)):
+        for part in _parts(sorted(ids - stored)):
             stored.update(self._connection.execute(
                 select(column).where(_events_read.c.input_id == input_id, column.in_(part))
             ).scalars())
@@ -453,6 +572,7 @@ class EventWriter:
                         dropped += 1
                         continue
                     stored.add(message_id)
+                    chunk_ids.add(message_id)
                 kept.append(event)
             record.events = kept
         return dropped
@@ -589,16 +709,17 @@ class EventWriter:
         cache = self._attribute_cache
         if len(cache) > VALUE_CACHE_LIMIT:
             cache.clear()
-        rows, removed = [], []
-        for (user_id, name), row in attributes.items():
-            signature = None if row is None else tuple(row.values())
-            if (user_id, name) in cache and cache[(user_id, name)] == signature:
+        rows: list[tuple[Any, ...]] = []
+        removed = []
+        for key, row in attributes.items():
+            signature = None if row is None else _attribute_values(row)
+            if key in cache and cache[key] == signature:
                 continue
-            cache[(user_id, name)] = signature
-            if row is None:
-                removed.append({"uid": user_id, "attribute": name})
+            cache[key] = signature
+            if signature is None:
+                removed.append({"uid": key[0], "attribute": key[1]})
             else:
-                rows.append({"user_id": user_id, "name": name, **row})
+                rows.append((*key, *signature))
         if removed:
             self._connection.execute(
                 delete(self._attributes_w).where(and_(
@@ -607,14 +728,14 @@ class EventWriter:
                 )),
                 removed,
             )
-        if rows:
-            self._upsert(
-                self._attributes_w,
-                ("user_id", "name"),
-                ("value_type", "text_value", "number_value", "bool_value", "date_ms",
-                 "list_value"),
-                rows,
-            )
+        if not rows:
+            return
+        if self._attribute_upsert is not None:
+            self._execute_rows("upsert user_attributes", self._attribute_upsert,
+                               ATTRIBUTE_COLUMNS, rows)
+        else:
+            self._upsert(self._attributes_w, ATTRIBUTE_COLUMNS[:2], ATTRIBUTE_COLUMNS[2:],
+                         [dict(zip(ATTRIBUTE_COLUMNS, r, strict=True)) for r in rows])
 
     def _execute_rows(self, name: str, statement: UpdateBase, columns: Sequence[str],
                       rows: list[tuple[Any, ...]]) -> None:
@@ -662,13 +783,8 @@ class EventWriter:
         rows: list[dict[str, Any]],
     ) -> None:
         """Insert rows, replacing the ``values`` columns of rows whose ``keys`` exist."""
-        if self._dialect in ("sqlite", "postgresql"):
-            module = sqlite if self._dialect == "sqlite" else postgresql
-            statement = module.insert(table).values({c: bindparam(c) for c in rows[0]})
-            statement = statement.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={name: statement.excluded[name] for name in values},
-            )
+        statement = _upsert_statement(self._dialect, table, keys, values)
+        if statement is not None:
             self._execute_many(f"upsert {table.name}", statement, rows)
             return
         # Any other backend: delete what is there, then insert (same transaction).
@@ -679,7 +795,24 @@ class EventWriter:
         self._connection.execute(insert(table), rows)
 
 
-_BY_USER_TIME = itemgetter(0, 2)  # user_id, ts_ms of an EVENT_COLUMNS row
+_BY_TIME = itemgetter(2)  # ts_ms of an EVENT_COLUMNS row
+
+ATTRIBUTE_COLUMNS = ("user_id", "name", "value_type", "text_value", "number_value",
+                     "bool_value", "date_ms", "list_value")
+"""The columns of a ``user_attributes`` row as the writer upserts it."""
+_attribute_values = itemgetter(*ATTRIBUTE_COLUMNS[2:])  # an IncomingRecord attribute's values
+
+
+def _upsert_statement(dialect: str, table: Table, keys: Sequence[str], values: Sequence[str]
+                      ) -> Insert | None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET values, on the backends that have it."""
+    if dialect not in ("sqlite", "postgresql"):
+        return None
+    module: Any = sqlite if dialect == "sqlite" else postgresql
+    statement = module.insert(table).values({c: bindparam(c) for c in (*keys, *values)})
+    result: Insert = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in values})
+    return result
 
 
 def _lookup_key(pair: tuple[str, str]) -> str:

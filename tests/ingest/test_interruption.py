@@ -67,7 +67,7 @@ def test_cancelled_import_keeps_whole_chunks_and_a_rerun_completes_it(
     tmp_path: Path, sqlite_db: Database
 ) -> None:
     path = tmp_path / "batches.jsonl"
-    batches = _write_batches(path, 150)
+    batches = _write_batches(path, 1500)  # many chunks more than the parser may run ahead
     progress: list[int] = []
 
     summary = import_files(sqlite_db, [path], format="mparticle", input_id=IOS,

@@ -1,0 +1,123 @@
+"""The per-user summary rows of the events a writer adds, computed from the rows themselves.
+
+:func:`~app.store.event_summaries.refresh_summaries` folds new events into the
+summaries by reading them back (one ``GROUP BY`` scan per summary table), which
+costs an import a few microseconds per event. The event writer has the rows in
+hand anyway, so it gathers the same facts here while it builds them and folds
+them in with a few upserts, then moves the mark past its own events. That is
+only equal to a refresh when the summaries were current before the chunk (the
+events beyond the mark are exactly the chunk's); the writer checks that and
+otherwise calls :func:`refresh_summaries` as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from app.store.event_summaries import (
+    PLACE_FIELDS,
+    events,
+    user_inputs,
+    user_places,
+    user_platforms,
+)
+
+#: Where the summarised values sit in an event row (``event_writer.EVENT_COLUMNS``):
+#: user, input, then the location columns and the platform, and the timestamp.
+_USER_INPUT = slice(0, 2)
+_PLACES_PLATFORM = slice(9, 14)
+_TS = 2
+
+INPUT_COLUMNS = ("user_id", "input_id", "first_ms")
+PLATFORM_COLUMNS = ("user_id", "input_id", "platform", "first_ms")
+PLACE_COLUMNS = ("user_id", "input_id", "field", "value", "first_ms")
+
+
+class ChunkSummaries:
+    """The earliest timestamp of each (user, input, place, platform) among added event rows.
+
+    One dictionary entry per distinct combination (a user's events mostly share
+    them), expanded into the three summary tables' rows only when asked.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[Any, ...], int] = {}
+        self.events = 0
+
+    def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Take in event rows in ``EVENT_COLUMNS`` order."""
+        first = self._first
+        count = 0
+        for row in rows:
+            count += 1
+            key = row[_USER_INPUT] + row[_PLACES_PLATFORM]
+            ts = row[_TS]
+            known = first.get(key)
+            if known is None or ts < known:
+                first[key] = ts
+        self.events += count
+
+    def clear(self) -> None:
+        self._first.clear()
+        self.events = 0
+
+    def rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """(user_inputs, user_platforms, user_places) rows, each key once with its earliest time."""
+        inputs: dict[tuple[Any, ...], int] = {}
+        platforms: dict[tuple[Any, ...], int] = {}
+        places: dict[tuple[Any, ...], int] = {}
+        for (user_id, input_id, *place, platform), ts in self._first.items():
+            for target, key in (
+                (inputs, (user_id, input_id)),
+                (platforms, (user_id, input_id, platform) if platform is not None else None),
+                *((places, (user_id, input_id, field, value) if value is not None else None)
+                  for field, value in zip(PLACE_FIELDS, place, strict=True)),
+            ):
+                if key is not None:
+                    known = target.get(key)
+                    if known is None or ts < known:
+                        target[key] = ts
+        return ([(*k, ts) for k, ts in inputs.items()],
+                [(*k, ts) for k, ts in platforms.items()],
+                [(*k, ts) for k, ts in places.items()])
+
+
+def upsert_statements(dialect: str) -> tuple[Insert, Insert, Insert]:
+    """Upserts of one row into user_inputs, user_platforms, user_places keeping the earlier time.
+
+    The same fold :func:`~app.store.event_summaries.refresh_summaries` does, row by
+    row, with bound parameters named as in ``*_COLUMNS``.
+    """
+    module: Any = sqlite if dialect == "sqlite" else postgresql
+    return tuple(  # type: ignore[return-value]
+        _upsert(module, table, columns)
+        for table, columns in ((user_inputs, INPUT_COLUMNS), (user_platforms, PLATFORM_COLUMNS),
+                               (user_places, PLACE_COLUMNS)))
+
+
+def _upsert(module: Any, table: Table, columns: tuple[str, ...]) -> Insert:
+    statement = module.insert(table).values({c: bindparam(c) for c in columns})
+    earlier: ColumnElement[Any] = case(
+        (statement.excluded.first_ms < table.c.first_ms, statement.excluded.first_ms),
+        else_=table.c.first_ms,
+    )
+    result: Insert = statement.on_conflict_do_update(
+        index_elements=list(columns[:-1]), set_={"first_ms": earlier})
+    return result
+
+
+def events_after(connection: Connection, last_event_id: int) -> int:
+    """How many events have an id above ``last_event_id``."""
+    return int(connection.execute(
+        select(func.count()).select_from(events).where(events.c.id > last_event_id)
+    ).scalar_one())
+
+
+def newest_event_id(connection: Connection) -> int:
+    """The largest event id (0 when there are no events)."""
+    return int(connection.execute(select(func.max(events.c.id))).scalar() or 0)
