@@ -266,10 +266,18 @@ def naive_statement() -> Any:
 
 
 def naive_pass(engine: Engine) -> float:
-    started = time.perf_counter()
+    """One plain pass, at its fastest: on SQLite its temporary B-tree of distinct users is
+    kept in memory (twice as fast as SQLite's default, a temporary file)."""
     with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA temp_store=MEMORY")
+        started = time.perf_counter()
         connection.execute(naive_statement()).scalar_one()
-    return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA temp_store=DEFAULT")
+    return seconds
 
 
 def naive_plan(engine: Engine) -> str:
@@ -292,6 +300,17 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def settle(engine: Engine) -> None:
+    """Copy whatever an earlier run left in SQLite's write-ahead log into the database file.
+
+    Otherwise the first write of this run (the first evaluation's commit) would
+    pay for checkpointing an earlier run's pages, not only its own.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all()
+
+
 TARGET_RATIO = 0.5
 TARGET_PEAK_MB = 500
 
@@ -301,6 +320,7 @@ def report(backend: str, engine: Engine, graph: JourneyGraph, *, targets: bool) 
 
     ``targets``: the issue's targets apply (SQLite) and are checked in the output.
     """
+    settle(engine)
     naive_pass(engine)  # untimed: the timed pass and the evaluations both read warm data
     naive = naive_pass(engine)
     first, result = timed_evaluation(engine, graph)
@@ -359,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             forget_audiences(
                 database.engine, [evaluated.id, *(m.id for m in evaluated.milestones_in_order())]
             )
+        settle(database.engine)
     finally:
         database.dispose()
     if not args.no_duckdb:
