@@ -72,6 +72,7 @@ from app.store.event_tables import (
 )
 from app.store.multirow import MultiRowInsert
 from app.store.schema import InputRow
+from app.store.sqlite_binding import bind_none_directly
 
 #: Values per ``IN (…)`` list: far below every backend's bound-parameter limit.
 IN_LIST_SIZE = 500
@@ -300,6 +301,7 @@ class EventWriter:
             previous = self._connection.exec_driver_sql(f"PRAGMA {pragma}").scalar()
             self._restore.append((pragma, previous))
             self._set_pragma(pragma, value)
+        bind_none_directly()
         self._staging = EventStaging(self._connection, EVENT_COLUMNS)
         self._connection.commit()
 
