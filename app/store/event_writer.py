@@ -70,7 +70,9 @@ from app.store.event_tables import (
     UserIdentityRow,
     UserRow,
 )
+from app.store.multirow import MultiRowInsert
 from app.store.schema import InputRow
+from app.store.sqlite_binding import bind_none_directly
 
 #: Values per ``IN (…)`` list: far below every backend's bound-parameter limit.
 IN_LIST_SIZE = 500
@@ -255,11 +257,14 @@ class EventWriter:
         self._summaries = ChunkSummaries()
         self._summary_upserts = upsert_statements(self._dialect)
         self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
+        self._multirow: dict[str, MultiRowInsert] = {}
         self._claims: dict[int, tuple[Insert, str, list[str] | None]] = {}
         self._events_w, self._attributes_w = (
             _SQLITE_VIEWS if self._dialect == "sqlite" else _TYPED_VIEWS)
         self._attribute_upsert = _upsert_statement(
             self._dialect, self._attributes_w, ATTRIBUTE_COLUMNS[:2], ATTRIBUTE_COLUMNS[2:])
+        self._identity_upsert = _upsert_statement(
+            self._dialect, _identities, IDENTITY_COLUMNS[:2], IDENTITY_COLUMNS[2:])
         self._insert_events = insert(self._events_w).values(
             {c: bindparam(c) for c in EVENT_COLUMNS})
         batches = _SQLITE_BATCHES if self._dialect == "sqlite" else _batches
@@ -296,6 +301,7 @@ class EventWriter:
             previous = self._connection.exec_driver_sql(f"PRAGMA {pragma}").scalar()
             self._restore.append((pragma, previous))
             self._set_pragma(pragma, value)
+        bind_none_directly()
         self._staging = EventStaging(self._connection, EVENT_COLUMNS)
         self._connection.commit()
 
@@ -698,12 +704,18 @@ class EventWriter:
         if len(cache) > VALUE_CACHE_LIMIT:
             cache.clear()
         rows = []
-        for (user_id, kind), value in identities.items():
-            if cache.get((user_id, kind)) != value:
-                cache[(user_id, kind)] = value
-                rows.append({"user_id": user_id, "identity_type": kind, "value": value})
-        if rows:
-            self._upsert(_identities, ("user_id", "identity_type"), ("value",), rows)
+        for key, value in identities.items():
+            if cache.get(key) != value:
+                cache[key] = value
+                rows.append((*key, value))
+        if not rows:
+            return
+        if self._identity_upsert is not None:
+            self._execute_rows("upsert user_identities", self._identity_upsert,
+                               IDENTITY_COLUMNS, rows)
+        else:
+            self._upsert(_identities, IDENTITY_COLUMNS[:2], IDENTITY_COLUMNS[2:],
+                         [dict(zip(IDENTITY_COLUMNS, r, strict=True)) for r in rows])
 
     def _write_attributes(self, attributes: dict[tuple[int, str], dict[str, Any] | None]) -> None:
         cache = self._attribute_cache
@@ -739,19 +751,23 @@ class EventWriter:
 
     def _execute_rows(self, name: str, statement: UpdateBase, columns: Sequence[str],
                       rows: list[tuple[Any, ...]]) -> None:
-        """Like :meth:`_execute_many` for rows that are tuples in ``columns`` order."""
+        """Like :meth:`_execute_many` for rows that are tuples in ``columns`` order.
+
+        On SQLite the statement (a one-row INSERT) runs many rows to a statement
+        (see app/store/multirow.py).
+        """
         if not rows:
             return
         if self._dialect != "sqlite":
             self._connection.execute(statement, [dict(zip(columns, r, strict=True))
                                                  for r in rows])
             return
-        compiled = self._compiled.get(name)
-        if compiled is None:
+        multirow = self._multirow.get(name)
+        if multirow is None:
             sql = statement.compile(dialect=self._connection.dialect)
             assert sql.positiontup == list(columns), "statement parameters out of order"
-            compiled = self._compiled[name] = (str(sql), tuple)
-        self._connection.exec_driver_sql(compiled[0], rows)
+            multirow = self._multirow[name] = MultiRowInsert(str(sql), len(columns))
+        multirow.execute(self._connection, rows)
 
     def _execute_many(self, name: str, statement: UpdateBase, rows: list[dict[str, Any]]
                       ) -> None:
@@ -800,6 +816,8 @@ _BY_TIME = itemgetter(2)  # ts_ms of an EVENT_COLUMNS row
 ATTRIBUTE_COLUMNS = ("user_id", "name", "value_type", "text_value", "number_value",
                      "bool_value", "date_ms", "list_value")
 """The columns of a ``user_attributes`` row as the writer upserts it."""
+IDENTITY_COLUMNS = ("user_id", "identity_type", "value")
+"""The columns of a ``user_identities`` row as the writer upserts it."""
 _attribute_values = itemgetter(*ATTRIBUTE_COLUMNS[2:])  # an IncomingRecord attribute's values
 
 
