@@ -5,7 +5,8 @@
     python -m tests.benchmarks.ingest --chunk-size 20000 --keep DIR
 
 Generates demo batches (app/ingest/demo_data.py: sessions, funnel, commerce, full
-user profiles in every batch, as mParticle sends them) as one JSON lines file,
+user profiles in every batch, as mParticle sends them) as one JSON lines file (one
+user's batches after another; ``--time-ordered``: sorted by time, users interleaved),
 then imports it with ``import_files`` into a new SQLite database in a child
 process, so the peak memory (max RSS) printed is the import's alone. The same
 import of a file a quarter the size runs first: the two peaks side by side show
@@ -35,18 +36,33 @@ TARGET_PEAK_MB = 300
 INPUT_ID = "in-streaming-ios"
 
 
-def generate(path: Path, events: int, *, seed: int = 99) -> tuple[int, int]:
-    """Write demo batches until ``events`` events; returns (events, batches) written."""
+def generate(
+    path: Path, events: int, *, seed: int = 99, time_ordered: bool = False
+) -> tuple[int, int]:
+    """Write demo batches until ``events`` events; returns (events, batches) written.
+
+    The demo generator writes one user's batches after another. ``time_ordered``
+    sorts the batches by their first event's time instead, so users interleave as
+    in a live export (the file is sorted in memory: meant for this benchmark only).
+    """
     from app.ingest.demo_data import demo_batches
 
     written = batches = 0
+    lines: list[tuple[int, bytes]] = []
     with path.open("wb") as out:
         for _input_id, batch in demo_batches(10**9, seed=seed):
-            out.write(orjson.dumps(batch) + b"\n")
+            line = orjson.dumps(batch) + b"\n"
+            if time_ordered:
+                first = min(e["data"].get("timestamp_unixtime_ms", 0) for e in batch["events"])
+                lines.append((first, line))
+            else:
+                out.write(line)
             written += len(batch["events"])
             batches += 1
             if written >= events:
                 break
+        lines.sort(key=lambda pair: pair[0])
+        out.writelines(line for _first, line in lines)
     return written, batches
 
 
@@ -90,6 +106,22 @@ def run_child(db_path: Path, file: Path, chunk_size: int) -> dict[str, Any]:
     return result
 
 
+def generate_apart(path: Path, events: int, *, time_ordered: bool) -> tuple[int, int]:
+    """:func:`generate` in a process of its own.
+
+    On Linux a child process's peak memory starts from its parent's peak at the
+    fork, so the importing child must not be started by a process that held the
+    sorted file in memory.
+    """
+    command = [sys.executable, "-m", "tests.benchmarks.ingest", "--generate", str(path),
+               "--events", str(events)]
+    if time_ordered:
+        command.append("--time-ordered")
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    written, batches = json.loads(output.strip().splitlines()[-1])
+    return int(written), int(batches)
+
+
 def main(argv: list[str] | None = None) -> int:
     from app.ingest.importer import DEFAULT_CHUNK_SIZE
 
@@ -98,10 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work in DIR and keep the files (default: a temporary folder)")
+    parser.add_argument("--time-ordered", action="store_true",
+                        help="batches sorted by time, users interleaved (as a live export)")
     parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], args.chunk_size)))
+        return 0
+    if args.generate:
+        print(json.dumps(generate(args.generate, args.events, time_ordered=args.time_ordered)))
         return 0
 
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
@@ -113,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         for events in (args.events // 4, args.events):
             file = folder / f"batches-{events}.jsonl"
             started = time.perf_counter()
-            written, batches = generate(file, events)
+            written, batches = generate_apart(file, events, time_ordered=args.time_ordered)
             print(f"generated {written:,} events in {batches:,} batches "
                   f"({file.stat().st_size / 1e6:,.0f} MB) in "
                   f"{time.perf_counter() - started:.1f} s", flush=True)
