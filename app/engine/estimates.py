@@ -95,7 +95,7 @@ def _prepare(
         ancestor = graph.milestone(ancestor.parent_id)
     for index, step in enumerate(reversed(chain)):
         siblings = graph.children(step.parent_id)
-        at = [s.id for s in siblings].index(step.id)
+        at = siblings.index(step)
         needed = siblings[:at] if index == len(chain) - 1 else [*siblings[:at], step]
         for m in needed:
             work.fill(m.id, milestone_query(

@@ -58,6 +58,7 @@ from app.engine.compiler import (
     population,
     to_ms,
 )
+from app.engine.workspace import empty_temporary
 from app.store.audience_tables import (
     AudienceDropRow,
     AudienceKeyRow,
@@ -160,7 +161,7 @@ def milestone_query(
     """
     parent_id = milestone.parent_id or graph.id
     siblings = graph.children(milestone.parent_id)
-    earlier = [s.id for s in siblings[: [s.id for s in siblings].index(milestone.id)]]
+    earlier = [s.id for s in siblings[: siblings.index(milestone)]]
     if milestone.remaining:
         query: UserSet = members_of(parent_id, table=table)
     else:
@@ -237,7 +238,7 @@ class _Step:
         with this run's number, which is how the adds are found later.
         """
         key = _key_of(self.connection, audience_id)
-        run = self._runs(audience_id) + 1
+        run = _runs(self.connection, audience_id) + 1
         execute = self.connection.execute
         execute(delete(drops).where(drops.c.audience_key == key))
         source = as_member(query).subquery()
@@ -251,7 +252,8 @@ class _Step:
             )
             size, removed = added, 0
         else:
-            self._empty_fresh()
+            user_id = "INTEGER" if self.connection.dialect.name == "sqlite" else "BIGINT"
+            empty_temporary(self.connection, FRESH_TABLE, f"(user_id {user_id} PRIMARY KEY)")
             size = self._insert(
                 insert(fresh).from_select(["user_id"], select(source.c.user_id)),
                 select(fresh.c.user_id),
@@ -291,23 +293,11 @@ class _Step:
         )
         return result
 
-    def _runs(self, audience_id: str) -> int:
-        return _runs(self.connection, audience_id)
-
     def _has_members(self, key: int) -> bool:
         found = self.connection.execute(
             select(members.c.user_id).where(members.c.audience_key == key).limit(1)
         ).first()
         return found is not None
-
-    def _empty_fresh(self) -> None:
-        """Create this connection's temporary table if needed, and empty it."""
-        connection = self.connection
-        user_id = "INTEGER" if connection.dialect.name == "sqlite" else "BIGINT"
-        connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {FRESH_TABLE} (user_id {user_id} PRIMARY KEY)"
-        )
-        connection.execute(delete(fresh))
 
     def _insert(self, statement: Any, rows: Select[Any]) -> int:
         """Run an INSERT … SELECT; the number of rows it inserted.

@@ -1,21 +1,19 @@
-"""A connection's scratch space for audiences being computed: a temporary table.
+"""A connection's scratch space for audiences being computed: temporary tables.
 
-Evaluation and estimates compute audiences one after the other, each from its
-parent's (and earlier siblings') members. Putting each computed audience into
+An estimate computes the audiences on the way to a milestone (its ancestors
+and their earlier siblings), each from its parent's members. Putting each into
 a temporary table with the shape of ``audience_members`` (audience_key,
 user_id) lets the next query test membership by key (see
 :class:`app.engine.compiler.Scope`) instead of recomputing the chain, and keeps
 the work out of the stored tables: temporary tables belong to one connection,
-are never written to the database file, and need no write lock (on SQLite, an
-evaluation computes while a save from the window goes ahead).
+are not part of the database file, and need no write lock.
 
-Each user of a workspace names its own table, so an evaluation and an estimate
-sharing a connection (an in-memory database) do not clear each other's rows.
-"""
+:func:`empty_temporary` is the one way such tables are made; evaluation uses
+it for the set it compares with the stored members. Each user names its own
+table, so two sharing a connection (an in-memory database) do not clear each
+other's rows."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +22,6 @@ from sqlalchemy import (
     MetaData,
     Table,
     delete,
-    func,
     insert,
     literal,
     select,
@@ -46,8 +43,18 @@ def _work_table(name: str) -> Table:
     )
 
 
-EVALUATION_TABLE = _work_table("evaluation_work")
 ESTIMATE_TABLE = _work_table("estimate_work")
+
+
+def empty_temporary(connection: Connection, name: str, definition: str) -> None:
+    """Create the connection's temporary table ``name`` if it has none, and empty it.
+
+    ``definition`` is the SQL after the name: columns and key in parentheses,
+    then any table options. A pooled connection keeps its temporary tables, so
+    rows a failed run left behind are removed here.
+    """
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} {definition}")
+    connection.exec_driver_sql(f"DELETE FROM {name}")
 
 
 class Workspace:
@@ -65,34 +72,23 @@ class Workspace:
         # On SQLite, rows stored in key order (WITHOUT ROWID): one B-tree, not a table
         # and a separate key index, to fill and to look members up in.
         clustered = " WITHOUT ROWID" if connection.dialect.name == "sqlite" else ""
-        connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {table.name} "
+        empty_temporary(
+            connection,
+            table.name,
             "(audience_key BIGINT NOT NULL, user_id BIGINT NOT NULL, "
-            f"PRIMARY KEY (audience_key, user_id)){clustered}"
+            f"PRIMARY KEY (audience_key, user_id)){clustered}",
         )
-        self.clear()
 
-    def fill(self, audience_id: str, query: UserSet) -> int:
-        """Put ``query``'s users in as ``audience_id``'s members; returns how many."""
+    def fill(self, audience_id: str, query: UserSet) -> None:
+        """Put ``query``'s users in as ``audience_id``'s members."""
         source = as_member(query).subquery()
-        key = scratch_key(audience_id)
         self.filled = self.filled | {audience_id}
-        inserted = self.connection.execute(
+        self.connection.execute(
             insert(self.table).from_select(
                 ["audience_key", "user_id"],
-                select(literal(key, BigInteger()), source.c.user_id),
+                select(literal(scratch_key(audience_id), BigInteger()), source.c.user_id),
             )
-        ).rowcount
-        return inserted if inserted is not None and inserted >= 0 else self.size(audience_id)
-
-    def size(self, audience_id: str) -> int:
-        table = self.table
-        counted: Any = self.connection.execute(
-            select(func.count())
-            .select_from(table)
-            .where(table.c.audience_key == scratch_key(audience_id))
-        ).scalar_one()
-        return int(counted)
+        )
 
     def clear(self) -> None:
         self.connection.execute(delete(self.table))
