@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.sql.dml import Insert
 
 from app.store.event_summaries import (
     PLACE_FIELDS,
     events,
+    keeping_earliest,
+    summary_insert,
     user_inputs,
     user_places,
     user_platforms,
@@ -93,22 +94,13 @@ def upsert_statements(dialect: str) -> tuple[Insert, Insert, Insert]:
     The same fold :func:`~app.store.event_summaries.refresh_summaries` does, row by
     row, with bound parameters named as in ``*_COLUMNS``.
     """
-    module: Any = sqlite if dialect == "sqlite" else postgresql
     return tuple(  # type: ignore[return-value]
-        _upsert(module, table, columns)
+        keeping_earliest(
+            summary_insert(dialect, table).values({c: bindparam(c) for c in columns}),
+            columns[:-1],
+        )
         for table, columns in ((user_inputs, INPUT_COLUMNS), (user_platforms, PLATFORM_COLUMNS),
                                (user_places, PLACE_COLUMNS)))
-
-
-def _upsert(module: Any, table: Table, columns: tuple[str, ...]) -> Insert:
-    statement = module.insert(table).values({c: bindparam(c) for c in columns})
-    earlier: ColumnElement[Any] = case(
-        (statement.excluded.first_ms < table.c.first_ms, statement.excluded.first_ms),
-        else_=table.c.first_ms,
-    )
-    result: Insert = statement.on_conflict_do_update(
-        index_elements=list(columns[:-1]), set_={"first_ms": earlier})
-    return result
 
 
 def events_after(connection: Connection, last_event_id: int) -> int:
@@ -116,8 +108,3 @@ def events_after(connection: Connection, last_event_id: int) -> int:
     return int(connection.execute(
         select(func.count()).select_from(events).where(events.c.id > last_event_id)
     ).scalar_one())
-
-
-def newest_event_id(connection: Connection) -> int:
-    """The largest event id (0 when there are no events)."""
-    return int(connection.execute(select(func.max(events.c.id))).scalar() or 0)

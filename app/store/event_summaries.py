@@ -19,6 +19,7 @@ audience is computed, whichever way the events came in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from app.store.event_tables import (
     EventRow,
@@ -75,10 +77,9 @@ def refresh_summaries(connection: Connection) -> int:
     Cheap when nothing is new (one indexed lookup of the largest event id).
     """
     done = summarised_up_to(connection)
-    newest = connection.execute(select(func.max(events.c.id))).scalar()
-    if newest is None or int(newest) <= done:
+    newest = newest_event_id(connection)
+    if newest <= done:
         return done
-    newest = int(newest)
     fresh = and_(events.c.id > done, events.c.id <= newest)
     _fold(connection, user_inputs, ("user_id", "input_id"),
           select(events.c.user_id, events.c.input_id, func.min(events.c.ts_ms))
@@ -123,16 +124,34 @@ def _mark(connection: Connection, last_event_id: int, *, had_mark: bool) -> None
         connection.execute(insert(summary_state).values(id=1, last_event_id=last_event_id))
 
 
-def _fold(connection: Connection, table: Table, keys: tuple[str, ...], rows: Select[Any]) -> None:
-    """Upsert ``rows`` (keys…, first_ms) into ``table`` keeping the earlier first_ms."""
-    columns = [*keys, "first_ms"]
-    dialect = connection.dialect.name
+def newest_event_id(connection: Connection) -> int:
+    """The largest event id (0 when there are no events)."""
+    return int(connection.execute(select(func.max(events.c.id))).scalar() or 0)
+
+
+def summary_insert(dialect: str, table: Table) -> Any:
+    """An INSERT into a summary table in ``dialect``'s own form (which has ON CONFLICT)."""
     module: Any = sqlite if dialect == "sqlite" else postgresql
-    statement = module.insert(table).from_select(columns, rows)
+    return module.insert(table)
+
+
+def keeping_earliest(statement: Any, keys: Sequence[str]) -> Insert:
+    """``statement`` (from :func:`summary_insert`) as an upsert on ``keys`` that keeps the
+    earlier ``first_ms`` of the stored row and the new one."""
+    table = statement.table
     earlier: ColumnElement[Any] = case(
         (statement.excluded.first_ms < table.c.first_ms, statement.excluded.first_ms),
         else_=table.c.first_ms,
     )
-    connection.execute(
-        statement.on_conflict_do_update(index_elements=list(keys), set_={"first_ms": earlier})
+    result: Insert = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={"first_ms": earlier}
     )
+    return result
+
+
+def _fold(connection: Connection, table: Table, keys: tuple[str, ...], rows: Select[Any]) -> None:
+    """Upsert ``rows`` (keys…, first_ms) into ``table`` keeping the earlier first_ms."""
+    statement = summary_insert(connection.dialect.name, table).from_select(
+        [*keys, "first_ms"], rows
+    )
+    connection.execute(keeping_earliest(statement, keys))

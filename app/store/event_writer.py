@@ -58,12 +58,16 @@ from app.store.chunk_summaries import (
     PLATFORM_COLUMNS,
     ChunkSummaries,
     events_after,
-    newest_event_id,
     upsert_statements,
 )
 from app.store.database import Database
 from app.store.event_staging import EventStaging
-from app.store.event_summaries import advance_mark, refresh_summaries, summarised_up_to
+from app.store.event_summaries import (
+    advance_mark,
+    newest_event_id,
+    refresh_summaries,
+    summarised_up_to,
+)
 from app.store.event_tables import (
     EventRow,
     ImportedBatchRow,
