@@ -153,6 +153,17 @@ class Inspector(QWidget):
     def _section(self, text: str) -> None:
         self._layout.addWidget(_label(text.upper(), "inspectorSection"))
 
+    def _status_header(self, caption: str, status: str, *, active: bool) -> None:
+        """The caption of a milestone or output view, with its Active/Inactive chip at the right."""
+        header = QHBoxLayout()
+        header.addWidget(_label(caption, "inspectorSection"))
+        header.addStretch(1)
+        chip = _label(status, "statusChip")
+        chip.setFixedHeight(20)  # the style sheet rounds it into a pill: radius 10
+        chip.setProperty("active", active)
+        header.addWidget(chip)
+        self._layout.addLayout(header)
+
     def _rule(self) -> None:
         line = QFrame()
         line.setObjectName("inspectorRule")
@@ -216,14 +227,7 @@ class Inspector(QWidget):
         card = cards.milestone_card(graph, milestone_id)
         self._clear()
         self.shown = ("milestone", milestone_id)
-        header = QHBoxLayout()
-        header.addWidget(_label(card.caption, "inspectorSection"))
-        header.addStretch(1)
-        status = _label(card.status, "statusChip")
-        status.setFixedHeight(20)  # the style sheet rounds it into a pill: radius 10
-        status.setProperty("active", card.active)
-        header.addWidget(status)
-        self._layout.addLayout(header)
+        self._status_header(card.caption, card.status, active=card.active)
         name = QLineEdit(card.name)
         name.setObjectName("inspectorName")
         name.setAccessibleName("Milestone name")
@@ -280,14 +284,7 @@ class Inspector(QWidget):
         output = graph.output(output_id)
         self._clear()
         self.shown = ("output", output_id)
-        header = QHBoxLayout()
-        header.addWidget(_label("OUTPUT", "inspectorSection"))
-        header.addStretch(1)
-        status = _label(card.status, "statusChip")
-        status.setFixedHeight(20)  # the style sheet rounds it into a pill: radius 10
-        status.setProperty("active", card.active)
-        header.addWidget(status)
-        self._layout.addLayout(header)
+        self._status_header("OUTPUT", card.status, active=card.active)
         self._layout.addWidget(_label(card.connection_name, "inspectorTitle", True))
         self._layout.addWidget(_label(card.partner_label, "inspectorText"))
         self._rule()
