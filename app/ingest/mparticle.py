@@ -14,7 +14,7 @@ so re-importing the same file is still a no-op.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -25,8 +25,9 @@ from app.ingest.values import RecordError
 from app.store.event_tables import SHORT_TEXT
 from app.store.event_writer import IncomingEvent, IncomingRecord, UserRef
 
-#: Users whose last profile the parser remembers (then it starts over).
-PROFILE_CACHE_LIMIT = 5_000
+#: Users whose last valid profile fingerprint the parser remembers (then it starts
+#: over): about 100 bytes each.
+PROFILE_CACHE_LIMIT = 200_000
 SHORT = SHORT_TEXT
 
 IDENTITY_PRIORITY = ("customer_id", "email", "mobile_number", "other_id_1", "other")
@@ -42,19 +43,49 @@ _EXTRA_DATA_FIELDS = frozenset(_EXTRA_DATA_FIELD_ORDER)
 PLACE_CACHE_LIMIT = 10_000
 
 
+class DeferredAttributes(Mapping[str, "dict[str, Any] | None"]):
+    """User attributes already seen valid for the user, parsed only when read.
+
+    The writer reads them only when it has not stored this profile for the user
+    (see ``IncomingRecord.profile``), which is rare: parsing them for every batch
+    would cost more than the rest of the batch.
+    """
+
+    __slots__ = ("_parsed", "_raw")
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._parsed: dict[str, dict[str, Any] | None] | None = None
+
+    def _values(self) -> dict[str, dict[str, Any] | None]:
+        if self._parsed is None:
+            self._parsed = v.user_attributes(self._raw, "user_attributes")
+            self._raw = None
+        return self._parsed
+
+    def __getitem__(self, name: str) -> dict[str, Any] | None:
+        return self._values()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
 class BatchParser:
     """Turns batches into records for one input.
 
     Every mParticle batch repeats the user's identities and attributes, so the
-    parser remembers each user's last profile and, while it is unchanged, hands
-    over the very same parsed objects (the writer then skips them at once).
+    parser fingerprints them (see :meth:`_profile`): checked once per change,
+    stored once per change.
     """
 
     def __init__(self, *, limits: v.Limits, input_id: str, default_platform: str | None) -> None:
         self.limits = limits
         self.input_id = input_id
         self.default_platform = default_platform
-        self._profiles: dict[Any, tuple[Any, Any, Any, Any]] = {}
+        self._valid: dict[Any, int] = {}
         self._places: dict[tuple[Any, ...], _Place] = {}
 
     def parse(self, batch: Any, line: int, key_source: bytes | None = None) -> IncomingRecord:
@@ -65,7 +96,7 @@ class BatchParser:
         """
         if not isinstance(batch, dict):
             raise RecordError(f"a batch must be a JSON object, not {v.type_name(batch)}")
-        identities, attributes = self._profile(batch)
+        identities, attributes, fingerprint = self._profile(batch, key_source is not None)
         user = _user(batch.get("mpid"), identities)
         device = v.json_object(batch.get("device_info"), "device_info") or {}
         platform = (v.platform_name(device.get("platform"), "device_info.platform")
@@ -89,23 +120,37 @@ class BatchParser:
             except RecordError as exc:
                 raise RecordError(f"events[{index}].{exc}") from None
         return IncomingRecord(line=line, user=user, key=key, identities=identities,
-                              attributes=attributes, events=events)
+                              attributes=attributes, events=events, profile=fingerprint)
 
-    def _profile(self, batch: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    def _profile(self, batch: dict[str, Any], from_orjson: bool
+                 ) -> tuple[dict[str, str], Mapping[str, Any], int | None]:
+        """The batch's identities and attributes, and a fingerprint of them as sent.
+
+        The fingerprint (a hash of the two objects re-serialised) lets the writer
+        skip a profile it stored for the user already, and lets this parser skip
+        checking attributes it has seen valid for the user: it remembers each
+        user's last valid fingerprint (8 bytes, not the parsed profile), so that
+        holds however users interleave. Attributes seen valid are handed over
+        unparsed (:class:`DeferredAttributes`); only a writer that needs them parses
+        them. Only for batches orjson read: another decoder's values (NaN, huge
+        integers) may not re-serialise faithfully.
+        """
         raw_identities = batch.get("user_identities")
         raw_attributes = batch.get("user_attributes")
+        identities = v.identities(raw_identities, "user_identities")
+        if not from_orjson:
+            return identities, v.user_attributes(raw_attributes, "user_attributes"), None
+        fingerprint = hash(orjson.dumps((raw_identities, raw_attributes)))
         who = batch.get("mpid")
         if who is None or isinstance(who, dict | list):
             who = repr(raw_identities)
-        known = self._profiles.get(who)
-        if known is not None and known[0] == raw_identities and known[1] == raw_attributes:
-            return known[2], known[3]
-        identities = v.identities(raw_identities, "user_identities")
+        if self._valid.get(who) == fingerprint:
+            return identities, DeferredAttributes(raw_attributes), fingerprint
         attributes = v.user_attributes(raw_attributes, "user_attributes")
-        if len(self._profiles) > PROFILE_CACHE_LIMIT:
-            self._profiles.clear()
-        self._profiles[who] = (raw_identities, raw_attributes, identities, attributes)
-        return identities, attributes
+        if len(self._valid) >= PROFILE_CACHE_LIMIT:
+            self._valid.clear()
+        self._valid[who] = fingerprint
+        return identities, attributes, fingerprint
 
     def _event(self, event: Any, platform: str | None, batch_ts: Any) -> IncomingEvent:
         """One event as an event row; error paths are relative (``data.…``)."""

@@ -17,7 +17,7 @@ the JSON text ``null``) where an event has no attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
@@ -86,8 +86,8 @@ IN_LIST_SIZE = 500
 CACHE_LIMIT = 100_000
 #: Identities and attribute values remembered as stored (skips rewriting unchanged ones).
 VALUE_CACHE_LIMIT = 50_000
-#: Users whose last stored profile (identities and attributes objects) is remembered.
-PROFILE_LIMIT = 5_000
+#: Users whose last stored profile fingerprint is remembered (about 100 bytes each).
+PROFILE_LIMIT = 200_000
 
 #: SQLite page cache during an import (KiB, negative per SQLite's convention): the
 #: events indexes are updated at random places, and a larger cache keeps them in memory.
@@ -201,14 +201,19 @@ class IncomingRecord:
     ``attributes`` maps a name to a ``user_attributes`` row without ``user_id``/``name``
     (``None`` removes the attribute). ``key`` de-duplicates the record within an
     input (an mParticle ``source_request_id``, a Segment ``messageId``, a content hash).
+    ``profile``, when a parser gives one, fingerprints ``identities`` and
+    ``attributes`` as the source sent them: the writer stores a user's profile
+    once per fingerprint (sources such as mParticle repeat it in every record) and
+    reads ``attributes`` only then.
     """
 
     line: int
     user: UserRef
     key: str | None = None
     identities: dict[str, str] = field(default_factory=dict)
-    attributes: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    attributes: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
     events: list[IncomingEvent] = field(default_factory=list)
+    profile: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +259,7 @@ class EventWriter:
         self._seen: dict[int, tuple[int | None, int | None]] = {}
         self._identity_cache: dict[tuple[int, str], str] = {}
         self._attribute_cache: dict[tuple[int, str], tuple[Any, ...] | None] = {}
-        self._profiles: dict[int, tuple[object, object]] = {}
+        self._profiles: dict[int, int] = {}
         self._transaction: RootTransaction | None = None
         self._span: dict[int, tuple[int, int]] = {}
         self._chunk_messages: dict[str, set[str]] = {}
@@ -402,7 +407,7 @@ class EventWriter:
         identities: dict[tuple[int, str], str] = {}
         attributes: dict[tuple[int, str], dict[str, Any] | None] = {}
         profiles = self._profiles
-        if len(profiles) > PROFILE_LIMIT:
+        if len(profiles) >= PROFILE_LIMIT:
             profiles.clear()
         for record, user_id in zip(fresh, user_of, strict=True):
             events = record.events
@@ -413,13 +418,12 @@ class EventWriter:
                 widest = span.get(user_id)
                 span[user_id] = (low, high) if widest is None else (
                     min(low, widest[0]), max(high, widest[1]))
-            # Parsers hand over the very same objects while a user's profile is
-            # unchanged (every mParticle batch repeats it): skip those at once.
-            last = profiles.get(user_id)
-            if last is not None and last[0] is record.identities \
-                    and last[1] is record.attributes:
-                continue
-            profiles[user_id] = (record.identities, record.attributes)
+            # Every mParticle batch repeats the user's profile: store it once a change.
+            fingerprint = record.profile
+            if fingerprint is not None:
+                if profiles.get(user_id) == fingerprint:
+                    continue
+                profiles[user_id] = fingerprint
             for kind, value in record.identities.items():
                 identities[(user_id, kind)] = value
                 # The identity may now belong to this user: look it up afresh next time.
@@ -721,7 +725,8 @@ class EventWriter:
             self._upsert(_identities, IDENTITY_COLUMNS[:2], IDENTITY_COLUMNS[2:],
                          [dict(zip(IDENTITY_COLUMNS, r, strict=True)) for r in rows])
 
-    def _write_attributes(self, attributes: dict[tuple[int, str], dict[str, Any] | None]) -> None:
+    def _write_attributes(self, attributes: dict[tuple[int, str], dict[str, Any] | None]
+                          ) -> None:
         cache = self._attribute_cache
         if len(cache) > VALUE_CACHE_LIMIT:
             cache.clear()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.errors import DataError, StudioError
 from app.core.models import Account
 from app.store import AccountRepository, Database, default_database_url
+from app.store.database import SQLITE_PAGE_SIZE
 from app.store.schema import AccountRow, InputRow
 
 
@@ -24,6 +25,26 @@ def test_sqlite_file_gets_wal_foreign_keys_and_busy_timeout(sqlite_db: Database)
     assert str(_pragma(sqlite_db, "journal_mode")).lower() == "wal"
     assert _pragma(sqlite_db, "foreign_keys") == 1
     assert _pragma(sqlite_db, "busy_timeout") == 5000
+
+
+def test_new_sqlite_file_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    import sqlite3
+
+    fresh = Database(f"sqlite:///{tmp_path / 'new.db'}")
+    old_path = tmp_path / "old.db"
+    with sqlite3.connect(old_path) as old:  # made by an earlier version: 4 KiB pages
+        old.execute("PRAGMA page_size=4096")
+        old.execute("PRAGMA journal_mode=WAL")
+        old.execute("CREATE TABLE kept (x)")
+    reopened = Database(f"sqlite:///{old_path}")
+    try:
+        assert _pragma(fresh, "page_size") == SQLITE_PAGE_SIZE == 16_384
+        assert _pragma(reopened, "page_size") == 4096
+        with reopened.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM kept").scalar() == 0
+    finally:
+        fresh.dispose()
+        reopened.dispose()
 
 
 def test_pragmas_are_set_on_every_new_connection(sqlite_db: Database) -> None:
