@@ -13,6 +13,7 @@ otherwise calls :func:`refresh_summaries` as before.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -68,24 +69,24 @@ class ChunkSummaries:
         self.events = 0
 
     def rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """(user_inputs, user_platforms, user_places) rows, each key once with its earliest time."""
-        inputs: dict[tuple[Any, ...], int] = {}
-        platforms: dict[tuple[Any, ...], int] = {}
+        """(user_inputs, user_platforms, user_places) rows, each key once with its earliest time.
+
+        The combinations are walked latest first, so for each summary key the
+        last one written (a dict comprehension, no comparisons) is the earliest.
+        """
+        latest_first = sorted(self._first.items(), key=_TIME, reverse=True)
+        inputs = {key[:2]: ts for key, ts in latest_first}
+        platforms = {(*key[:2], key[6]): ts for key, ts in latest_first if key[6] is not None}
         places: dict[tuple[Any, ...], int] = {}
-        for (user_id, input_id, *place, platform), ts in self._first.items():
-            for target, key in (
-                (inputs, (user_id, input_id)),
-                (platforms, (user_id, input_id, platform) if platform is not None else None),
-                *((places, (user_id, input_id, field, value) if value is not None else None)
-                  for field, value in zip(PLACE_FIELDS, place, strict=True)),
-            ):
-                if key is not None:
-                    known = target.get(key)
-                    if known is None or ts < known:
-                        target[key] = ts
+        for index, name in enumerate(PLACE_FIELDS, start=2):
+            places.update({(key[0], key[1], name, key[index]): ts
+                           for key, ts in latest_first if key[index] is not None})
         return ([(*k, ts) for k, ts in inputs.items()],
                 [(*k, ts) for k, ts in platforms.items()],
                 [(*k, ts) for k, ts in places.items()])
+
+
+_TIME = itemgetter(1)
 
 
 def upsert_statements(dialect: str) -> tuple[Insert, Insert, Insert]:
