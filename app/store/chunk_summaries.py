@@ -40,15 +40,27 @@ PLATFORM_COLUMNS = ("user_id", "input_id", "platform", "first_ms")
 PLACE_COLUMNS = ("user_id", "input_id", "field", "value", "first_ms")
 
 
+#: Combinations whose stored earliest time the writer remembers (about 200 bytes each).
+STORED_LIMIT = 100_000
+
+
 class ChunkSummaries:
     """The earliest timestamp of each (user, input, place, platform) among added event rows.
 
     One dictionary entry per distinct combination (a user's events mostly share
     them), expanded into the three summary tables' rows only when asked.
+
+    It also remembers, across chunks, the earliest time already stored for each
+    combination it folded in: events mostly arrive in time order, so a later
+    chunk's combination is usually no earlier than the stored one and needs no
+    upsert at all. That matters when users interleave (a live stream): every
+    chunk then has most users in it, and the upserts that change nothing would
+    cost more than the events themselves.
     """
 
     def __init__(self) -> None:
         self._first: dict[tuple[Any, ...], int] = {}
+        self._stored: dict[tuple[Any, ...], int] = {}
         self.events = 0
 
     def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -65,7 +77,21 @@ class ChunkSummaries:
         self.events += count
 
     def clear(self) -> None:
+        """Start the next chunk (after a commit: what was folded in is stored)."""
+        stored = self._stored
+        if len(stored) + len(self._first) > STORED_LIMIT:
+            stored.clear()
+        for key, ts in self._first.items():
+            known = stored.get(key)
+            if known is None or ts < known:
+                stored[key] = ts
         self._first.clear()
+        self.events = 0
+
+    def forget(self) -> None:
+        """Start over after a rollback: nothing of the chunk was stored."""
+        self._first.clear()
+        self._stored.clear()
         self.events = 0
 
     def rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -74,7 +100,11 @@ class ChunkSummaries:
         The combinations are walked latest first, so for each summary key the
         last one written (a dict comprehension, no comparisons) is the earliest.
         """
-        latest_first = sorted(self._first.items(), key=_TIME, reverse=True)
+        stored = self._stored
+        latest_first = sorted(
+            [(key, ts) for key, ts in self._first.items()
+             if (known := stored.get(key)) is None or ts < known],
+            key=_TIME, reverse=True)
         inputs = {key[:2]: ts for key, ts in latest_first}
         platforms = {(*key[:2], key[6]): ts for key, ts in latest_first if key[6] is not None}
         places: dict[tuple[Any, ...], int] = {}

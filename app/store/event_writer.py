@@ -390,6 +390,7 @@ class EventWriter:
         """Undo the open chunk and forget what the caches learnt (they may name its rows)."""
         if self._transaction is not None:
             self._transaction.rollback()  # also ends one a failed statement deactivated
+        self._summaries.forget()
         self._end_chunk()
         for cache in (self._user_ids, self._seen, self._identity_cache,
                       self._attribute_cache, self._profiles):

@@ -8,12 +8,14 @@ tables with what ``refresh_summaries`` makes from scratch.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.ingest.demo_data import DEMO_INPUTS, demo_batches, seed_demo_events
 from app.ingest.importer import import_files
@@ -109,4 +111,37 @@ def test_events_added_without_a_refresh_are_folded_in_by_the_next_chunk(
             event_type="custom_event", event_name="Outside", country="FR", platform="Web"))
     path = _files(tmp_path, 10, seed=7, now_ms=NOW_MS)[IOS]
     import_files(db, [path], format="mparticle", input_id=IOS, chunk_size=40)
+    _assert_equal_to_a_rebuild(db)
+
+
+def test_interleaved_users_fold_like_a_rebuild(db: Database, tmp_path: Path) -> None:
+    # A live stream: batches in time order, every chunk has most users in it, and
+    # most of a chunk's summary rows are already stored with an earlier time.
+    batches = sorted(
+        (batch for input_id, batch in demo_batches(40, seed=8, now_ms=NOW_MS)
+         if input_id == IOS),
+        key=lambda batch: min(e["data"]["timestamp_unixtime_ms"] for e in batch["events"]))
+    path = tmp_path / "stream.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(batch) + b"\n" for batch in batches))
+    # Then the same users again, earlier than anything stored (a backfill).
+    earlier = _files(tmp_path, 40, seed=8, now_ms=NOW_MS - 60 * 86_400_000)[IOS]
+
+    import_files(db, [path], format="mparticle", input_id=IOS, chunk_size=25)
+    import_files(db, [earlier], format="mparticle", input_id=IOS, chunk_size=25)
+
+    _assert_equal_to_a_rebuild(db)
+
+
+def test_a_rolled_back_chunk_leaves_nothing_the_next_chunks_rely_on(db: Database) -> None:
+    limits = Limits()
+    records = [parse_batch(batch, line, None, limits=limits, input_id=IOS,
+                           default_platform="iOS")
+               for line, (_input, batch) in enumerate(demo_batches(10, seed=9, now_ms=NOW_MS))]
+    with EventWriter(db) as writer:
+        writer.write_part(IOS, records[:20])
+        with pytest.raises((IntegrityError, sqlite3.IntegrityError)):
+            # An unknown input fails the chunk: all of it rolls back.
+            writer.write_part("no-such-input", records[20:21])
+        for start in range(0, len(records), 15):  # later chunks bring the same users again
+            writer.write(IOS, records[start:start + 15])
     _assert_equal_to_a_rebuild(db)
