@@ -614,7 +614,9 @@ class EventWriter:
             self._seen.clear()
         tied: dict[tuple[str, str], str] = {}
         to_find: dict[tuple[str, str], str] = {}  # identity → the record's own user name
-        for record in records:
+        # Ties matter only to records named by an identity (none, in most files).
+        by_identity = any(record.user.lookup is not None for record in records)
+        for record in records if by_identity else ():
             user = record.user
             if user.lookup is not None and user.lookup in tied:
                 record.user = user = UserRef(tied[user.lookup])

@@ -15,8 +15,10 @@ one changes no stored value, only how fast ``None`` gets there.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
-_NONE_STAYS_NONE = {}.get
+_EMPTY: dict[Any, Any] = {}
+_NONE_STAYS_NONE = _EMPTY.get
 """``_NONE_STAYS_NONE(None) is None``: a C-level callable, so adapting costs one call."""
 
 
