@@ -19,7 +19,8 @@ from types import FrameType
 from typing import TextIO
 
 from app.core.errors import StudioError
-from app.ingest.importer import DEFAULT_CHUNK_SIZE, FORMATS, Progress, Rejection, import_files
+from app.ingest.chunking import Rejection
+from app.ingest.importer import DEFAULT_CHUNK_SIZE, FORMATS, Progress, import_files
 from app.studio import Studio
 
 #: Rejections printed one by one; the rest are only counted.

@@ -3,9 +3,28 @@
 Pure Python: imports no Qt and no SQLAlchemy (a test checks).
 """
 
-from app.core.account import AccountState
-from app.core.errors import ConflictError, JourneyRuleError, StudioError
-from app.core.graph import START, JourneyGraph
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.core.account import AccountState
+    from app.core.errors import ConflictError, JourneyRuleError, StudioError
+    from app.core.graph import START, JourneyGraph
+
+# Loaded on first use (PEP 562): importing app.core.errors alone stays light.
+_WHERE = {
+    "AccountState": "app.core.account", "ConflictError": "app.core.errors",
+    "JourneyRuleError": "app.core.errors", "StudioError": "app.core.errors",
+    "START": "app.core.graph", "JourneyGraph": "app.core.graph",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'app.core' has no attribute {name!r}")
 
 __all__ = [
     "START",

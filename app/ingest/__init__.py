@@ -13,14 +13,30 @@ seeded demo users and events) and ``demo_account`` (the first-run account).
 The event tables themselves are written only by ``app.store.event_writer``.
 """
 
-from app.ingest.demo_data import DEMO_USERS, seed_demo_events, write_demo_files
-from app.ingest.importer import (
-    FORMATS,
-    ImportSummary,
-    Progress,
-    Rejection,
-    import_files,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.ingest.chunking import Rejection
+    from app.ingest.demo_data import DEMO_USERS, seed_demo_events, write_demo_files
+    from app.ingest.importer import FORMATS, ImportSummary, Progress, import_files
+
+# Loaded on first use (PEP 562): the parsing process of an import loads only the
+# parsers, not the importer and the store behind it.
+_WHERE = {
+    "Rejection": "app.ingest.chunking", "DEMO_USERS": "app.ingest.demo_data",
+    "seed_demo_events": "app.ingest.demo_data", "write_demo_files": "app.ingest.demo_data",
+    "FORMATS": "app.ingest.importer", "ImportSummary": "app.ingest.importer",
+    "Progress": "app.ingest.importer", "import_files": "app.ingest.importer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'app.ingest' has no attribute {name!r}")
 
 __all__ = [
     "DEMO_USERS",

@@ -12,21 +12,22 @@ parts, a few thousand records at a time, so memory does not depend on its size.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from app.ingest import csv_format, mparticle, segment
+from app.ingest.chunking import ChunkEnd, Rejection, Step, chunked, fewer_collections
+from app.ingest.parse_process import READERS, ParserProcess
 from app.ingest.pipeline import BackgroundWriter
 from app.ingest.sources import SourceFile
 from app.ingest.values import Limits
 from app.store.database import Database
-from app.store.event_writer import EventWriter, IncomingRecord, WriteResult
+from app.store.event_writer import EventWriter, WriteResult
+from app.store.incoming import IncomingRecord
+from app.store.staged_events import StagedPart
 
 Format = Literal["mparticle", "segment", "csv"]
 FORMATS: tuple[Format, ...] = ("mparticle", "segment", "csv")
@@ -43,30 +44,26 @@ records). The import's memory depends on this and :data:`QUEUED_PARTS`, not on t
 chunk size or the file size."""
 
 QUEUED_PARTS = 4
-"""Parts parsed ahead of the writer. While the writer moves a chunk's events into the
-table and commits (long calls that let the parser run), parsing goes on until this
-many parts wait: more parts, more of the parsing done meanwhile, more memory."""
+"""Parts parsed ahead of the writer by a parsing thread. While the writer moves a
+chunk's events into the table and commits (long calls that let the parser run),
+parsing goes on until this many parts wait: more parts, more of the parsing done
+meanwhile, more memory."""
 
-#: Allocations between collections of the garbage collector's youngest generation
-#: while an import runs (Python's default is 700).
-GC_THRESHOLD = 100_000
+QUEUED_PARTS_FROM_A_PROCESS = 2
+"""Parts waiting between a parsing process and the writer, on each side of the pipe.
+That parser runs all the time on its own core, so a short queue keeps the writer
+fed; each part waiting costs both processes memory."""
+
+PARSE_PROCESS_MIN_BYTES = 8 * 1024 * 1024
+"""Imports at least this large are parsed in a child process (app/ingest/parse_process.py):
+parsing then gets a core of its own instead of taking turns with the writer under
+one interpreter lock. Starting the process costs about half a second, which pays
+from a few tens of thousands of events on (8 MB of mParticle JSON lines hold ~20k)."""
 
 log = logging.getLogger(__name__)
 
 #: Rejections kept word for word in the summary (all are counted).
 MAX_KEPT_REJECTIONS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A record that was skipped, as ``file:line: reason``."""
-
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,17 +151,17 @@ def import_files(
     total_bytes = sum(p.stat().st_size for p in files)
     with EventWriter(database) as writer:
         platform = writer.input_platform(input_id)
-    run = _Run(BackgroundWriter(database, depth=QUEUED_PARTS), input_id, chunk_size, progress,
+        in_a_process = total_bytes >= PARSE_PROCESS_MIN_BYTES
+        stage_events = writer.takes_staged_parts
+    depth = QUEUED_PARTS_FROM_A_PROCESS if in_a_process else QUEUED_PARTS
+    run = _Run(BackgroundWriter(database, depth=depth), input_id, chunk_size, progress,
                on_reject, cancel, total_bytes)
-    limits = Limits()
     try:
-        with _fewer_collections():
-            for path in files:
-                with SourceFile(path) as source:
-                    items = _reader(format)(source, limits=limits, input_id=input_id,
-                                            default_platform=platform)
-                    run.consume(items, source)
-            run.finish()
+        if in_a_process:
+            _parse_in_a_process(run, files, format, platform, stage_events)
+        else:
+            _parse_here(run, files, format, platform)
+        run.finish()
     except Cancelled:
         run.summary.cancelled = True
         run.abort()
@@ -175,23 +172,32 @@ def import_files(
     return run.summary
 
 
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector's youngest generation less often meanwhile.
+def _parse_here(run: _Run, files: list[Path], format: Format, platform: str | None) -> None:
+    """Parse in this process's thread, taking turns with the writer's (small imports)."""
+    limits = Limits()
+    with fewer_collections():
+        for path in files:
+            with SourceFile(path) as source:
+                items = READERS[format](source, limits=limits, input_id=run.input_id,
+                                        default_platform=platform)
+                run.take(chunked(items, source, chunk_size=run.chunk_size, part_size=PART_SIZE,
+                                 done_bytes=run.done_bytes,
+                                 between_records=run.writer.turns.wait))
+                run.done_bytes += source.size
 
-    Parsing allocates millions of short-lived objects, almost none of them in
-    cycles (reference counting frees them), yet with the default threshold (700
-    allocations) the collector runs every few records, and each run walks the
-    objects still alive: the parts waiting for the writer. At 20,000 an import
-    spent ~10% less time than at 700; at ``GC_THRESHOLD`` parsing takes another
-    ~15% less. The previous thresholds come back afterwards.
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(max(previous[0], GC_THRESHOLD), *previous[1:])
+
+def _parse_in_a_process(run: _Run, files: list[Path], format: Format, platform: str | None,
+                        stage_events: bool) -> None:
+    """Parse in a child process (see app/ingest/parse_process.py) while this one stores."""
+    parser = ParserProcess(files, format=format, input_id=run.input_id,
+                           default_platform=platform, chunk_size=run.chunk_size,
+                           part_size=PART_SIZE, stage_events=stage_events,
+                           depth=QUEUED_PARTS_FROM_A_PROCESS)
     try:
-        yield
+        with fewer_collections():
+            run.take(message[1] for message in parser.messages())
     finally:
-        gc.set_threshold(*previous)
+        parser.close()
 
 
 def import_mixed_records(
@@ -228,11 +234,6 @@ def import_mixed_records(
     return summary
 
 
-def _reader(format: Format) -> Callable[..., Iterator[IncomingRecord | tuple[int, str]]]:
-    return {"mparticle": mparticle.read_file, "segment": segment.read_file,
-            "csv": csv_format.read_file}[format]
-
-
 class _Run:
     """The state of one import: the pending chunk, the summary, the clock."""
 
@@ -260,37 +261,15 @@ class _Run:
         self.summary = ImportSummary()
         self.started = time.monotonic()
 
-    def consume(self, items: Iterator[IncomingRecord | tuple[int, str]], source: SourceFile,
-                ) -> None:
-        """Store the file's records in chunks of ``chunk_size`` events, sent in parts.
-
-        A chunk ends at the record that brings it to ``chunk_size`` events, and at
-        the end of the file; a part also ends there, or at ``PART_SIZE`` events.
-        """
-        label = str(source.path)
-        part_size = min(self.chunk_size, PART_SIZE)
-        pending: list[IncomingRecord] = []
-        part = chunk = 0
-        wait_for_turn = self.writer.turns.wait
-        for item in items:
-            wait_for_turn()
-            if isinstance(item, IncomingRecord):
-                pending.append(item)
-                weight = max(1, len(item.events))
-                part += weight
-                chunk += weight
-                if part >= part_size or chunk >= self.chunk_size:
-                    self._submit(pending)
-                    pending, part = [], 0
-                    if chunk >= self.chunk_size:
-                        self._commit(self.done_bytes + source.bytes_read, label)
-                        chunk = 0
+    def take(self, steps: Iterable[Step]) -> None:
+        """Submit parts, commit at chunk ends, report rejections, in order."""
+        for step in steps:
+            if isinstance(step, ChunkEnd):
+                self._commit(step.position, step.label)
+            elif isinstance(step, Rejection):
+                self._reject(step)
             else:
-                self._reject(Rejection(label, item[0], item[1]))
-        self.done_bytes += source.size
-        if pending:
-            self._submit(pending)
-        self._commit(self.done_bytes, label)
+                self._submit(step)
 
     def finish(self) -> None:
         self._committed(self.writer.finish())
@@ -298,7 +277,7 @@ class _Run:
     def abort(self) -> None:
         self._committed(self.writer.abort())
 
-    def _submit(self, records: list[IncomingRecord]) -> None:
+    def _submit(self, records: list[IncomingRecord] | StagedPart) -> None:
         self._committed(self.writer.submit(self.input_id, records))
         if self.cancel is not None and self.cancel():
             raise Cancelled

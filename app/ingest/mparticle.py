@@ -22,8 +22,7 @@ import orjson
 from app.ingest import values as v
 from app.ingest.sources import Broken, Oversized, SourceFile
 from app.ingest.values import RecordError
-from app.store.event_tables import SHORT_TEXT
-from app.store.event_writer import IncomingEvent, IncomingRecord, UserRef
+from app.store.incoming import SHORT_TEXT, IncomingEvent, IncomingRecord, UserRef
 
 #: Users whose last valid profile fingerprint the parser remembers (then it starts
 #: over): about 100 bytes each.
@@ -43,34 +42,56 @@ _EXTRA_DATA_FIELDS = frozenset(_EXTRA_DATA_FIELD_ORDER)
 PLACE_CACHE_LIMIT = 10_000
 
 
-class DeferredAttributes(Mapping[str, "dict[str, Any] | None"]):
-    """User attributes already seen valid for the user, parsed only when read.
+class DeferredProfile:
+    """A profile already seen valid for the user, parsed only when read.
 
-    The writer reads them only when it has not stored this profile for the user
-    (see ``IncomingRecord.profile``), which is rare: parsing them for every batch
-    would cost more than the rest of the batch.
+    The writer reads a profile only when it has not stored it for the user
+    (see ``IncomingRecord.profile``), which is rare: parsing the attributes of
+    every batch would cost more than the rest of the batch. The profile is kept
+    as the JSON text its fingerprint was taken of, which is also what crosses to
+    the writer when parsing runs in a process of its own (bytes are the cheapest
+    thing to hand over. :meth:`mappings` gives the two mappings a record carries
+    (they refer to the profile, never the other way round: no reference cycle
+    for the garbage collector to find).
     """
 
-    __slots__ = ("_parsed", "_raw")
+    __slots__ = ("_values", "json")
 
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
-        self._parsed: dict[str, dict[str, Any] | None] | None = None
+    def __init__(self, profile_json: bytes) -> None:
+        self.json = profile_json
+        """``[identities, attributes]`` as the batch had them, as JSON text."""
+        self._values: tuple[dict[str, str], dict[str, Any]] | None = None
 
-    def _values(self) -> dict[str, dict[str, Any] | None]:
-        if self._parsed is None:
-            self._parsed = v.user_attributes(self._raw, "user_attributes")
-            self._raw = None
-        return self._parsed
+    def mappings(self) -> tuple[Mapping[str, str], Mapping[str, dict[str, Any] | None]]:
+        """(identities, attributes) as mappings that parse the profile when first read."""
+        return ProfileHalf(self, 0), ProfileHalf(self, 1)
 
-    def __getitem__(self, name: str) -> dict[str, Any] | None:
-        return self._values()[name]
+    def values(self) -> tuple[dict[str, str], dict[str, Any]]:
+        """(identities, attributes), parsed once."""
+        if self._values is None:
+            raw_identities, raw_attributes = orjson.loads(self.json)
+            self._values = (v.identities(raw_identities, "user_identities"),
+                            v.user_attributes(raw_attributes, "user_attributes"))
+        return self._values
+
+
+class ProfileHalf(Mapping[str, Any]):
+    """One half of a :class:`DeferredProfile` as a mapping (parses it when first read)."""
+
+    __slots__ = ("_half", "profile")
+
+    def __init__(self, profile: DeferredProfile, half: int) -> None:
+        self.profile = profile
+        self._half = half
+
+    def __getitem__(self, name: str) -> Any:
+        return self.profile.values()[self._half][name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values())
+        return iter(self.profile.values()[self._half])
 
     def __len__(self) -> int:
-        return len(self._values())
+        return len(self.profile.values()[self._half])
 
 
 class BatchParser:
@@ -131,7 +152,7 @@ class BatchParser:
         checking attributes it has seen valid for the user: it remembers each
         user's last valid fingerprint (8 bytes, not the parsed profile), so that
         holds however users interleave. Attributes seen valid are handed over
-        unparsed (:class:`DeferredAttributes`); only a writer that needs them parses
+        unparsed (:class:`DeferredProfile`); only a writer that needs them parses
         them. Only for batches orjson read: another decoder's values (NaN, huge
         integers) may not re-serialise faithfully.
         """
@@ -140,12 +161,13 @@ class BatchParser:
         identities = v.identities(raw_identities, "user_identities")
         if not from_orjson:
             return identities, v.user_attributes(raw_attributes, "user_attributes"), None
-        fingerprint = hash(orjson.dumps((raw_identities, raw_attributes)))
+        profile_json = orjson.dumps((raw_identities, raw_attributes))
+        fingerprint = hash(profile_json)
         who = batch.get("mpid")
         if who is None or isinstance(who, dict | list):
             who = repr(raw_identities)
         if self._valid.get(who) == fingerprint:
-            return identities, DeferredAttributes(raw_attributes), fingerprint
+            return identities, DeferredProfile(profile_json).mappings()[1], fingerprint
         attributes = v.user_attributes(raw_attributes, "user_attributes")
         if len(self._valid) >= PROFILE_CACHE_LIMIT:
             self._valid.clear()

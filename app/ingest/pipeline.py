@@ -27,7 +27,9 @@ from typing import Any
 
 from app.ingest.turns import Turns
 from app.store.database import Database
-from app.store.event_writer import EventWriter, IncomingRecord, WriteResult
+from app.store.event_writer import EventWriter, WriteResult
+from app.store.incoming import IncomingRecord
+from app.store.staged_events import StagedPart
 
 _POLL_S = 0.1
 
@@ -35,7 +37,7 @@ _POLL_S = 0.1
 @dataclass(frozen=True, slots=True)
 class _Part:
     input_id: str
-    records: list[IncomingRecord]
+    records: list[IncomingRecord] | StagedPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ class BackgroundWriter:
             target=self._run, args=(database,), name="import-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, input_id: str, records: list[IncomingRecord]
+    def submit(self, input_id: str, records: list[IncomingRecord] | StagedPart
                ) -> list[tuple[WriteResult, Any]]:
         """Queue a part of the open chunk (waiting while the queue is full).
 

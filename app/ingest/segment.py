@@ -18,7 +18,7 @@ import orjson
 from app.ingest import values as v
 from app.ingest.sources import Oversized, SourceFile
 from app.ingest.values import RecordError
-from app.store.event_writer import IncomingEvent, IncomingRecord, UserRef
+from app.store.incoming import IncomingEvent, IncomingRecord, UserRef
 
 CALL_TYPES = frozenset({"identify", "track", "page", "screen"})
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from app.store.event_tables import EXTERNAL_ID_LENGTH, SHORT_TEXT, TEXT_VALUE_LENGTH
+from app.store.incoming import EXTERNAL_ID_LENGTH, SHORT_TEXT, TEXT_VALUE_LENGTH
 
 #: 2000-01-01T00:00:00Z. Earlier "milliseconds" are nearly always seconds sent by mistake.
 MIN_TIMESTAMP_MS = 946_684_800_000

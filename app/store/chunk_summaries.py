@@ -76,6 +76,21 @@ class ChunkSummaries:
                 first[key] = ts
         self.events += count
 
+    def add_combinations(self, user_id: int, combinations: Iterable[tuple[tuple[Any, ...], int]],
+                         events: int) -> None:
+        """Take in a record's ``events`` as (combination, earliest time) pairs.
+
+        A combination is an event row's (input, country, region, city, postal
+        code, platform): see app/store/staged_events.py.
+        """
+        first = self._first
+        for combination, ts in combinations:
+            key = (user_id, *combination)
+            known = first.get(key)
+            if known is None or ts < known:
+                first[key] = ts
+        self.events += events
+
     def clear(self) -> None:
         """Start the next chunk (after a commit: what was folded in is stored)."""
         stored = self._stored

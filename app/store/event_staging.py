@@ -23,7 +23,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from app.store.staged_events import select_staged
+
 STAGING_TABLE = "import_staged_events"
+#: The attached in-memory schema a serialized part is loaded into, and the table
+#: pairing its record numbers with user ids.
+PART_SCHEMA = "import_part"
+PART_USERS = "import_part_users"
 
 #: Rows bound per staging statement: one multi-row INSERT binds them in one call
 #: (binding row by row is most of the staging time). 64 rows of 15 values stay under
@@ -36,6 +42,7 @@ class EventStaging:
 
     def __init__(self, connection: Connection, columns: Sequence[str]) -> None:
         self._connection = connection
+        self._attach_part()
         names = ", ".join(columns)
         # No declared types: values stay as bound, and ``events`` applies its own
         # column affinities on the move, exactly as for a direct insert.
@@ -50,18 +57,46 @@ class EventStaging:
         connection.exec_driver_sql(self._empty)  # a pooled connection may have kept one
         self.staged = 0
         """Rows staged since the last move."""
+        self._stage_part = (
+            f"INSERT INTO temp.{STAGING_TABLE} ({names}) "
+            + select_staged(columns, f"temp.{PART_USERS}").format(schema=PART_SCHEMA))
 
     def stage(self, rows: list[tuple[Any, ...]]) -> None:
         """Add ``rows`` (in ``columns`` order) to the chunk's staged events."""
-        whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
-        if whole:
-            values = iter(rows)
-            self._connection.exec_driver_sql(self._stage_many, [
-                tuple(chain.from_iterable(islice(values, ROWS_PER_STATEMENT)))
-                for _ in range(whole // ROWS_PER_STATEMENT)])
-        if whole < len(rows):
-            self._connection.exec_driver_sql(self._stage, rows[whole:])
+        _insert_rows(self._connection, self._stage_many, self._stage, rows)
         self.staged += len(rows)
+
+    def stage_serialized(self, database: bytes, users: list[tuple[int, int]]) -> int:
+        """Stage the events of a serialized part (see app/store/staged_events.py).
+
+        ``users`` pairs the part's record numbers with user ids; events of records
+        not listed (duplicates) are left out. Returns how many events were staged.
+        """
+        driver = self._connection.connection.driver_connection
+        assert driver is not None
+        driver.deserialize(database, name=PART_SCHEMA)
+        self._connection.exec_driver_sql(f"DELETE FROM temp.{PART_USERS}")
+        _insert_rows(self._connection, self._stage_users_many, self._stage_users, users)
+        staged = self._connection.exec_driver_sql(self._stage_part).rowcount
+        self.staged += staged
+        return staged
+
+    def _attach_part(self) -> None:
+        """The schema parts are deserialized into, and the record → user table.
+
+        ATTACH is not allowed inside a transaction, so this happens with the
+        staging table, before the first chunk's; the one attached schema is
+        reused for every part (deserializing replaces its content).
+        """
+        attached = {row[1] for row in self._connection.exec_driver_sql("PRAGMA database_list")}
+        if PART_SCHEMA not in attached:  # a pooled connection may have kept it
+            self._connection.exec_driver_sql(f"ATTACH DATABASE ':memory:' AS {PART_SCHEMA}")
+        self._connection.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {PART_USERS} "
+            "(record_no INTEGER PRIMARY KEY, user_id INTEGER NOT NULL)")
+        self._stage_users = f"INSERT INTO temp.{PART_USERS} VALUES (?, ?)"
+        self._stage_users_many = f"INSERT INTO temp.{PART_USERS} VALUES " + ", ".join(
+            ["(?, ?)"] * ROWS_PER_STATEMENT)
 
     def move(self, others_may_run: Callable[[], AbstractContextManager[None]]) -> None:
         """Insert the staged events into ``events`` in time order; ``others_may_run`` wraps it."""
@@ -74,3 +109,19 @@ class EventStaging:
 
     def drop(self) -> None:
         self._connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}")
+        self._connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{PART_USERS}")
+        self._connection.commit()
+        self._connection.exec_driver_sql(f"DETACH DATABASE {PART_SCHEMA}")
+
+
+def _insert_rows(connection: Connection, many: str, one: str,
+                 rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``rows``: ``ROWS_PER_STATEMENT`` a statement with ``many``, the rest with ``one``."""
+    whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
+    if whole:
+        values = iter(rows)
+        connection.exec_driver_sql(many, [
+            tuple(chain.from_iterable(islice(values, ROWS_PER_STATEMENT)))
+            for _ in range(whole // ROWS_PER_STATEMENT)])
+    if whole < len(rows):
+        connection.exec_driver_sql(one, list(rows[whole:]))

@@ -27,14 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.store.incoming import EXTERNAL_ID_LENGTH, SHORT_TEXT, TEXT_VALUE_LENGTH
 from app.store.schema import ID_LENGTH, Base, UTCDateTime
 
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 """BIGINT everywhere, but INTEGER on SQLite so the column is the rowid (autoincrement)."""
 
-EXTERNAL_ID_LENGTH = 255
-SHORT_TEXT = 64
-TEXT_VALUE_LENGTH = 1024
 
 
 class UserRow(Base):

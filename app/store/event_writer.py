@@ -17,12 +17,12 @@ the JSON text ``null``) where an event has no attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 from typing import cast as cast_type
 
 from sqlalchemy import (
@@ -74,9 +74,11 @@ from app.store.event_tables import (
     UserIdentityRow,
     UserRow,
 )
+from app.store.incoming import IncomingEvent, IncomingRecord, UserRef
 from app.store.multirow import MultiRowInsert
 from app.store.schema import InputRow
 from app.store.sqlite_binding import bind_none_directly
+from app.store.staged_events import StagedPart
 
 #: Values per ``IN (…)`` list: far below every backend's bound-parameter limit.
 IN_LIST_SIZE = 500
@@ -85,7 +87,7 @@ IN_LIST_SIZE = 500
 #: the caches, not the file, decide how much memory an import takes).
 CACHE_LIMIT = 100_000
 #: Identities and attribute values remembered as stored (skips rewriting unchanged ones).
-VALUE_CACHE_LIMIT = 50_000
+VALUE_CACHE_LIMIT = 20_000
 #: Users whose last stored profile fingerprint is remembered (about 100 bytes each).
 PROFILE_LIMIT = 200_000
 
@@ -100,30 +102,6 @@ MOVE_AFTER_EVENTS = 50_000
 #: WAL pages between checkpoints during an import (default 1,000): index pages that
 #: every chunk touches are copied back to the database file once, not after each chunk.
 SQLITE_IMPORT_CHECKPOINT_PAGES = 20_000
-
-class IncomingEvent(NamedTuple):
-    """One event of a record, as stored (its user is filled in by the writer).
-
-    A named tuple rather than a dict: an import holds a few chunks of these in
-    memory at once, and a tuple takes a fifth of the room of a dict with the
-    same fields. ``attributes`` is JSON text (already serialised) or None.
-    """
-
-    input_id: str
-    ts_ms: int
-    event_type: str
-    event_name: str | None = None
-    custom_event_type: str | None = None
-    commerce_action: str | None = None
-    amount: float | None = None
-    attributes: str | None = None
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    platform: str | None = None
-    message_id: str | None = None
-
 
 EVENT_COLUMNS = ("user_id", *IncomingEvent._fields)
 """The columns of an event row in insert order: the user, then :class:`IncomingEvent`."""
@@ -177,43 +155,6 @@ _SQLITE_BATCHES = Table("imported_batches", MetaData(), Column("input_id", Strin
                         Column("batch_key", String), Column("imported_at", String))
 _TYPED_VIEWS = _views(_SerialisedJSON)
 _events_read = cast_type(Table, EventRow.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class UserRef:
-    """Who a record is about.
-
-    ``external_id`` is the id the data came with (MPID, Segment userId, …) or one
-    derived from an identity. ``lookup`` is an identity (type, value) that, when a
-    stored user already has it, names that user instead (e.g. a Segment
-    anonymousId that an earlier ``identify`` tied to a known user).
-    """
-
-    external_id: str
-    lookup: tuple[str, str] | None = None
-
-
-@dataclass(slots=True)
-class IncomingRecord:
-    """One record of an import, validated and normalised, ready to be stored whole.
-
-    ``events`` are the record's events (:class:`IncomingEvent`);
-    ``attributes`` maps a name to a ``user_attributes`` row without ``user_id``/``name``
-    (``None`` removes the attribute). ``key`` de-duplicates the record within an
-    input (an mParticle ``source_request_id``, a Segment ``messageId``, a content hash).
-    ``profile``, when a parser gives one, fingerprints ``identities`` and
-    ``attributes`` as the source sent them: the writer stores a user's profile
-    once per fingerprint (sources such as mParticle repeat it in every record) and
-    reads ``attributes`` only then.
-    """
-
-    line: int
-    user: UserRef
-    key: str | None = None
-    identities: dict[str, str] = field(default_factory=dict)
-    attributes: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
-    events: list[IncomingEvent] = field(default_factory=list)
-    profile: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +285,8 @@ class EventWriter:
         self.commit()
         return result
 
-    def write_part(self, input_id: str, records: Sequence[IncomingRecord]) -> WriteResult:
+    def write_part(self, input_id: str, records: Sequence[IncomingRecord] | StagedPart
+                   ) -> WriteResult:
         """Store ``records`` as part of the open chunk (opening one); :meth:`commit` ends it.
 
         A chunk's parts are one transaction: a commit makes them all durable at
@@ -353,10 +295,15 @@ class EventWriter:
         thousand records in memory while each commit covers many more events: a
         commit writes every index page the chunk touched, so fewer, larger
         commits write each page fewer times.
+
+        A :class:`~app.store.staged_events.StagedPart` (SQLite only: see
+        :attr:`takes_staged_parts`) brings its events already staged.
         """
         try:
             if self._transaction is None:
                 self._transaction = self._connection.begin()
+            if isinstance(records, StagedPart):
+                return self._write_staged(input_id, records)
             return self._write(input_id, records)
         except BaseException:
             self._roll_back()
@@ -404,33 +351,12 @@ class EventWriter:
         user_of = [self._user_id(r.user) for r in fresh]
 
         event_rows: list[tuple[Any, ...]] = []
-        span = self._span
-        identities: dict[tuple[int, str], str] = {}
-        attributes: dict[tuple[int, str], dict[str, Any] | None] = {}
-        profiles = self._profiles
-        if len(profiles) >= PROFILE_LIMIT:
-            profiles.clear()
         for record, user_id in zip(fresh, user_of, strict=True):
             events = record.events
             if events:
                 event_rows.extend([(user_id, *event) for event in events])
                 times = [event.ts_ms for event in events]
-                low, high = min(times), max(times)
-                widest = span.get(user_id)
-                span[user_id] = (low, high) if widest is None else (
-                    min(low, widest[0]), max(high, widest[1]))
-            # Every mParticle batch repeats the user's profile: store it once a change.
-            fingerprint = record.profile
-            if fingerprint is not None:
-                if profiles.get(user_id) == fingerprint:
-                    continue
-                profiles[user_id] = fingerprint
-            for kind, value in record.identities.items():
-                identities[(user_id, kind)] = value
-                # The identity may now belong to this user: look it up afresh next time.
-                self._user_ids.pop(_lookup_key((kind, value)), None)
-            for name, row in record.attributes.items():
-                attributes[(user_id, name)] = row
+                self._widen_span(user_id, min(times), max(times))
 
         if self._staging is not None:
             # Moved into events in time order at the commit (or once many are staged).
@@ -444,8 +370,7 @@ class EventWriter:
             event_rows.sort(key=_BY_TIME)
             self._execute_rows("insert events", self._insert_events, EVENT_COLUMNS, event_rows)
         self._summaries.add(event_rows)
-        self._write_identities(identities)
-        self._write_attributes(attributes)
+        self._write_profiles(fresh, user_of)
         return WriteResult(
             records_imported=len(fresh),
             records_duplicated=duplicated_records,
@@ -453,6 +378,70 @@ class EventWriter:
             events_duplicated=events_duplicated,
             users_created=users_created,
         )
+
+    def _write_staged(self, input_id: str, part: StagedPart) -> WriteResult:
+        """:meth:`_write` for a part whose events come staged (no message ids in it)."""
+        assert self._staging is not None, "staged parts are for SQLite"
+        records = part.records
+        fresh = self._new_records(input_id, records)
+        users_created = self._resolve_users(fresh)
+        user_of = [self._user_id(r.user) for r in fresh]
+        number = {id(record): index for index, record in enumerate(records)}
+        facts = part.facts
+        users: list[tuple[int, int]] = []
+        summaries = self._summaries
+        for record, user_id in zip(fresh, user_of, strict=True):
+            index = number[id(record)]
+            known = facts[index]
+            if known is not None:
+                count, first_ms, last_ms, combinations = known
+                users.append((index, user_id))
+                self._widen_span(user_id, first_ms, last_ms)
+                summaries.add_combinations(user_id, combinations, count)
+        events = self._staging.stage_serialized(part.database, users)
+        if self._staging.staged >= MOVE_AFTER_EVENTS:
+            self._staging.move(self._others_may_run)
+        self._write_profiles(fresh, user_of)
+        return WriteResult(
+            records_imported=len(fresh),
+            records_duplicated=len(records) - len(fresh),
+            events_imported=events,
+            users_created=users_created,
+        )
+
+    @property
+    def takes_staged_parts(self) -> bool:
+        """Whether :meth:`write_part` takes a :class:`~app.store.staged_events.StagedPart`."""
+        return self._staging is not None
+
+    def _widen_span(self, user_id: int, low: int, high: int) -> None:
+        """Note that the chunk has events of ``user_id`` from ``low`` to ``high``."""
+        widest = self._span.get(user_id)
+        self._span[user_id] = (low, high) if widest is None else (
+            min(low, widest[0]), max(high, widest[1]))
+
+    def _write_profiles(self, fresh: list[IncomingRecord], user_of: list[int]) -> None:
+        """Store the identities and attributes of ``fresh`` records, once per change."""
+        identities: dict[tuple[int, str], str] = {}
+        attributes: dict[tuple[int, str], dict[str, Any] | None] = {}
+        profiles = self._profiles
+        if len(profiles) >= PROFILE_LIMIT:
+            profiles.clear()
+        for record, user_id in zip(fresh, user_of, strict=True):
+            # Every mParticle batch repeats the user's profile: store it once a change.
+            fingerprint = record.profile
+            if fingerprint is not None:
+                if profiles.get(user_id) == fingerprint:
+                    continue
+                profiles[user_id] = fingerprint
+            for kind, value in record.identities.items():
+                identities[(user_id, kind)] = value
+                # The identity may now belong to this user: look it up afresh next time.
+                self._user_ids.pop(_lookup_key((kind, value)), None)
+            for name, row in record.attributes.items():
+                attributes[(user_id, name)] = row
+        self._write_identities(identities)
+        self._write_attributes(attributes)
 
     def _fold_summaries(self) -> None:
         """Bring the per-user summaries up to date with the chunk, before it commits.

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.store import Database, event_writer
 from app.store.event_tables import EventRow
-from app.store.event_writer import EventWriter, IncomingEvent, IncomingRecord, UserRef
+from app.store.event_writer import EventWriter
+from app.store.incoming import IncomingEvent, IncomingRecord, UserRef
 
 WEB = "in-streaming-web"
 T0 = 1_790_000_000_000

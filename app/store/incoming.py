@@ -1,0 +1,80 @@
+"""What importers hand the event writer: records of a user, their events and profile.
+
+Parsers (app/ingest) build these in one thread or process and the writer
+(app/store/event_writer.py) stores them in another, so they are plain, compact
+values: named tuples for the many events, slotted dataclasses for the records.
+This module imports nothing heavy: a parsing process loads it without SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+# Column sizes of stored text (app/store/event_tables.py declares the columns with
+# them; importers check values against them before handing records over).
+EXTERNAL_ID_LENGTH = 255
+SHORT_TEXT = 64
+TEXT_VALUE_LENGTH = 1024
+
+
+class IncomingEvent(NamedTuple):
+    """One event of a record, as stored (its user is filled in by the writer).
+
+    A named tuple rather than a dict: an import holds a few chunks of these in
+    memory at once, and a tuple takes a fifth of the room of a dict with the
+    same fields. ``attributes`` is JSON text (already serialised) or None.
+    """
+
+    input_id: str
+    ts_ms: int
+    event_type: str
+    event_name: str | None = None
+    custom_event_type: str | None = None
+    commerce_action: str | None = None
+    amount: float | None = None
+    attributes: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    platform: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """Who a record is about.
+
+    ``external_id`` is the id the data came with (MPID, Segment userId, …) or one
+    derived from an identity. ``lookup`` is an identity (type, value) that, when a
+    stored user already has it, names that user instead (e.g. a Segment
+    anonymousId that an earlier ``identify`` tied to a known user).
+    """
+
+    external_id: str
+    lookup: tuple[str, str] | None = None
+
+
+@dataclass(slots=True)
+class IncomingRecord:
+    """One record of an import, validated and normalised, ready to be stored whole.
+
+    ``events`` are the record's events (:class:`IncomingEvent`);
+    ``attributes`` maps a name to a ``user_attributes`` row without ``user_id``/``name``
+    (``None`` removes the attribute). ``key`` de-duplicates the record within an
+    input (an mParticle ``source_request_id``, a Segment ``messageId``, a content hash).
+    ``profile``, when a parser gives one, fingerprints ``identities`` and
+    ``attributes`` as the source sent them: the writer stores a user's profile
+    once per fingerprint (sources such as mParticle repeat it in every record) and
+    reads ``attributes`` only then.
+    """
+
+    line: int
+    user: UserRef
+    key: str | None = None
+    identities: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[str, dict[str, Any] | None] = field(default_factory=dict)
+    events: list[IncomingEvent] = field(default_factory=list)
+    profile: int | None = None

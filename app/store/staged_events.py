@@ -1,0 +1,155 @@
+"""A part's events staged outside the writer, handed over as a serialized SQLite database.
+
+The event writer's thread is what limits an import: for every event it built a
+row tuple, bound its fifteen values into the staging table and summarised it,
+about 3 µs of Python an event on top of SQLite's own work. A parser running in
+another process (app/ingest/parse_process.py) has a core of its own, so it does
+that work instead: :class:`PartBuilder` writes a part's events into a private
+in-memory SQLite database, with the record's number in the part where the user
+id will go (users are the writer's to resolve), and hands the database over as
+bytes (``sqlite3.Connection.serialize``: one copy of its pages). The writer
+deserializes it and moves the rows into its staging table with one
+``INSERT … SELECT`` joining record numbers to user ids (see
+:meth:`app.store.event_staging.EventStaging.stage_serialized`), so the events of
+a part cost the writer thread a few calls instead of Python per event.
+
+What the writer still needs of a record's events (how many, their time span,
+the per-user summary combinations) travels with the part as :class:`RecordFacts`.
+Events carrying a ``message_id`` are de-duplicated one by one against the store,
+which needs them in Python: a part with any such event is not staged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, islice
+from typing import Any
+
+from app.store.incoming import IncomingRecord
+
+STAGED_TABLE = "part_events"
+PLACES_TABLE = "part_places"
+STAGED_COLUMNS = ("record_no", "place_no", "ts_ms", "event_type", "event_name",
+                  "custom_event_type", "commerce_action", "amount", "attributes")
+"""A staged event: its record's number in the part, its place, then its own values."""
+PLACE_COLUMNS = ("place_no", "input_id", "country", "region", "city", "postal_code",
+                 "platform")
+"""A place: what a record's events mostly share (bound once a part, not once an event)."""
+
+#: Rows bound per statement (15 values each: under SQLite's oldest limit of 999).
+_ROWS_PER_STATEMENT = 64
+
+Combination = tuple[Any, ...]
+"""(input, country, region, city, postal code, platform) of events, as the summaries key them."""
+
+
+RecordFacts = tuple[int, int, int, tuple[tuple[Combination, int], ...]]
+"""What the writer needs of one record's staged events: how many, the earliest and
+latest time, and each distinct combination with its earliest time. A plain tuple:
+parts cross a process boundary, and plain tuples pickle in C."""
+
+
+@dataclass(slots=True)
+class StagedPart:
+    """Records whose events are in ``database`` (their ``events`` lists are empty).
+
+    ``facts[i]`` describes the events of ``records[i]`` (None: it has none).
+    """
+
+    records: list[IncomingRecord]
+    facts: list[RecordFacts | None]
+    database: bytes
+
+    @property
+    def events(self) -> int:
+        return sum(f[0] for f in self.facts if f is not None)
+
+
+class PartBuilder:
+    """Builds :class:`StagedPart` s in a private in-memory database (one per builder)."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:", isolation_level=None)
+        self._db.execute(f"CREATE TABLE {STAGED_TABLE} ({', '.join(STAGED_COLUMNS)})")
+        self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
+                         f"{', '.join(PLACE_COLUMNS[1:])})")
+        row = f"({', '.join('?' * len(STAGED_COLUMNS))})"
+        self._insert_one = f"INSERT INTO {STAGED_TABLE} VALUES {row}"
+        self._insert_many = f"INSERT INTO {STAGED_TABLE} VALUES " + ", ".join(
+            [row] * _ROWS_PER_STATEMENT)
+        self._insert_place = (f"INSERT INTO {PLACES_TABLE} VALUES "
+                              f"({', '.join('?' * len(PLACE_COLUMNS))})")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def build(self, records: list[IncomingRecord]) -> StagedPart | None:
+        """The records as a staged part, emptying their ``events``; None if it can't be.
+
+        None (and the records untouched) when an event has a ``message_id``.
+        """
+        if any(e.message_id is not None for r in records for e in r.events):
+            return None
+        rows: list[tuple[Any, ...]] = []
+        facts: list[RecordFacts | None] = []
+        places: dict[Combination, int] = {}
+        for number, record in enumerate(records):
+            events = record.events
+            if not events:
+                facts.append(None)
+                continue
+            first: dict[Combination, int] = {}
+            for event in events:
+                ts = event[1]
+                place = (event[0], *event[8:13])  # input, location and platform
+                place_no = places.get(place)
+                if place_no is None:
+                    place_no = places[place] = len(places)
+                known = first.get(place)
+                if known is None or ts < known:
+                    first[place] = ts
+                rows.append((number, place_no, *event[1:8]))
+            times = [event[1] for event in events]
+            facts.append((len(events), min(times), max(times), tuple(first.items())))
+            record.events = []
+        self._db.execute("BEGIN")
+        self._db.execute(f"DELETE FROM {STAGED_TABLE}")
+        self._db.execute(f"DELETE FROM {PLACES_TABLE}")
+        self._db.executemany(self._insert_place,
+                             [(number, *place) for place, number in places.items()])
+        _insert(self._db, self._insert_many, self._insert_one, rows)
+        self._db.execute("COMMIT")
+        return StagedPart(records, facts, self._db.serialize())
+
+
+def select_staged(columns: Sequence[str], users: str) -> str:
+    """SELECT of a deserialized part's events as rows of ``columns`` (events' column names).
+
+    ``users`` names the table pairing record numbers with user ids; ``{schema}``
+    in the text stands for the schema the part was deserialized into.
+    """
+    def source(column: str) -> str:
+        if column == "user_id":
+            return "u.user_id"
+        if column in PLACE_COLUMNS:
+            return f"c.{column}"
+        if column in STAGED_COLUMNS:
+            return f"p.{column}"
+        return "NULL"  # message_id: parts with message ids are not staged
+
+    return (f"SELECT {', '.join(source(c) for c in columns)} "
+            f"FROM {{schema}}.{STAGED_TABLE} AS p "
+            f"JOIN {users} AS u ON u.record_no = p.record_no "
+            f"JOIN {{schema}}.{PLACES_TABLE} AS c ON c.place_no = p.place_no")
+
+
+def _insert(db: sqlite3.Connection, many: str, one: str, rows: list[tuple[Any, ...]]) -> None:
+    whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
+    if whole:
+        values = iter(rows)
+        db.executemany(many, [tuple(chain.from_iterable(islice(values, _ROWS_PER_STATEMENT)))
+                              for _ in range(whole // _ROWS_PER_STATEMENT)])
+    if whole < len(rows):
+        db.executemany(one, rows[whole:])
