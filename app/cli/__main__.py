@@ -4,5 +4,5 @@ import sys
 
 from app.cli import main
 
-if __name__ == "__main__":  # a spawned import parser imports this module too
+if __name__ == "__main__":  # as multiprocessing asks of main modules (imports spawn)
     sys.exit(main())

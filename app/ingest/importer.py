@@ -49,10 +49,10 @@ chunk's events into the table and commits (long calls that let the parser run),
 parsing goes on until this many parts wait: more parts, more of the parsing done
 meanwhile, more memory."""
 
-QUEUED_PARTS_FROM_A_PROCESS = 2
+QUEUED_PARTS_FROM_A_PROCESS = 1
 """Parts waiting between a parsing process and the writer, on each side of the pipe.
-That parser runs all the time on its own core, so a short queue keeps the writer
-fed; each part waiting costs both processes memory."""
+That parser runs all the time on its own core, so one part waiting keeps the writer
+fed (two were no faster); each part waiting costs both processes memory."""
 
 PARSE_PROCESS_MIN_BYTES = 8 * 1024 * 1024
 """Imports at least this large are parsed in a child process (app/ingest/parse_process.py):

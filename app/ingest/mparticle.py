@@ -167,7 +167,10 @@ class BatchParser:
         if who is None or isinstance(who, dict | list):
             who = repr(raw_identities)
         if self._valid.get(who) == fingerprint:
-            return identities, DeferredProfile(profile_json).mappings()[1], fingerprint
+            # orjson's bytes keep their 4 KiB working buffer: a part holds thousands
+            # of these, so keep an exact copy.
+            exact = memoryview(profile_json).tobytes()
+            return identities, DeferredProfile(exact).mappings()[1], fingerprint
         attributes = v.user_attributes(raw_attributes, "user_attributes")
         if len(self._valid) >= PROFILE_CACHE_LIMIT:
             self._valid.clear()
