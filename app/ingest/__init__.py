@@ -8,8 +8,10 @@
 Modules: ``importer`` (files → chunked transactions, progress, cancellation),
 ``mparticle``, ``segment``, ``csv_format`` (one parser per format), ``values``
 (the shared checks and the words of rejection reasons), ``sources`` (streaming
-file reading), ``pipeline`` (storing on a background thread), ``demo_data`` (the
-seeded demo users and events) and ``demo_account`` (the first-run account).
+file reading), ``chunking`` (cutting records into parts and chunks),
+``parse_process`` (parsing large imports in a process of their own), ``pipeline``
+(storing on a background thread), ``demo_data`` (the seeded demo users and events)
+and ``demo_account`` (the first-run account).
 The event tables themselves are written only by ``app.store.event_writer``.
 """
 

@@ -8,7 +8,8 @@ Generates demo batches (app/ingest/demo_data.py: sessions, funnel, commerce, ful
 user profiles in every batch, as mParticle sends them) as one JSON lines file (one
 user's batches after another; ``--time-ordered``: sorted by time, users interleaved),
 then imports it with ``import_files`` into a new SQLite database in a child
-process, so the peak memory (max RSS) printed is the import's alone. The same
+process, so the peak memory (max RSS) printed is the import's alone: that process's
+peak plus the peak of the process it parses in (app/ingest/parse_process.py). The same
 import of a file a quarter the size runs first: the two peaks side by side show
 whether memory depends on the file size (it should not).
 
