@@ -144,33 +144,37 @@ class BatchParser:
                               attributes=attributes, events=events, profile=fingerprint)
 
     def _profile(self, batch: dict[str, Any], from_orjson: bool
-                 ) -> tuple[dict[str, str], Mapping[str, Any], int | None]:
+                 ) -> tuple[Mapping[str, str], Mapping[str, Any], int | None]:
         """The batch's identities and attributes, and a fingerprint of them as sent.
 
         The fingerprint (a hash of the two objects re-serialised) lets the writer
         skip a profile it stored for the user already, and lets this parser skip
         checking attributes it has seen valid for the user: it remembers each
         user's last valid fingerprint (8 bytes, not the parsed profile), so that
-        holds however users interleave. Attributes seen valid are handed over
-        unparsed (:class:`DeferredProfile`); only a writer that needs them parses
-        them. Only for batches orjson read: another decoder's values (NaN, huge
-        integers) may not re-serialise faithfully.
+        holds however users interleave. A profile seen valid is handed over
+        unparsed (:class:`DeferredProfile`; its identities too, unless they name the
+        user); only a writer that needs it parses it. Only for batches orjson read:
+        another decoder's values (NaN, huge integers) may not re-serialise faithfully.
         """
         raw_identities = batch.get("user_identities")
         raw_attributes = batch.get("user_attributes")
-        identities = v.identities(raw_identities, "user_identities")
         if not from_orjson:
-            return identities, v.user_attributes(raw_attributes, "user_attributes"), None
+            return (v.identities(raw_identities, "user_identities"),
+                    v.user_attributes(raw_attributes, "user_attributes"), None)
         profile_json = orjson.dumps((raw_identities, raw_attributes))
         fingerprint = hash(profile_json)
-        who = batch.get("mpid")
-        if who is None or isinstance(who, dict | list):
-            who = repr(raw_identities)
+        mpid = batch.get("mpid")
+        named = mpid is not None and not isinstance(mpid, dict | list)
+        who = mpid if named else repr(raw_identities)
         if self._valid.get(who) == fingerprint:
             # orjson's bytes keep their 4 KiB working buffer: a part holds thousands
             # of these, so keep an exact copy.
-            exact = memoryview(profile_json).tobytes()
-            return identities, DeferredProfile(exact).mappings()[1], fingerprint
+            identities, attributes = DeferredProfile(
+                memoryview(profile_json).tobytes()).mappings()
+            if not named:  # the identities name the user: needed now
+                identities = v.identities(raw_identities, "user_identities")
+            return identities, attributes, fingerprint
+        identities = v.identities(raw_identities, "user_identities")
         attributes = v.user_attributes(raw_attributes, "user_attributes")
         if len(self._valid) >= PROFILE_CACHE_LIMIT:
             self._valid.clear()
@@ -282,7 +286,7 @@ def parse_batch(
     return parser.parse(batch, line, key_source)
 
 
-def _user(mpid: Any, identities: dict[str, str]) -> UserRef:
+def _user(mpid: Any, identities: Mapping[str, str]) -> UserRef:
     if mpid is not None:
         return UserRef(v.identifier(mpid, "mpid"))
     ordered = [k for k in IDENTITY_PRIORITY if k in identities] + sorted(identities)

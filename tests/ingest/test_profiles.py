@@ -92,3 +92,22 @@ def test_a_bad_profile_is_rejected_even_after_a_good_one_for_the_user(
         f"{path}:2: user_attributes.score must be a string, number, boolean or list, "
         "not an object"]
     assert stored.attributes("9")["score"] == ("number", 1)
+
+
+def test_a_user_named_only_by_identities_keeps_them_across_repeated_profiles(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    def anonymous(n: int) -> dict[str, Any]:
+        batch = _batch(0, n, plan="trial")
+        del batch["mpid"]
+        batch["user_identities"] = {"email": "ann@example.com"}
+        return batch
+
+    summary = _import(db, _file(write, "a.jsonl", anonymous(1), anonymous(2), anonymous(3)),
+                      chunk_size=1)
+
+    assert summary.records_imported == 3
+    assert list(stored.users()) == ["email:ann@example.com"]
+    assert len(stored.events()) == 3
+    assert stored.identities("email:ann@example.com") == {"email": "ann@example.com"}
+    assert stored.attributes("email:ann@example.com") == {"plan": ("string", "trial")}
