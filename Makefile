@@ -1,7 +1,7 @@
 # Journey Studio — developer entry points. Needs only Python 3.11+ and make.
 #   make run    create .venv if missing, install the app (editable), start the GUI
 #   make test   create .venv if missing, install the app with its test extra, run pytest
-#   make lint   ruff + mypy (strict on app/core and app/engine)
+#   make lint   ruff + mypy (strict on app/core, app/engine, app/store and app/ingest)
 #   make clean  remove the virtualenv, caches and build output
 
 PYTHON ?= python3

@@ -5,8 +5,9 @@ Pure Python: imports no Qt and no SQLAlchemy (a test checks).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from app.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from app.core.account import AccountState
@@ -14,17 +15,13 @@ if TYPE_CHECKING:
     from app.core.graph import START, JourneyGraph
 
 # Loaded on first use (PEP 562): importing app.core.errors alone stays light.
-_WHERE = {
+_WHERE: dict[str, str | None] = {
     "AccountState": "app.core.account", "ConflictError": "app.core.errors",
     "JourneyRuleError": "app.core.errors", "StudioError": "app.core.errors",
     "START": "app.core.graph", "JourneyGraph": "app.core.graph",
 }
+__getattr__ = lazy_exports(__name__, _WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'app.core' has no attribute {name!r}")
 
 __all__ = [
     "START",

@@ -17,8 +17,9 @@ The event tables themselves are written only by ``app.store.event_writer``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from app.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from app.ingest.chunking import Rejection
@@ -27,18 +28,14 @@ if TYPE_CHECKING:
 
 # Loaded on first use (PEP 562): the parsing process of an import loads only the
 # parsers, not the importer and the store behind it.
-_WHERE = {
+_WHERE: dict[str, str | None] = {
     "Rejection": "app.ingest.chunking", "DEMO_USERS": "app.ingest.demo_data",
     "seed_demo_events": "app.ingest.demo_data", "write_demo_files": "app.ingest.demo_data",
     "FORMATS": "app.ingest.importer", "ImportSummary": "app.ingest.importer",
     "Progress": "app.ingest.importer", "import_files": "app.ingest.importer",
 }
+__getattr__ = lazy_exports(__name__, _WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'app.ingest' has no attribute {name!r}")
 
 __all__ = [
     "DEMO_USERS",

@@ -10,8 +10,9 @@ The only code that reads or writes database tables. Imports no Qt (a test checks
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from app.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from app.store import audience_tables, event_tables, repositories
@@ -25,20 +26,14 @@ if TYPE_CHECKING:
 
 # Loaded on first use (PEP 562): a process that only parses import files loads
 # app.store.incoming without SQLAlchemy and the repositories.
-_WHERE = {
+_WHERE: dict[str, str | None] = {
     "AccountData": "app.store.repositories", "AccountRepository": "app.store.repositories",
     "JourneyRepository": "app.store.repositories", "StoredJourney": "app.store.repositories",
     "Database": "app.store.database", "default_database_url": "app.store.database",
 }
-_MODULES = ("audience_tables", "event_tables", "repositories")
+_WHERE.update(dict.fromkeys(("audience_tables", "event_tables", "repositories")))
+__getattr__ = lazy_exports(__name__, _WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        return importlib.import_module(f"app.store.{name}")
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'app.store' has no attribute {name!r}")
 
 __all__ = [
     "AccountData",

@@ -287,3 +287,15 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_the_parsing_process_loads_no_database_or_domain_libraries() -> None:
+    # What it loads is memory it holds for the whole import (the peak counts both
+    # processes): the parsers need neither SQLAlchemy nor the domain model.
+    check = ("import sys, app.ingest.parse_process\n"
+             "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'sqlalchemy', 'alembic', 'pydantic', 'networkx', 'PySide6', 'duckdb'})\n"
+             "print(','.join(heavy))\n")
+    loaded = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert loaded == ""
