@@ -5,8 +5,8 @@ parser could only run while the writer waited on SQLite, and the writer waited
 for parts whenever parsing fell behind. In a child process the parser runs all
 the time on the other core. What it sends must be cheap to hand over, so on
 SQLite a part's events travel as a serialized SQLite database built in the
-child (app/store/staged_events.py), not as millions of Python tuples; records
-(users, keys, profiles) are pickled as they are.
+child (app/store/staged_events.py), not as millions of Python tuples, and
+records (users, keys, profiles) as plain tuples (see "handing parts over").
 
 The child cuts parts and chunks exactly as the importer's own thread does
 (app/ingest/chunking.py) and sends, in file order: ``("part", payload)``,
