@@ -25,18 +25,25 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
+from operator import itemgetter
 from typing import Any
 
 from app.store.incoming import IncomingRecord
 
 STAGED_TABLE = "part_events"
 PLACES_TABLE = "part_places"
-STAGED_COLUMNS = ("record_no", "place_no", "ts_ms", "event_type", "event_name",
-                  "custom_event_type", "commerce_action", "amount", "attributes")
-"""A staged event: its record's number in the part, its place, then its own values."""
+STAGED_COLUMNS = ("ts_ms", "event_type", "event_name", "custom_event_type", "commerce_action",
+                  "amount", "attributes", "record_no", "place_no")
+"""A staged event: its own values, then its record's number in the part and its place."""
 PLACE_COLUMNS = ("place_no", "input_id", "country", "region", "city", "postal_code",
                  "platform")
 """A place: what a record's events mostly share (bound once a part, not once an event)."""
+
+# Parts of an event row (app/store/incoming.py), taken in C.
+_PLACE = itemgetter(0, 8, 9, 10, 11, 12)  # input, the location columns, platform
+_VALUES = itemgetter(1, 2, 3, 4, 5, 6, 7)  # ts_ms … attributes
+_TIME = itemgetter(1)
+_MESSAGE = itemgetter(13)
 
 #: Rows bound per statement (15 values each: under SQLite's oldest limit of 999).
 _ROWS_PER_STATEMENT = 64
@@ -90,7 +97,7 @@ class PartBuilder:
 
         None (and the records untouched) when an event has a ``message_id``.
         """
-        if any(e.message_id is not None for r in records for e in r.events):
+        if any(map(_MESSAGE, chain.from_iterable(r.events for r in records))):
             return None
         rows: list[tuple[Any, ...]] = []
         facts: list[RecordFacts | None] = []
@@ -100,19 +107,24 @@ class PartBuilder:
             if not events:
                 facts.append(None)
                 continue
-            first: dict[Combination, int] = {}
-            for event in events:
-                ts = event[1]
-                place = (event[0], *event[8:13])  # input, location and platform
-                place_no = places.get(place)
-                if place_no is None:
-                    place_no = places[place] = len(places)
-                known = first.get(place)
-                if known is None or ts < known:
-                    first[place] = ts
-                rows.append((number, place_no, *event[1:8]))
-            times = [event[1] for event in events]
-            facts.append((len(events), min(times), max(times), tuple(first.items())))
+            times = list(map(_TIME, events))
+            low = min(times)
+            event_places = list(map(_PLACE, events))
+            if len(set(event_places)) == 1:  # the usual record: one place for all its events
+                place = event_places[0]
+                place_no = places.setdefault(place, len(places))
+                tail = (number, place_no)
+                rows.extend([values + tail for values in map(_VALUES, events)])
+                first: tuple[tuple[Combination, int], ...] = ((place, low),)
+            else:
+                earliest: dict[Combination, int] = {}
+                for values, place in zip(map(_VALUES, events), event_places, strict=True):
+                    rows.append((*values, number, places.setdefault(place, len(places))))
+                    known = earliest.get(place)
+                    if known is None or values[0] < known:
+                        earliest[place] = values[0]
+                first = tuple(earliest.items())
+            facts.append((len(events), low, max(times), first))
             record.events = []
         self._db.execute("BEGIN")
         self._db.execute(f"DELETE FROM {STAGED_TABLE}")
