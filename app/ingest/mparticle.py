@@ -122,8 +122,8 @@ class BatchParser:
         device = v.json_object(batch.get("device_info"), "device_info") or {}
         platform = (v.platform_name(device.get("platform"), "device_info.platform")
                     or self.default_platform)
-        v.text(batch.get("environment"), "environment")
-        key = v.text(batch.get("source_request_id"), "source_request_id", 255)
+        _short(batch.get("environment"), SHORT, "environment")
+        key = _short(batch.get("source_request_id"), 255, "source_request_id")
         if key is None:
             source = key_source if key_source is not None else orjson.dumps(
                 batch, option=orjson.OPT_SORT_KEYS)
