@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy import Connection
 
+from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
 from app.store.staged_events import select_staged
 
 STAGING_TABLE = "import_staged_events"
@@ -30,11 +30,6 @@ STAGING_TABLE = "import_staged_events"
 #: pairing its record numbers with user ids.
 PART_SCHEMA = "import_part"
 PART_USERS = "import_part_users"
-
-#: Rows bound per staging statement: one multi-row INSERT binds them in one call
-#: (binding row by row is most of the staging time). 64 rows of 15 values stay under
-#: 999 bound values, the limit of the oldest SQLite versions still around.
-ROWS_PER_STATEMENT = 64
 
 
 class EventStaging:
@@ -47,10 +42,13 @@ class EventStaging:
         # No declared types: values stay as bound, and ``events`` applies its own
         # column affinities on the move, exactly as for a direct insert.
         connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({names})")
-        row = f"({', '.join('?' * len(columns))})"
-        self._stage = f"INSERT INTO temp.{STAGING_TABLE} ({names}) VALUES {row}"
-        self._stage_many = (f"INSERT INTO temp.{STAGING_TABLE} ({names}) VALUES "
-                            + ", ".join([row] * ROWS_PER_STATEMENT))
+        # Many rows a statement: binding row by row was most of the staging time.
+        insert = f"INSERT INTO temp.{STAGING_TABLE} ({names}) VALUES "
+        self._stage = insert + values_groups(len(columns), 1)
+        self._stage_many = insert + values_groups(len(columns), MAX_ROWS_PER_STATEMENT)
+        users = f"INSERT INTO temp.{PART_USERS} VALUES "
+        self._stage_users = users + values_groups(2, 1)
+        self._stage_users_many = users + values_groups(2, MAX_ROWS_PER_STATEMENT)
         self._move = (f"INSERT INTO main.events ({names}) "
                       f"SELECT {names} FROM temp.{STAGING_TABLE} ORDER BY ts_ms, rowid")
         self._empty = f"DELETE FROM temp.{STAGING_TABLE}"
@@ -63,7 +61,7 @@ class EventStaging:
 
     def stage(self, rows: list[tuple[Any, ...]]) -> None:
         """Add ``rows`` (in ``columns`` order) to the chunk's staged events."""
-        _insert_rows(self._connection, self._stage_many, self._stage, rows)
+        run_in_groups(self._connection.exec_driver_sql, self._stage_many, self._stage, rows)
         self.staged += len(rows)
 
     def stage_serialized(self, database: bytes, users: list[tuple[int, int]]) -> int:
@@ -76,7 +74,8 @@ class EventStaging:
         assert driver is not None
         driver.deserialize(database, name=PART_SCHEMA)
         self._connection.exec_driver_sql(f"DELETE FROM temp.{PART_USERS}")
-        _insert_rows(self._connection, self._stage_users_many, self._stage_users, users)
+        run_in_groups(self._connection.exec_driver_sql, self._stage_users_many,
+                      self._stage_users, users)
         staged = self._connection.exec_driver_sql(self._stage_part).rowcount
         self.staged += staged
         return staged
@@ -94,9 +93,6 @@ class EventStaging:
         self._connection.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {PART_USERS} "
             "(record_no INTEGER PRIMARY KEY, user_id INTEGER NOT NULL)")
-        self._stage_users = f"INSERT INTO temp.{PART_USERS} VALUES (?, ?)"
-        self._stage_users_many = f"INSERT INTO temp.{PART_USERS} VALUES " + ", ".join(
-            ["(?, ?)"] * ROWS_PER_STATEMENT)
 
     def move(self, others_may_run: Callable[[], AbstractContextManager[None]]) -> None:
         """Insert the staged events into ``events`` in time order; ``others_may_run`` wraps it."""
@@ -113,15 +109,3 @@ class EventStaging:
         self._connection.commit()
         self._connection.exec_driver_sql(f"DETACH DATABASE {PART_SCHEMA}")
 
-
-def _insert_rows(connection: Connection, many: str, one: str,
-                 rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``rows``: ``ROWS_PER_STATEMENT`` a statement with ``many``, the rest with ``one``."""
-    whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
-    if whole:
-        values = iter(rows)
-        connection.exec_driver_sql(many, [
-            tuple(chain.from_iterable(islice(values, ROWS_PER_STATEMENT)))
-            for _ in range(whole // ROWS_PER_STATEMENT)])
-    if whole < len(rows):
-        connection.exec_driver_sql(one, list(rows[whole:]))

@@ -19,17 +19,40 @@ across groups.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain, compress, islice
 from operator import is_not
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+if TYPE_CHECKING:  # at run time only the callers import SQLAlchemy (not a parsing process)
+    from sqlalchemy import Connection
 
 #: Bound values per statement at most: the limit of the oldest SQLite versions still around.
 MAX_BOUND_VALUES = 999
 #: Rows per statement at most (more rows gain little once the round trips are few).
 MAX_ROWS_PER_STATEMENT = 64
+
+
+def values_groups(width: int, rows: int) -> str:
+    """``(?, …), (?, …), …``: the VALUES of ``rows`` rows of ``width`` positional values."""
+    return ", ".join(["(" + ", ".join("?" * width) + ")"] * rows)
+
+
+def run_in_groups(execute_many: Callable[[str, list[tuple[Any, ...]]], object], many: str,
+                  one: str, rows: Sequence[tuple[Any, ...]],
+                  size: int = MAX_ROWS_PER_STATEMENT) -> None:
+    """Run ``rows`` through ``many`` (an INSERT of ``size`` rows), the rest through ``one``.
+
+    ``execute_many`` is an ``executemany``: a driver connection's, or SQLAlchemy's
+    ``exec_driver_sql``. ``one`` is the same INSERT for a single row.
+    """
+    whole = len(rows) - len(rows) % size
+    if whole:
+        values = iter(rows)
+        execute_many(many, [tuple(chain.from_iterable(islice(values, size)))
+                            for _ in range(whole // size)])
+    if whole < len(rows):
+        execute_many(one, list(rows[whole:]))
 
 
 class _Variant:
@@ -38,24 +61,14 @@ class _Variant:
     def __init__(self, head: str, tail: str, kept: tuple[bool, ...], rows: int) -> None:
         group = "(" + ", ".join(["?" if k else "NULL" for k in kept]) + ")"
         self.kept = kept
-        self.kept_many = kept * rows
         self.rows = rows
         self.one_row = f"{head}VALUES {group}{tail}"
         self.many_rows = f"{head}VALUES {', '.join([group] * rows)}{tail}"
 
     def execute(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
-        size = self.rows
-        whole = len(rows) - len(rows) % size
-        if whole:
-            values = iter(rows)
-            kept = self.kept_many
-            connection.exec_driver_sql(self.many_rows, [
-                tuple(compress(chain.from_iterable(islice(values, size)), kept))
-                for _ in range(whole // size)])
-        if whole < len(rows):
-            kept = self.kept
-            connection.exec_driver_sql(
-                self.one_row, [tuple(compress(row, kept)) for row in rows[whole:]])
+        kept = self.kept
+        run_in_groups(connection.exec_driver_sql, self.many_rows, self.one_row,
+                      [tuple(compress(row, kept)) for row in rows], self.rows)
 
 
 class MultiRowInsert:

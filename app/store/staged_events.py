@@ -24,11 +24,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from app.store.incoming import IncomingRecord
+from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
 
 STAGED_TABLE = "part_events"
 PLACES_TABLE = "part_places"
@@ -44,9 +45,6 @@ _PLACE = itemgetter(0, 8, 9, 10, 11, 12)  # input, the location columns, platfor
 _VALUES = itemgetter(1, 2, 3, 4, 5, 6, 7)  # ts_ms … attributes
 _TIME = itemgetter(1)
 _MESSAGE = itemgetter(13)
-
-#: Rows bound per statement (15 values each: under SQLite's oldest limit of 999).
-_ROWS_PER_STATEMENT = 64
 
 Combination = tuple[Any, ...]
 """(input, country, region, city, postal code, platform) of events, as the summaries key them."""
@@ -69,10 +67,6 @@ class StagedPart:
     facts: list[RecordFacts | None]
     database: bytes
 
-    @property
-    def events(self) -> int:
-        return sum(f[0] for f in self.facts if f is not None)
-
 
 class PartBuilder:
     """Builds :class:`StagedPart` s in a private in-memory database (one per builder)."""
@@ -82,12 +76,12 @@ class PartBuilder:
         self._db.execute(f"CREATE TABLE {STAGED_TABLE} ({', '.join(STAGED_COLUMNS)})")
         self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
                          f"{', '.join(PLACE_COLUMNS[1:])})")
-        row = f"({', '.join('?' * len(STAGED_COLUMNS))})"
-        self._insert_one = f"INSERT INTO {STAGED_TABLE} VALUES {row}"
-        self._insert_many = f"INSERT INTO {STAGED_TABLE} VALUES " + ", ".join(
-            [row] * _ROWS_PER_STATEMENT)
+        width = len(STAGED_COLUMNS)
+        self._insert_one = f"INSERT INTO {STAGED_TABLE} VALUES {values_groups(width, 1)}"
+        self._insert_many = (f"INSERT INTO {STAGED_TABLE} VALUES "
+                             f"{values_groups(width, MAX_ROWS_PER_STATEMENT)}")
         self._insert_place = (f"INSERT INTO {PLACES_TABLE} VALUES "
-                              f"({', '.join('?' * len(PLACE_COLUMNS))})")
+                              f"{values_groups(len(PLACE_COLUMNS), 1)}")
 
     def close(self) -> None:
         self._db.close()
@@ -131,7 +125,7 @@ class PartBuilder:
         self._db.execute(f"DELETE FROM {PLACES_TABLE}")
         self._db.executemany(self._insert_place,
                              [(number, *place) for place, number in places.items()])
-        _insert(self._db, self._insert_many, self._insert_one, rows)
+        run_in_groups(self._db.executemany, self._insert_many, self._insert_one, rows)
         self._db.execute("COMMIT")
         return StagedPart(records, facts, self._db.serialize())
 
@@ -156,12 +150,3 @@ def select_staged(columns: Sequence[str], users: str) -> str:
             f"JOIN {users} AS u ON u.record_no = p.record_no "
             f"JOIN {{schema}}.{PLACES_TABLE} AS c ON c.place_no = p.place_no")
 
-
-def _insert(db: sqlite3.Connection, many: str, one: str, rows: list[tuple[Any, ...]]) -> None:
-    whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
-    if whole:
-        values = iter(rows)
-        db.executemany(many, [tuple(chain.from_iterable(islice(values, _ROWS_PER_STATEMENT)))
-                              for _ in range(whole // _ROWS_PER_STATEMENT)])
-    if whole < len(rows):
-        db.executemany(one, rows[whole:])
