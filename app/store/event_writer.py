@@ -695,14 +695,7 @@ class EventWriter:
             if cache.get(key) != value:
                 cache[key] = value
                 rows.append((*key, value))
-        if not rows:
-            return
-        if self._identity_upsert is not None:
-            self._execute_rows("upsert user_identities", self._identity_upsert,
-                               IDENTITY_COLUMNS, rows)
-        else:
-            self._upsert(_identities, IDENTITY_COLUMNS[:2], IDENTITY_COLUMNS[2:],
-                         [dict(zip(IDENTITY_COLUMNS, r, strict=True)) for r in rows])
+        self._upsert_rows(_identities, self._identity_upsert, IDENTITY_COLUMNS, rows)
 
     def _write_attributes(self, attributes: dict[tuple[int, str], dict[str, Any] | None]
                           ) -> None:
@@ -728,14 +721,22 @@ class EventWriter:
                 )),
                 removed,
             )
+        self._upsert_rows(self._attributes_w, self._attribute_upsert, ATTRIBUTE_COLUMNS, rows)
+
+    def _upsert_rows(self, table: Table, statement: Insert | None, columns: Sequence[str],
+                     rows: list[tuple[Any, ...]]) -> None:
+        """Upsert ``rows`` (tuples in ``columns`` order, keyed by the first two columns).
+
+        ``statement`` is the table's prepared upsert, or None on a backend without
+        one (then :meth:`_upsert` deletes and inserts).
+        """
         if not rows:
             return
-        if self._attribute_upsert is not None:
-            self._execute_rows("upsert user_attributes", self._attribute_upsert,
-                               ATTRIBUTE_COLUMNS, rows)
+        if statement is not None:
+            self._execute_rows(f"upsert {table.name}", statement, columns, rows)
         else:
-            self._upsert(self._attributes_w, ATTRIBUTE_COLUMNS[:2], ATTRIBUTE_COLUMNS[2:],
-                         [dict(zip(ATTRIBUTE_COLUMNS, r, strict=True)) for r in rows])
+            self._upsert(table, columns[:2], columns[2:],
+                         [dict(zip(columns, r, strict=True)) for r in rows])
 
     def _execute_rows(self, name: str, statement: UpdateBase, columns: Sequence[str],
                       rows: list[tuple[Any, ...]]) -> None:
