@@ -195,7 +195,7 @@ def _parse_in_a_process(run: _Run, files: list[Path], format: Format, platform: 
                            depth=QUEUED_PARTS_FROM_A_PROCESS)
     try:
         with fewer_collections():
-            run.take(message[1] for message in parser.messages())
+            run.take(parser.steps())
     finally:
         parser.close()
 
@@ -261,7 +261,7 @@ class _Run:
         self.summary = ImportSummary()
         self.started = time.monotonic()
 
-    def take(self, steps: Iterable[Step]) -> None:
+    def take(self, steps: Iterable[Step | StagedPart]) -> None:
         """Submit parts, commit at chunk ends, report rejections, in order."""
         for step in steps:
             if isinstance(step, ChunkEnd):

@@ -32,7 +32,7 @@ from typing import Any
 
 from app.core.errors import StudioError
 from app.ingest import csv_format, mparticle, segment
-from app.ingest.chunking import ChunkEnd, chunked, fewer_collections
+from app.ingest.chunking import ChunkEnd, Step, chunked, fewer_collections
 from app.ingest.sources import SourceFile
 from app.ingest.values import Limits
 from app.store.incoming import IncomingEvent, IncomingRecord, UserRef
@@ -56,7 +56,7 @@ class ParserStopped(StudioError):
 
 
 class ParserProcess:
-    """Parses ``paths`` in a child process; iterate :meth:`messages` for its output."""
+    """Parses ``paths`` in a child process; iterate :meth:`steps` for its output."""
 
     def __init__(self, paths: list[Path], *, format: str, input_id: str,
                  default_platform: str | None, chunk_size: int, part_size: int,
@@ -70,8 +70,8 @@ class ParserProcess:
                   part_size, stage_events, self._queue, self._stop))
         self._process.start()
 
-    def messages(self) -> Iterator[Message]:
-        """The child's messages in order, until it is done; raises what it raised."""
+    def steps(self) -> Iterator[Step | StagedPart]:
+        """The child's parts, chunk ends and rejections in file order; raises what it raised."""
         while True:
             try:
                 message = self._queue.get(timeout=_POLL_S)
@@ -85,9 +85,7 @@ class ParserProcess:
                 return
             if message[0] == "error":
                 raise message[1]
-            if message[0] == "part":
-                message = ("part", _decode(message[1]))
-            yield message
+            yield _decode(message[1]) if message[0] == "part" else message[1]
 
     def close(self) -> None:
         """Stop the child (if still running) and wait for it."""
