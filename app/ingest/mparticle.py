@@ -50,7 +50,7 @@ class DeferredProfile:
     every batch would cost more than the rest of the batch. The profile is kept
     as the JSON text its fingerprint was taken of, which is also what crosses to
     the writer when parsing runs in a process of its own (bytes are the cheapest
-    thing to hand over. :meth:`mappings` gives the two mappings a record carries
+    thing to hand over). :meth:`mappings` gives the two mappings a record carries
     (they refer to the profile, never the other way round: no reference cycle
     for the garbage collector to find).
     """
@@ -113,7 +113,8 @@ class BatchParser:
         """One batch as a record; raises :class:`RecordError` naming the first problem.
 
         ``key_source`` is the batch's text, hashed into a de-duplication key when
-        the batch has no ``source_request_id``.
+        the batch has no ``source_request_id``; it is given only for batches orjson
+        read from a line, the ones whose profile can be fingerprinted.
         """
         if not isinstance(batch, dict):
             raise RecordError(f"a batch must be a JSON object, not {v.type_name(batch)}")
