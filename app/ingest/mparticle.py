@@ -107,7 +107,7 @@ class BatchParser:
         self.input_id = input_id
         self.default_platform = default_platform
         self._valid: dict[Any, int] = {}
-        self._places: dict[tuple[Any, ...], _Place] = {}
+        self._places: dict[tuple[Any, ...], Place] = {}
 
     def parse(self, batch: Any, line: int, key_source: bytes | None = None) -> IncomingRecord:
         """One batch as a record; raises :class:`RecordError` naming the first problem.
@@ -167,7 +167,7 @@ class BatchParser:
         mpid = batch.get("mpid")
         named = mpid is not None and not isinstance(mpid, dict | list)
         who = mpid if named else repr(raw_identities)
-        if self._valid.get(who) == fingerprint:
+        if self.profile_seen_valid(who, fingerprint):
             # orjson's bytes keep their 4 KiB working buffer: a part holds thousands
             # of these, so keep an exact copy.
             identities, attributes = DeferredProfile(
@@ -177,10 +177,26 @@ class BatchParser:
             return identities, attributes, fingerprint
         identities = v.identities(raw_identities, "user_identities")
         attributes = v.user_attributes(raw_attributes, "user_attributes")
+        self.remember_valid_profile(who, fingerprint)
+        return identities, attributes, fingerprint
+
+    def profile_seen_valid(self, who: Any, fingerprint: int) -> bool:
+        """Whether ``fingerprint`` is the last profile of user ``who`` found valid."""
+        return self._valid.get(who) == fingerprint
+
+    def remember_valid_profile(self, who: Any, fingerprint: int) -> None:
         if len(self._valid) >= PROFILE_CACHE_LIMIT:
             self._valid.clear()
         self._valid[who] = fingerprint
-        return identities, attributes, fingerprint
+
+    def known_place(self, place: Place) -> Place:
+        """``place`` (checked already) as the one tuple every event in it shares."""
+        known = self._places.get(place)
+        if known is None:
+            if len(self._places) > PLACE_CACHE_LIMIT:
+                self._places.clear()
+            known = self._places[place] = place
+        return known
 
     def _event(self, event: Any, platform: str | None, batch_ts: Any) -> IncomingEvent:
         """One event as an event row; error paths are relative (``data.…``)."""
@@ -225,11 +241,11 @@ class BatchParser:
         action = amount = None
         if event_type == "commerce_event":
             attributes = dict(attributes)
-            action, amount = _product_action(data.get("product_action"), "data.product_action",
+            action, amount = product_action(data.get("product_action"), "data.product_action",
                                              attributes)
         location = data.get("location")
         if location is None:
-            place = _NO_PLACE
+            place = NO_PLACE
         elif location.__class__ is not dict:
             raise RecordError(f"data.location must be an object, not {v.type_name(location)}")
         else:
@@ -257,11 +273,12 @@ class BatchParser:
 
 
 _new_event = tuple.__new__
-_Place = tuple[str | None, str | None, str | None, str | None]
-_NO_PLACE: _Place = (None, None, None, None)
+Place = tuple[str | None, str | None, str | None, str | None]
+"""An event's (country, region, city, postal code)."""
+NO_PLACE: Place = (None, None, None, None)
 
 
-def _place(raw: tuple[Any, Any, Any, Any]) -> _Place:
+def _place(raw: tuple[Any, Any, Any, Any]) -> Place:
     """A location's (country, region, city, postal code), checked; raises on a bad one."""
     country, region, city, postal = raw
     return (_short(country, SHORT, "data.location.country_code"),
@@ -297,7 +314,7 @@ def _user(mpid: Any, identities: Mapping[str, str]) -> UserRef:
     return UserRef(f"{kind}:{identities[kind]}", lookup=(kind, identities[kind]))
 
 
-def _product_action(
+def product_action(
     value: Any, where: str, attributes: dict[str, Any]
 ) -> tuple[str | None, float | None]:
     """The commerce action and total; products and other fields go into ``attributes``."""
@@ -325,9 +342,13 @@ def read_file(
     """Records of a batch file, or (line, reason) for each batch that can't be stored.
 
     JSON lines are parsed a line at a time (fast, and a broken line costs only
-    itself); a JSON array or a pretty-printed document goes through the slower
-    incremental decoder.
+    itself): by the typed fast path (app/ingest/mparticle_lines.py), or by orjson
+    and :class:`BatchParser` when that path leaves a line to them. A JSON array or a
+    pretty-printed document goes through the slower incremental decoder.
     """
+    # Imported here: the fast path builds on this module's parser.
+    from app.ingest.mparticle_lines import LineParser
+
     parser = BatchParser(limits=limits, input_id=input_id, default_platform=default_platform)
     start = source.peek_start()
     if start.startswith(b"[") or (start.startswith(b"{") and not _first_line_is_json(source)):
@@ -339,11 +360,16 @@ def read_file(
             else:
                 yield _parsed(parser, item, line, None)
         return
+    fast = LineParser(parser)
     for line, raw in source.lines():
         if isinstance(raw, Oversized):
             yield line, f"the batch is too large ({raw.size:,} bytes)"
             continue
         if not raw.strip():
+            continue
+        record = fast.parse(raw, line)
+        if record is not None:
+            yield record
             continue
         try:
             batch = orjson.loads(raw)
