@@ -32,11 +32,11 @@ SHORT = SHORT_TEXT
 IDENTITY_PRIORITY = ("customer_id", "email", "mobile_number", "other_id_1", "other")
 
 #: Fields of ``data`` copied into the event's attributes when present, in this order.
-_EXTRA_DATA_FIELD_ORDER = (
+EXTRA_DATA_FIELD_ORDER = (
     "session_id", "session_start_unixtime_ms", "session_duration_ms", "currency_code",
     "is_non_interactive",
 )
-_EXTRA_DATA_FIELDS = frozenset(_EXTRA_DATA_FIELD_ORDER)
+_EXTRA_DATA_FIELDS = frozenset(EXTRA_DATA_FIELD_ORDER)
 #: Distinct locations whose checked form the parser remembers (then it starts over):
 #: a user's events repeat the same few, so most are checked once.
 PLACE_CACHE_LIMIT = 10_000
@@ -235,7 +235,7 @@ class BatchParser:
         attributes = v.json_object(data.get("custom_attributes"), "data.custom_attributes") or {}
         if not _EXTRA_DATA_FIELDS.isdisjoint(data.keys()):
             attributes = dict(attributes)  # copied: the batch's own dict stays as it came
-            for field in _EXTRA_DATA_FIELD_ORDER:
+            for field in EXTRA_DATA_FIELD_ORDER:
                 if field in data and data[field] is not None:
                     attributes[field] = data[field]
         action = amount = None
@@ -255,12 +255,8 @@ class BatchParser:
                 known = self._places.get(raw_place)
             except TypeError:  # a list or an object where text belongs: _place says so
                 known = None
-            if known is None:
-                known = _place(raw_place)
-                if len(self._places) > PLACE_CACHE_LIMIT:
-                    self._places.clear()
-                self._places[raw_place] = known  # hashable now: _place accepted only text
-            place = known
+            # A checked place is its raw values (text is kept as sent), so it is its own key.
+            place = known if known is not None else self.known_place(_place(raw_place))
         message_id = data.get("source_message_id")
         if message_id is not None:
             message_id = _short(message_id, 255, "data.source_message_id")
