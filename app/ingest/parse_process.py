@@ -4,9 +4,10 @@ In one process the parser and the writer share one interpreter lock: the
 parser could only run while the writer waited on SQLite, and the writer waited
 for parts whenever parsing fell behind. In a child process the parser runs all
 the time on the other core. What it sends must be cheap to hand over, so on
-SQLite a part's events travel as a serialized SQLite database built in the
-child (app/store/staged_events.py), not as millions of Python tuples, and
-records (users, keys, profiles) as plain tuples (see "handing parts over").
+SQLite a part's events and changed profiles travel as a serialized SQLite
+database built in the child (app/store/staged_events.py), not as millions of
+Python tuples, and its records as columns of plain values; elsewhere records
+travel as plain tuples (see "handing parts over").
 
 The child cuts parts and chunks exactly as the importer's own thread does
 (app/ingest/chunking.py) and sends, in file order: ``("part", payload)``,
@@ -183,18 +184,16 @@ _Encoded = tuple[Any, ...]
 
 
 def _encode(payload: Payload) -> _Encoded:
-    if isinstance(payload, StagedPart):
-        return ("staged", [_encode_record(r) for r in payload.records], payload.facts,
-                payload.database)
+    if isinstance(payload, StagedPart):  # already columns of plain values
+        return ("staged", *(getattr(payload, name) for name in StagedPart.__slots__))
     return ("records", [_encode_record(r) for r in payload])
 
 
 def _decode(encoded: _Encoded) -> Payload:
-    users: dict[Any, UserRef] = {}  # a user's records share one (mostly consecutive)
-    records = [_decode_record(r, users) for r in encoded[1]]
     if encoded[0] == "staged":
-        return StagedPart(records, encoded[2], encoded[3])
-    return records
+        return StagedPart(*encoded[1:])
+    users: dict[Any, UserRef] = {}  # a user's records share one (mostly consecutive)
+    return [_decode_record(r, users) for r in encoded[1]]
 
 
 def _encode_record(record: IncomingRecord) -> tuple[Any, ...]:

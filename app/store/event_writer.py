@@ -61,7 +61,7 @@ from app.store.chunk_summaries import (
     upsert_statements,
 )
 from app.store.database import Database
-from app.store.event_staging import EventStaging
+from app.store.event_staging import PART_SCHEMA, EventStaging
 from app.store.event_summaries import (
     advance_mark,
     newest_event_id,
@@ -74,8 +74,9 @@ from app.store.event_tables import (
     UserIdentityRow,
     UserRow,
 )
-from app.store.incoming import IncomingEvent, IncomingRecord, UserRef
+from app.store.incoming import ATTRIBUTE_VALUE_FIELDS, IncomingEvent, IncomingRecord, UserRef
 from app.store.multirow import MultiRowInsert
+from app.store.profile_staging import ProfileStaging
 from app.store.schema import InputRow
 from app.store.sqlite_binding import bind_none_directly
 from app.store.staged_events import StagedPart
@@ -196,9 +197,12 @@ class EventWriter:
         self._connection: Connection = database.engine.connect()
         self._others_may_run = others_may_run
         self._staging: EventStaging | None = None
+        self._profile_staging: ProfileStaging | None = None
         self._dialect = self._connection.dialect.name
         self._restore: list[tuple[str, Any]] = []
         self._user_ids: dict[str, int] = {}
+        self._lookup_keys: set[str] = set()
+        """The keys of ``_user_ids`` that are identities (see :func:`_lookup_key`)."""
         self._seen: dict[int, tuple[int | None, int | None]] = {}
         self._identity_cache: dict[tuple[int, str], str] = {}
         self._attribute_cache: dict[tuple[int, str], tuple[Any, ...] | None] = {}
@@ -241,6 +245,8 @@ class EventWriter:
                 self._connection.rollback()
             for pragma, value in self._restore:
                 self._set_pragma(pragma, value)
+            if self._profile_staging is not None:
+                self._profile_staging.drop()
             if self._staging is not None:
                 self._staging.drop()
             self._connection.commit()
@@ -255,6 +261,7 @@ class EventWriter:
             self._set_pragma(pragma, value)
         bind_none_directly()
         self._staging = EventStaging(self._connection, EVENT_COLUMNS)
+        self._profile_staging = ProfileStaging(self._connection, PART_SCHEMA)
         self._connection.commit()
 
     def _set_pragma(self, pragma: str, value: Any) -> None:
@@ -341,7 +348,7 @@ class EventWriter:
             self._transaction.rollback()  # also ends one a failed statement deactivated
         self._summaries.forget()
         self._end_chunk()
-        for cache in (self._user_ids, self._seen, self._identity_cache,
+        for cache in (self._user_ids, self._lookup_keys, self._seen, self._identity_cache,
                       self._attribute_cache, self._profiles):
             cache.clear()
 
@@ -382,34 +389,88 @@ class EventWriter:
         )
 
     def _write_staged(self, input_id: str, part: StagedPart) -> WriteResult:
-        """:meth:`_write` for a part whose events come staged (no message ids in it)."""
-        assert self._staging is not None, "staged parts are for SQLite"
-        records = part.records
-        fresh = self._new_records(input_id, records)
-        users_created = self._resolve_users(fresh)
-        user_of = [self._user_id(r.user) for r in fresh]
-        number = {id(record): index for index, record in enumerate(records)}
-        facts = part.facts
-        users: list[tuple[int, int]] = []
+        """:meth:`_write` for a part whose events and profiles come staged (SQLite only)."""
+        assert self._staging is not None and self._profile_staging is not None, \
+            "staged parts are for SQLite"
+        fresh = self._fresh_numbers(input_id, part.keys)
+        external_ids = part.external_ids
+        self._bound_user_cache()
+        users_created = self._ensure_users({external_ids[i] for i in fresh})
+        user_ids = self._user_ids
+        facts, fingerprints, profiled = part.facts, part.fingerprints, part.profiled
+        profiles = self._profiles
+        if len(profiles) >= PROFILE_LIMIT:
+            profiles.clear()
+        with_events: list[tuple[int, int]] = []
+        chosen: list[tuple[int, int]] = []
+        unstaged: list[tuple[int, str, int]] = []
         summaries = self._summaries
-        for record, user_id in zip(fresh, user_of, strict=True):
-            index = number[id(record)]
-            known = facts[index]
+        for number in fresh:
+            external_id = external_ids[number]
+            user_id = user_ids[external_id]
+            known = facts[number]
             if known is not None:
                 count, first_ms, last_ms, combinations = known
-                users.append((index, user_id))
+                with_events.append((number, user_id))
                 self._widen_span(user_id, first_ms, last_ms)
                 summaries.add_combinations(user_id, combinations, count)
-        events = self._staging.stage_serialized(part.database, users)
+            fingerprint = fingerprints[number]
+            if fingerprint is not None:
+                if profiles.get(user_id) == fingerprint:
+                    continue
+                profiles[user_id] = fingerprint
+                if number not in profiled:
+                    unstaged.append((user_id, external_id, fingerprint))
+                    continue
+            if number in profiled:
+                chosen.append((number, user_id))
+        events = self._staging.stage_serialized(part.database, with_events)
         if self._staging.staged >= MOVE_AFTER_EVENTS:
             self._staging.move(self._others_may_run)
-        self._write_profiles(fresh, user_of)
+        self._store_staged_profiles(part, set(fresh), chosen, unstaged)
         return WriteResult(
             records_imported=len(fresh),
-            records_duplicated=len(records) - len(fresh),
+            records_duplicated=len(part) - len(fresh),
             events_imported=events,
             users_created=users_created,
         )
+
+    def _store_staged_profiles(self, part: StagedPart, fresh: set[int],
+                               chosen: list[tuple[int, int]],
+                               unstaged: list[tuple[int, str, int]]) -> None:
+        """Store a staged part's profiles: ``chosen`` (record, user) staged, ``unstaged`` not.
+
+        An unstaged profile was staged with an earlier record of the user: stored
+        then, or kept aside if that record was a duplicate (see
+        app/store/profile_staging.py). So first the duplicates' profiles are kept,
+        then the kept ones are stored where needed, then the part's own: a
+        record without rows always comes before its user's next staged change.
+        """
+        assert self._profile_staging is not None
+        staging = self._profile_staging
+        latest: dict[str, tuple[int, str, int]] = {}
+        for number in sorted(part.profiled - fresh):
+            fingerprint = part.fingerprints[number]
+            if fingerprint is not None:  # a profile without one is never looked for again
+                external_id = part.external_ids[number]
+                latest[external_id] = (number, external_id, fingerprint)
+        staging.keep(list(latest.values()))
+        stored = any([staging.store_kept(*unstaged_profile) for unstaged_profile in unstaged])
+        staging.store(chosen)
+        if stored or chosen:
+            self._forget_profile_values()
+
+    def _forget_profile_values(self) -> None:
+        """Profiles were stored in SQL: what the Python caches remember may be stale.
+
+        The cached identities and attribute values no longer say what is stored,
+        and an identity may now name another user than the one looked up by it.
+        """
+        self._identity_cache.clear()
+        self._attribute_cache.clear()
+        for key in self._lookup_keys:
+            self._user_ids.pop(key, None)
+        self._lookup_keys.clear()
 
     @property
     def takes_staged_parts(self) -> bool:
@@ -481,30 +542,33 @@ class EventWriter:
     def _new_records(
         self, input_id: str, records: Sequence[IncomingRecord]
     ) -> list[IncomingRecord]:
-        """The records whose key is neither stored for the input nor repeated in the chunk.
+        """The records whose key is neither stored for the input nor repeated in the chunk."""
+        return [records[i] for i in self._fresh_numbers(input_id, [r.key for r in records])]
+
+    def _fresh_numbers(self, input_id: str, keys: Sequence[str | None]) -> list[int]:
+        """The positions of the records whose key is new (see :meth:`_new_records`).
 
         On SQLite and PostgreSQL the keys are claimed at once: one multi-row
         ``INSERT … ON CONFLICT DO NOTHING RETURNING batch_key`` per part both stores
         the new keys and names them (the transaction makes the claim whole with the
         records' rows). Other backends look the keys up, then insert the new ones.
         """
-        keys = sorted({r.key for r in records if r.key is not None})
+        distinct = sorted({key for key in keys if key is not None})
         claiming = self._dialect in ("sqlite", "postgresql")
         new: set[str] = set()
-        if claiming and keys:
+        if claiming and distinct:
             stamp = self._batch_stamp()
-            for part in _claim_parts(keys):
+            for part in _claim_parts(distinct):
                 new.update(self._claim(input_id, part, stamp))
         stored: set[str] = set()
         if not claiming:
             column = _batches.c.batch_key
-            for part in _parts(keys):
+            for part in _parts(distinct):
                 stored.update(self._connection.execute(
                     select(column).where(_batches.c.input_id == input_id, column.in_(part))
                 ).scalars())
-        fresh: list[IncomingRecord] = []
-        for record in records:
-            key = record.key
+        fresh: list[int] = []
+        for number, key in enumerate(keys):
             if key is not None:
                 if claiming:
                     if key not in new:
@@ -514,12 +578,12 @@ class EventWriter:
                     if key in stored:
                         continue
                     stored.add(key)
-            fresh.append(record)
+            fresh.append(number)
         if not claiming:
             stamp = self._batch_stamp()
             self._execute_many("insert batches", self._insert_batches, [
-                {"input_id": input_id, "batch_key": r.key, "imported_at": stamp}
-                for r in fresh if r.key is not None])
+                {"input_id": input_id, "batch_key": keys[i], "imported_at": stamp}
+                for i in fresh if keys[i] is not None])
         return fresh
 
     def _claim(self, input_id: str, keys: list[str], stamp: Any) -> list[str]:
@@ -600,9 +664,7 @@ class EventWriter:
         already stored. Otherwise it gets a user of its own, named by the identity.
         Being order-aware, the outcome does not depend on where chunks are cut.
         """
-        if len(self._user_ids) > CACHE_LIMIT:
-            self._user_ids.clear()
-            self._seen.clear()
+        self._bound_user_cache()
         tied: dict[tuple[str, str], str] = {}
         to_find: dict[tuple[str, str], str] = {}  # identity → the record's own user name
         # Ties matter only to records named by an identity (none, in most files).
@@ -620,12 +682,27 @@ class EventWriter:
             # Prefer a known user over the placeholder named after the identity itself
             # (made when the identity was first seen alone).
             named = [c for c in candidates if c[1] != to_find[pair]]
-            self._user_ids[_lookup_key(pair)] = (named or candidates)[0][0]
-        wanted = {
+            key = _lookup_key(pair)
+            self._user_ids[key] = (named or candidates)[0][0]
+            self._lookup_keys.add(key)
+        return self._ensure_users({
             r.user.external_id for r in records
-            if r.user.external_id not in self._user_ids
-            and (r.user.lookup is None or _lookup_key(r.user.lookup) not in self._user_ids)
-        }
+            if r.user.lookup is None or _lookup_key(r.user.lookup) not in self._user_ids
+        })
+
+    def _bound_user_cache(self) -> None:
+        """Start the user cache over once it holds :data:`CACHE_LIMIT` users (before a part)."""
+        if len(self._user_ids) > CACHE_LIMIT:
+            self._user_ids.clear()
+            self._lookup_keys.clear()
+            self._seen.clear()
+
+    def _ensure_users(self, external_ids: set[str]) -> int:
+        """Put the ids of the users named ``external_ids`` in the cache, creating the missing.
+
+        Returns how many users were created.
+        """
+        wanted = external_ids - self._user_ids.keys()
         if not wanted:
             return 0
         self._load_users(wanted)
@@ -817,8 +894,7 @@ _WIDEN_SEEN = update(_users).where(_users.c.id == bindparam("uid")).values(
     ),
 )
 
-ATTRIBUTE_COLUMNS = ("user_id", "name", "value_type", "text_value", "number_value",
-                     "bool_value", "date_ms", "list_value")
+ATTRIBUTE_COLUMNS = ("user_id", "name", *ATTRIBUTE_VALUE_FIELDS)
 """The columns of a ``user_attributes`` row as the writer upserts it."""
 IDENTITY_COLUMNS = ("user_id", "identity_type", "value")
 """The columns of a ``user_identities`` row as the writer upserts it."""

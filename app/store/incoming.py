@@ -18,6 +18,10 @@ EXTERNAL_ID_LENGTH = 255
 SHORT_TEXT = 64
 TEXT_VALUE_LENGTH = 1024
 
+ATTRIBUTE_VALUE_FIELDS = ("value_type", "text_value", "number_value", "bool_value", "date_ms",
+                          "list_value")
+"""The keys of a record's attribute row (``IncomingRecord.attributes``), in column order."""
+
 
 class IncomingEvent(NamedTuple):
     """One event of a record, as stored (its user is filled in by the writer).

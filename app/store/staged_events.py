@@ -14,9 +14,12 @@ deserializes it and moves the rows into its staging table with one
 a part cost the writer thread a few calls instead of Python per event.
 
 What the writer still needs of a record's events (how many, their time span,
-the per-user summary combinations) travels with the part as :class:`RecordFacts`.
-Events carrying a ``message_id`` are de-duplicated one by one against the store,
-which needs them in Python: a part with any such event is not staged.
+the per-user summary combinations) travels with the part as :class:`RecordFacts`;
+the records themselves travel as columns (keys, users, profile fingerprints),
+and a user's profile rows go into the same database only when the profile
+changed (app/store/staged_profiles.py). Events carrying a ``message_id`` are
+de-duplicated one by one against the store, and users named by an identity are
+resolved in order, both in Python: a part with any of those is not staged.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from typing import Any
 
 from app.store.incoming import IncomingRecord
 from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
+from app.store.sqlite_binding import bind_none_directly
+from app.store.staged_profiles import ProfileRows
 
 STAGED_TABLE = "part_events"
 PLACES_TABLE = "part_places"
@@ -58,24 +63,36 @@ parts cross a process boundary, and plain tuples pickle in C."""
 
 @dataclass(slots=True)
 class StagedPart:
-    """Records whose events are in ``database`` (their ``events`` lists are empty).
+    """A part's records as columns (index = record number), events and profiles in ``database``.
 
-    ``facts[i]`` describes the events of ``records[i]`` (None: it has none).
+    Columns, not record objects: a part crosses a process boundary, and lists of
+    strings and numbers pickle and unpickle in C, where records cost Python for
+    every object. ``facts[i]`` describes record i's events (None: it has none);
+    ``profiled`` holds the numbers of the records whose profile rows are staged
+    (app/store/staged_profiles.py).
     """
 
-    records: list[IncomingRecord]
+    keys: list[str | None]
+    external_ids: list[str]
+    fingerprints: list[int | None]
+    profiled: set[int]
     facts: list[RecordFacts | None]
     database: bytes
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
 class PartBuilder:
     """Builds :class:`StagedPart` s in a private in-memory database (one per builder)."""
 
     def __init__(self) -> None:
+        bind_none_directly()
         self._db = sqlite3.connect(":memory:", isolation_level=None)
         self._db.execute(f"CREATE TABLE {STAGED_TABLE} ({', '.join(STAGED_COLUMNS)})")
         self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
                          f"{', '.join(PLACE_COLUMNS[1:])})")
+        self._profiles = ProfileRows(self._db)
         width = len(STAGED_COLUMNS)
         self._insert_one = f"INSERT INTO {STAGED_TABLE} VALUES {values_groups(width, 1)}"
         self._insert_many = (f"INSERT INTO {STAGED_TABLE} VALUES "
@@ -87,16 +104,24 @@ class PartBuilder:
         self._db.close()
 
     def build(self, records: list[IncomingRecord]) -> StagedPart | None:
-        """The records as a staged part, emptying their ``events``; None if it can't be.
+        """The records as a staged part; None (records untouched) if it can't be.
 
-        None (and the records untouched) when an event has a ``message_id``.
+        Not staged: a part with an event that has a ``message_id`` (the writer
+        de-duplicates those one by one) or a record that names its user by an
+        identity (the writer resolves those in order, see ``UserRef.lookup``).
         """
-        if any(map(_MESSAGE, chain.from_iterable(r.events for r in records))):
+        if (any(map(_MESSAGE, chain.from_iterable(r.events for r in records)))
+                or any(r.user.lookup is not None for r in records)):
+            self._profiles.forget(records)
             return None
         rows: list[tuple[Any, ...]] = []
         facts: list[RecordFacts | None] = []
         places: dict[Combination, int] = {}
+        profiled: set[int] = set()
+        take_profile = self._profiles.take
         for number, record in enumerate(records):
+            if take_profile(number, record):
+                profiled.add(number)
             events = record.events
             if not events:
                 facts.append(None)
@@ -119,15 +144,19 @@ class PartBuilder:
                         earliest[place] = values[0]
                 first = tuple(earliest.items())
             facts.append((len(events), low, max(times), first))
-            record.events = []
         self._db.execute("BEGIN")
         self._db.execute(f"DELETE FROM {STAGED_TABLE}")
         self._db.execute(f"DELETE FROM {PLACES_TABLE}")
         self._db.executemany(self._insert_place,
                              [(number, *place) for place, number in places.items()])
         run_in_groups(self._db.executemany, self._insert_many, self._insert_one, rows)
+        self._profiles.write()
         self._db.execute("COMMIT")
-        return StagedPart(records, facts, self._db.serialize())
+        return StagedPart(
+            keys=[r.key for r in records],
+            external_ids=[r.user.external_id for r in records],
+            fingerprints=[r.profile for r in records],
+            profiled=profiled, facts=facts, database=self._db.serialize())
 
 
 def select_staged(columns: Sequence[str], users: str) -> str:
