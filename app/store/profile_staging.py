@@ -62,24 +62,36 @@ class ProfileStaging:
         self.kept = 0
         """Users whose duplicate's profile is kept (0: nothing to look up)."""
 
-        # Each (user, identity type | attribute name) once: the row of the latest record.
-        latest_identities = (
-            f"SELECT c.user_id AS user_id, i.identity_type AS identity_type, i.value AS value, "
-            f"max(i.record_no) FROM {part_schema}.{IDENTITIES_TABLE} AS i "
-            f"JOIN temp.{_CHOSEN} AS c ON c.record_no = i.record_no "
-            f"GROUP BY c.user_id, i.identity_type")
-        latest_attributes = (
-            "SELECT c.user_id AS user_id, a.name AS name, "
-            + ", ".join(f"a.{f} AS {f}" for f in ATTRIBUTE_VALUE_FIELDS)
-            + f", max(a.record_no) FROM {part_schema}.{ATTRIBUTES_TABLE} AS a "
-            f"JOIN temp.{_CHOSEN} AS c ON c.record_no = a.record_no "
-            f"GROUP BY c.user_id, a.name")
-        self._store = (
+        identities = (f"{part_schema}.{IDENTITIES_TABLE} AS i "
+                      f"JOIN temp.{_CHOSEN} AS c ON c.record_no = i.record_no")
+        attributes = (f"{part_schema}.{ATTRIBUTES_TABLE} AS a "
+                      f"JOIN temp.{_CHOSEN} AS c ON c.record_no = a.record_no")
+        values = ", ".join(f"a.{f}" for f in ATTRIBUTE_VALUE_FIELDS)
+        # An attribute removed by any chosen record goes first; the latest value is
+        # then inserted where the latest record sets one.
+        self._remove = (f"DELETE FROM main.user_attributes WHERE (user_id, name) IN "
+                        f"(SELECT c.user_id, a.name FROM {attributes} "
+                        f"WHERE a.value_type IS NULL)")
+        # One chosen record a user (the usual part): its rows as they are.
+        self._store_one_each = (
             f"INSERT INTO main.user_identities (user_id, identity_type, value) "
-            f"SELECT user_id, identity_type, value FROM ({latest_identities}) WHERE true"
+            f"SELECT c.user_id, i.identity_type, i.value FROM {identities} WHERE true"
             + _UPSERT_IDENTITY,
-            f"DELETE FROM main.user_attributes WHERE (user_id, name) IN "
-            f"(SELECT user_id, name FROM ({latest_attributes}) WHERE value_type IS NULL)",
+            f"INSERT INTO main.user_attributes (user_id, name, {_VALUES}) "
+            f"SELECT c.user_id, a.name, {values} FROM {attributes} "
+            f"WHERE a.value_type IS NOT NULL" + _UPSERT_ATTRIBUTE,
+        )
+        # Several for some user: each identity and attribute from the latest record
+        # (SQLite takes the other columns from the row holding the max()).
+        latest_attributes = ("SELECT c.user_id AS user_id, a.name AS name, "
+                             + ", ".join(f"a.{f} AS {f}" for f in ATTRIBUTE_VALUE_FIELDS)
+                             + f", max(a.record_no) FROM {attributes} GROUP BY c.user_id, a.name")
+        self._store_latest = (
+            f"INSERT INTO main.user_identities (user_id, identity_type, value) "
+            f"SELECT user_id, identity_type, value FROM (SELECT c.user_id AS user_id, "
+            f"i.identity_type AS identity_type, i.value AS value, max(i.record_no) "
+            f"FROM {identities} GROUP BY c.user_id, i.identity_type) WHERE true"
+            + _UPSERT_IDENTITY,
             f"INSERT INTO main.user_attributes (user_id, name, {_VALUES}) "
             f"SELECT user_id, name, {_VALUES} FROM ({latest_attributes}) "
             f"WHERE value_type IS NOT NULL" + _UPSERT_ATTRIBUTE,
@@ -119,7 +131,9 @@ class ProfileStaging:
         run(f"DELETE FROM temp.{_CHOSEN}")
         many, one = self._insert_chosen
         run_in_groups(run, many, one, chosen)
-        for statement in self._store:
+        run(self._remove)
+        one_each = len({user_id for _number, user_id in chosen}) == len(chosen)
+        for statement in self._store_one_each if one_each else self._store_latest:
             run(statement)
 
     def keep(self, duplicates: Sequence[tuple[int, str, int]]) -> None:
