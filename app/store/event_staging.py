@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
-from app.store.staged_events import select_staged
+from app.store.staged_events import KEYS_TABLE, select_staged
 
 STAGING_TABLE = "import_staged_events"
 #: The attached in-memory schema a serialized part is loaded into, and the table
@@ -58,21 +58,44 @@ class EventStaging:
         self._stage_part = (
             f"INSERT INTO temp.{STAGING_TABLE} ({names}) "
             + select_staged(columns, f"temp.{PART_USERS}").format(schema=PART_SCHEMA))
+        # The first of a key repeated in the part is claimed, as in EventWriter._claim.
+        self._claim = ("INSERT INTO main.imported_batches (input_id, batch_key, imported_at) "
+                       f"SELECT ?, batch_key, ? FROM {PART_SCHEMA}.{KEYS_TABLE} "
+                       "WHERE true ORDER BY record_no ON CONFLICT DO NOTHING")
 
     def stage(self, rows: list[tuple[Any, ...]]) -> None:
         """Add ``rows`` (in ``columns`` order) to the chunk's staged events."""
         run_in_groups(self._connection.exec_driver_sql, self._stage_many, self._stage, rows)
         self.staged += len(rows)
 
-    def stage_serialized(self, database: bytes, users: list[tuple[int, int]]) -> int:
-        """Stage the events of a serialized part (see app/store/staged_events.py).
+    def load_part(self, database: bytes) -> None:
+        """Make a serialized part (see app/store/staged_events.py) the one the calls below read."""
+        driver = self._connection.connection.driver_connection
+        assert driver is not None
+        driver.deserialize(database, name=PART_SCHEMA)
+
+    def claim_keys(self, input_id: str, stamp: Any) -> tuple[int, int]:
+        """Store the loaded part's record keys in ``imported_batches``, skipping stored ones.
+
+        Returns how many were new and the highest rowid of the table before: the
+        new ones are the rows above it (see :meth:`keys_claimed_after`).
+        """
+        run = self._connection.exec_driver_sql
+        before = run("SELECT max(rowid) FROM main.imported_batches").scalar() or 0
+        claimed = run(self._claim, (input_id, stamp)).rowcount
+        return claimed, before
+
+    def keys_claimed_after(self, rowid: int) -> set[str]:
+        """The keys of ``imported_batches`` rows above ``rowid`` (claimed by this writer)."""
+        return set(self._connection.exec_driver_sql(
+            "SELECT batch_key FROM main.imported_batches WHERE rowid > ?", (rowid,)).scalars())
+
+    def stage_part(self, users: list[tuple[int, int]]) -> int:
+        """Stage the events of the loaded part.
 
         ``users`` pairs the part's record numbers with user ids; events of records
         not listed (duplicates) are left out. Returns how many events were staged.
         """
-        driver = self._connection.connection.driver_connection
-        assert driver is not None
-        driver.deserialize(database, name=PART_SCHEMA)
         self._connection.exec_driver_sql(f"DELETE FROM temp.{PART_USERS}")
         run_in_groups(self._connection.exec_driver_sql, self._stage_users_many,
                       self._stage_users, users)

@@ -393,7 +393,8 @@ class EventWriter:
         """:meth:`_write` for a part whose events and profiles come staged (SQLite only)."""
         assert self._staging is not None and self._profile_staging is not None, \
             "staged parts are for SQLite"
-        fresh = self._fresh_numbers(input_id, part.keys)
+        self._staging.load_part(part.database)
+        fresh = self._fresh_staged(input_id, part.keys)
         external_ids = part.external_ids
         self._bound_user_cache()
         users_created = self._ensure_users({external_ids[i] for i in fresh})
@@ -425,7 +426,7 @@ class EventWriter:
                     continue
             if number in profiled:
                 chosen.append((number, user_id))
-        events = self._staging.stage_serialized(part.database, with_events)
+        events = self._staging.stage_part(with_events)
         if self._staging.staged >= MOVE_AFTER_EVENTS:
             self._staging.move(self._others_may_run)
         self._store_staged_profiles(part, set(fresh), chosen, unstaged)
@@ -585,6 +586,26 @@ class EventWriter:
             self._execute_many("insert batches", self._insert_batches, [
                 {"input_id": input_id, "batch_key": keys[i], "imported_at": stamp}
                 for i in fresh if keys[i] is not None])
+        return fresh
+
+    def _fresh_staged(self, input_id: str, keys: list[str | None]) -> list[int]:
+        """:meth:`_fresh_numbers` for a staged part: its keys are claimed from its database.
+
+        Binding the keys was the parsing process's work. Usually every key is new
+        (a first import): then the count says so and no key is read back.
+        """
+        assert self._staging is not None
+        claimed, before = self._staging.claim_keys(input_id, self._batch_stamp())
+        new = {key for key in keys if key is not None}
+        if claimed != len(new):
+            new = self._staging.keys_claimed_after(before)
+        fresh: list[int] = []
+        for number, key in enumerate(keys):
+            if key is not None:
+                if key not in new:
+                    continue
+                new.discard(key)
+            fresh.append(number)
         return fresh
 
     def _claim(self, input_id: str, keys: list[str], stamp: Any) -> list[str]:

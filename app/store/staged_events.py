@@ -8,9 +8,10 @@ that work instead: :class:`PartBuilder` writes a part's events into a private
 in-memory SQLite database, with the record's number in the part where the user
 id will go (users are the writer's to resolve), and hands the database over as
 bytes (``sqlite3.Connection.serialize``: one copy of its pages). The writer
-deserializes it and moves the rows into its staging table with one
+deserializes it, claims the records' keys from it (bound here, not in the
+writer) and moves the rows into its staging table with one
 ``INSERT … SELECT`` joining record numbers to user ids (see
-:meth:`app.store.event_staging.EventStaging.stage_serialized`), so the events of
+:meth:`app.store.event_staging.EventStaging.stage_part`), so the events of
 a part cost the writer thread a few calls instead of Python per event.
 
 What the writer still needs of a record's events (how many, their time span,
@@ -44,6 +45,9 @@ STAGED_COLUMNS = ("ts_ms", "event_type", "event_name", "custom_event_type", "com
 PLACE_COLUMNS = ("place_no", "input_id", "country", "region", "city", "postal_code",
                  "platform")
 """A place: what a record's events mostly share (bound once a part, not once an event)."""
+KEYS_TABLE = "part_keys"
+KEY_COLUMNS = ("record_no", "batch_key")
+"""The de-duplication key of each record that has one (the writer claims them in SQL)."""
 
 # Parts of an event row (app/store/incoming.py), taken in C.
 _PLACE = itemgetter(0, 8, 9, 10, 11, 12)  # input, the location columns, platform
@@ -92,6 +96,10 @@ class PartBuilder:
         self._db.execute(f"CREATE TABLE {STAGED_TABLE} ({', '.join(STAGED_COLUMNS)})")
         self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
                          f"{', '.join(PLACE_COLUMNS[1:])})")
+        self._db.execute(f"CREATE TABLE {KEYS_TABLE} ({', '.join(KEY_COLUMNS)})")
+        self._insert_keys = tuple(
+            f"INSERT INTO {KEYS_TABLE} VALUES {values_groups(len(KEY_COLUMNS), rows)}"
+            for rows in (MAX_ROWS_PER_STATEMENT, 1))
         self._profiles = ProfileRows(self._db)
         width = len(STAGED_COLUMNS)
         self._insert_one = f"INSERT INTO {STAGED_TABLE} VALUES {values_groups(width, 1)}"
@@ -144,16 +152,19 @@ class PartBuilder:
                         earliest[place] = values[0]
                 first = tuple(earliest.items())
             facts.append((len(events), low, max(times), first))
+        keys = [r.key for r in records]
         self._db.execute("BEGIN")
-        self._db.execute(f"DELETE FROM {STAGED_TABLE}")
-        self._db.execute(f"DELETE FROM {PLACES_TABLE}")
+        for table in (STAGED_TABLE, PLACES_TABLE, KEYS_TABLE):
+            self._db.execute(f"DELETE FROM {table}")
         self._db.executemany(self._insert_place,
                              [(number, *place) for place, number in places.items()])
         run_in_groups(self._db.executemany, self._insert_many, self._insert_one, rows)
+        run_in_groups(self._db.executemany, *self._insert_keys,
+                      [(n, key) for n, key in enumerate(keys) if key is not None])
         self._profiles.write()
         self._db.execute("COMMIT")
         return StagedPart(
-            keys=[r.key for r in records],
+            keys=keys,
             external_ids=[r.user.external_id for r in records],
             fingerprints=[r.profile for r in records],
             profiled=profiled, facts=facts, database=self._db.serialize())

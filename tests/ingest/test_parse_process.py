@@ -112,13 +112,15 @@ def test_mparticle_files_are_stored_the_same_way_by_both_paths(
                  "events": [{"event_type": "custom_event", "data": {
                      "event_name": "Watch content", "timestamp_unixtime_ms": NOW_MS,
                      "source_message_id": "m-1"}}]}
-    travelling = {"mpid": 77, "source_request_id": "trip", "events": [  # two places, and none
+    regions = [None, "R0", "R0", "R1", "R1", "R1", "R0"]  # runs of two places, and none
+    travelling = {"mpid": 77, "source_request_id": "trip", "events": [
         {"event_type": "custom_event", "data": {
             "event_name": "Open App", "timestamp_unixtime_ms": NOW_MS - 5 + n,
-            **({"location": {"country_code": "US", "region_code": f"R{n % 2}"}} if n else {})}}
-        for n in range(4)]}
+            **({"location": {"country_code": "US", "region_code": region}} if region else {})}}
+        for n, region in enumerate(regions)]}
     second_file.write_bytes(gzip.compress(b"\n".join(
         [lines[3], b'{"mpid": 1, "events": [', orjson.dumps(anonymous), *lines[-50:],
+         lines[-1],  # repeated in its part
          orjson.dumps(travelling)]) + b"\n"))  # in a part of its own: no message ids
 
     def url_of(name: str) -> str:
