@@ -97,9 +97,10 @@ class PartBuilder:
         self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
                          f"{', '.join(PLACE_COLUMNS[1:])})")
         self._db.execute(f"CREATE TABLE {KEYS_TABLE} ({', '.join(KEY_COLUMNS)})")
-        self._insert_keys = tuple(
-            f"INSERT INTO {KEYS_TABLE} VALUES {values_groups(len(KEY_COLUMNS), rows)}"
-            for rows in (MAX_ROWS_PER_STATEMENT, 1))
+        insert_keys = f"INSERT INTO {KEYS_TABLE} VALUES "
+        self._insert_keys_many = insert_keys + values_groups(len(KEY_COLUMNS),
+                                                             MAX_ROWS_PER_STATEMENT)
+        self._insert_keys_one = insert_keys + values_groups(len(KEY_COLUMNS), 1)
         self._profiles = ProfileRows(self._db)
         width = len(STAGED_COLUMNS)
         self._insert_one = f"INSERT INTO {STAGED_TABLE} VALUES {values_groups(width, 1)}"
@@ -159,7 +160,7 @@ class PartBuilder:
         self._db.executemany(self._insert_place,
                              [(number, *place) for place, number in places.items()])
         run_in_groups(self._db.executemany, self._insert_many, self._insert_one, rows)
-        run_in_groups(self._db.executemany, *self._insert_keys,
+        run_in_groups(self._db.executemany, self._insert_keys_many, self._insert_keys_one,
                       [(n, key) for n, key in enumerate(keys) if key is not None])
         self._profiles.write()
         self._db.execute("COMMIT")
