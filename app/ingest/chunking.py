@@ -70,7 +70,7 @@ def chunked(
         between_records()
         if isinstance(item, IncomingRecord):
             pending.append(item)
-            weight = max(1, len(item.events))
+            weight = max(1, item.event_count())
             part += weight
             chunk += weight
             if part >= part_size or chunk >= chunk_size:

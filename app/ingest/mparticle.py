@@ -23,6 +23,7 @@ from app.ingest import values as v
 from app.ingest.sources import Broken, Oversized, SourceFile
 from app.ingest.values import RecordError
 from app.store.incoming import SHORT_TEXT, IncomingEvent, IncomingRecord, UserRef
+from app.store.staged_events import PlaceNumbers
 
 #: Users whose last valid profile fingerprint the parser remembers (then it starts
 #: over): about 100 bytes each.
@@ -334,13 +335,16 @@ def product_action(
 
 def read_file(
     source: SourceFile, *, limits: v.Limits, input_id: str, default_platform: str | None,
+    places: PlaceNumbers | None = None,
 ) -> Iterator[IncomingRecord | tuple[int, str]]:
     """Records of a batch file, or (line, reason) for each batch that can't be stored.
 
     JSON lines are parsed a line at a time (fast, and a broken line costs only
     itself): by the typed fast path (app/ingest/mparticle_lines.py), or by orjson
     and :class:`BatchParser` when that path leaves a line to them. A JSON array or a
-    pretty-printed document goes through the slower incremental decoder.
+    pretty-printed document goes through the slower incremental decoder. With
+    ``places`` (a parsing process that stages parts) the fast path gives events
+    as staged rows.
     """
     # Imported here: the fast path builds on this module's parser.
     from app.ingest.mparticle_lines import LineParser
@@ -356,7 +360,7 @@ def read_file(
             else:
                 yield _parsed(parser, item, line, None)
         return
-    fast = LineParser(parser)
+    fast = LineParser(parser, places)
     for line, raw in source.lines():
         if isinstance(raw, Oversized):
             yield line, f"the batch is too large ({raw.size:,} bytes)"

@@ -23,7 +23,7 @@ text). Invalid UTF-8 anywhere in a line is refused here as by orjson.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import msgspec
 import orjson
@@ -45,6 +45,7 @@ from app.store.incoming import (
     IncomingRecord,
     UserRef,
 )
+from app.store.staged_events import PlaceNumbers
 
 _Short = Annotated[str, Meta(max_length=SHORT_TEXT)]
 _Name = Annotated[str, Meta(max_length=v.MAX_NAME)]
@@ -112,14 +113,22 @@ class _Fallback(Exception):
     """The line needs the full parser (it may be fine: the parser decides)."""
 
 
+class _NeedsEvents(Exception):
+    """An event has a message id: the record's events can't be staged rows."""
+
+
 class LineParser:
     """Parses JSON lines into records, sharing a :class:`BatchParser`'s memory of profiles.
 
-    :meth:`parse` returns None for a line the full parser must see.
+    :meth:`parse` returns None for a line the full parser must see. With
+    ``places`` (a parsing process that stages parts) a record's events come as
+    staged rows (``IncomingRecord.rows``) numbered by their line, unless one has a
+    message id (such parts are not staged: see app/store/staged_events.py).
     """
 
-    def __init__(self, parser: BatchParser) -> None:
+    def __init__(self, parser: BatchParser, places: PlaceNumbers | None = None) -> None:
         self._parser = parser
+        self._places = places
         self._decode = msgspec.json.Decoder(_Batch).decode
         self._last_user: tuple[Any, UserRef] | None = None
 
@@ -133,11 +142,14 @@ class LineParser:
         if b"\\u0000" in raw:  # NUL is refused in every text field: let the parser say where
             return None
         try:
-            return self._record(self._decode(raw), raw, line)
+            try:
+                return self._record(self._decode(raw), raw, line, self._places is not None)
+            except _NeedsEvents:
+                return self._record(self._decode(raw), raw, line, False)
         except (msgspec.MsgspecError, _Fallback, ValueError, TypeError):
             return None
 
-    def _record(self, batch: _Batch, raw: bytes, line: int) -> IncomingRecord:
+    def _record(self, batch: _Batch, raw: bytes, line: int, as_rows: bool) -> IncomingRecord:
         parser = self._parser
         mpid = batch.mpid
         identities_json = bytes(batch.user_identities)
@@ -163,11 +175,17 @@ class LineParser:
         key = batch.source_request_id
         if key is None:
             key = "sha256:" + hashlib.sha256(raw).hexdigest()
-        events = batch.events
+        events = batch.events if batch.events is not None else _NO_EVENTS
+        batch_ts = batch.timestamp_unixtime_ms
+        if as_rows:
+            return IncomingRecord(
+                line=line, user=user, key=key, identities=identities, attributes=attributes,
+                rows=[self._event(e, platform, batch_ts, line) for e in events],
+                profile=fingerprint)
         return IncomingRecord(
             line=line, user=user, key=key, identities=identities, attributes=attributes,
-            events=[self._event(e, platform, batch.timestamp_unixtime_ms)
-                    for e in (events if events is not None else _NO_EVENTS)],
+            events=cast("list[IncomingEvent]",
+                        [self._event(e, platform, batch_ts, None) for e in events]),
             profile=fingerprint)
 
     def _user(self, mpid: Any, identities: Any) -> UserRef:
@@ -181,7 +199,9 @@ class LineParser:
         self._last_user = (mpid, user)
         return user
 
-    def _event(self, event: _Event, platform: str | None, batch_ts: int | None) -> IncomingEvent:
+    def _event(self, event: _Event, platform: str | None, batch_ts: int | None,
+               row_of: int | None) -> tuple[Any, ...]:
+        """The event as an :class:`IncomingEvent`, or as a staged row of record ``row_of``."""
         data = event.data
         if data is None:
             data = _EMPTY_DATA
@@ -225,8 +245,14 @@ class LineParser:
         if location is not None:
             place = self._parser.known_place((location.country_code, location.region_code,
                                               location.city_name, location.postal_code))
-        return _new_event(IncomingEvent, (
-            self._parser.input_id, ts, event_type, name, custom_type, action, amount,
-            v.attributes_json(attributes, "data.custom_attributes") if attributes else None,
-            *place, platform, data.source_message_id,
-        ))
+        attributes_json = (v.attributes_json(attributes, "data.custom_attributes")
+                           if attributes else None)
+        if row_of is None:
+            return _new_event(IncomingEvent, (
+                self._parser.input_id, ts, event_type, name, custom_type, action, amount,
+                attributes_json, *place, platform, data.source_message_id))
+        if data.source_message_id is not None:
+            raise _NeedsEvents
+        assert self._places is not None
+        return (ts, event_type, name, custom_type, action, amount, attributes_json, row_of,
+                self._places.number_of(self._parser.input_id, place, platform))

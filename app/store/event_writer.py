@@ -400,6 +400,7 @@ class EventWriter:
         users_created = self._ensure_users({external_ids[i] for i in fresh})
         user_ids = self._user_ids
         facts, fingerprints, profiled = part.facts, part.fingerprints, part.profiled
+        numbers = part.numbers  # a record's number in the part's tables
         profiles = self._profiles
         if len(profiles) >= PROFILE_LIMIT:
             profiles.clear()
@@ -407,25 +408,25 @@ class EventWriter:
         chosen: list[tuple[int, int]] = []
         unstaged: list[tuple[int, str, int]] = []
         summaries = self._summaries
-        for number in fresh:
-            external_id = external_ids[number]
+        for index in fresh:
+            external_id = external_ids[index]
             user_id = user_ids[external_id]
-            known = facts[number]
+            known = facts[index]
             if known is not None:
                 count, first_ms, last_ms, combinations = known
-                with_events.append((number, user_id))
+                with_events.append((numbers[index], user_id))
                 self._widen_span(user_id, first_ms, last_ms)
                 summaries.add_combinations(user_id, combinations, count)
-            fingerprint = fingerprints[number]
+            fingerprint = fingerprints[index]
             if fingerprint is not None:
                 if profiles.get(user_id) == fingerprint:
                     continue
                 profiles[user_id] = fingerprint
-                if number not in profiled:
+                if index not in profiled:
                     unstaged.append((user_id, external_id, fingerprint))
                     continue
-            if number in profiled:
-                chosen.append((number, user_id))
+            if index in profiled:
+                chosen.append((numbers[index], user_id))
         events = self._staging.stage_part(with_events)
         if self._staging.staged >= MOVE_AFTER_EVENTS:
             self._staging.move(self._others_may_run)
@@ -440,7 +441,8 @@ class EventWriter:
     def _store_staged_profiles(self, part: StagedPart, fresh: set[int],
                                chosen: list[tuple[int, int]],
                                unstaged: list[tuple[int, str, int]]) -> None:
-        """Store a staged part's profiles: ``chosen`` (record, user) staged, ``unstaged`` not.
+        """Store a staged part's profiles: ``chosen`` (record number, user) staged, ``unstaged``
+        (user, external id, fingerprint) not; ``fresh`` holds the indexes of new records.
 
         An unstaged profile was staged with an earlier record of the user: stored
         then, or kept aside if that record was a duplicate (see
@@ -451,11 +453,11 @@ class EventWriter:
         assert self._profile_staging is not None
         staging = self._profile_staging
         latest: dict[str, tuple[int, str, int]] = {}
-        for number in sorted(part.profiled - fresh):
-            fingerprint = part.fingerprints[number]
+        for index in sorted(part.profiled - fresh):
+            fingerprint = part.fingerprints[index]
             if fingerprint is not None:  # a profile without one is never looked for again
-                external_id = part.external_ids[number]
-                latest[external_id] = (number, external_id, fingerprint)
+                external_id = part.external_ids[index]
+                latest[external_id] = (part.numbers[index], external_id, fingerprint)
         staging.keep(list(latest.values()))
         stored = any([staging.store_kept(*unstaged_profile) for unstaged_profile in unstaged])
         staging.store(chosen)

@@ -18,9 +18,11 @@ What the writer still needs of a record's events (how many, their time span,
 the per-user summary combinations) travels with the part as :class:`RecordFacts`;
 the records themselves travel as columns (keys, users, profile fingerprints),
 and a user's profile rows go into the same database only when the profile
-changed (app/store/staged_profiles.py). Events carrying a ``message_id`` are
-de-duplicated one by one against the store, and users named by an identity are
-resolved in order, both in Python: a part with any of those is not staged.
+changed (app/store/staged_profiles.py). The mParticle fast path makes its events'
+rows itself (``IncomingRecord.rows``), so most events are built once. Events
+carrying a ``message_id`` are de-duplicated one by one against the store, and
+users named by an identity are resolved in order, both in Python: a part with
+any of those is not staged.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from app.store.incoming import IncomingRecord
+from app.store.incoming import IncomingEvent, IncomingRecord
 from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
 from app.store.sqlite_binding import bind_none_directly
 from app.store.staged_profiles import ProfileRows
@@ -41,7 +43,8 @@ STAGED_TABLE = "part_events"
 PLACES_TABLE = "part_places"
 STAGED_COLUMNS = ("ts_ms", "event_type", "event_name", "custom_event_type", "commerce_action",
                   "amount", "attributes", "record_no", "place_no")
-"""A staged event: its own values, then its record's number in the part and its place."""
+"""A staged event: its own values, then its record's number (``StagedPart.numbers``) and
+its place's number (:class:`PlaceNumbers`)."""
 PLACE_COLUMNS = ("place_no", "input_id", "country", "region", "city", "postal_code",
                  "platform")
 """A place: what a record's events mostly share (bound once a part, not once an event)."""
@@ -54,9 +57,63 @@ _PLACE = itemgetter(0, 8, 9, 10, 11, 12)  # input, the location columns, platfor
 _VALUES = itemgetter(1, 2, 3, 4, 5, 6, 7)  # ts_ms … attributes
 _TIME = itemgetter(1)
 _MESSAGE = itemgetter(13)
+# … and of a staged row.
+_ROW_TIME = itemgetter(0)
+_ROW_PLACE = itemgetter(8)
+_ROW_VALUES = itemgetter(0, 1, 2, 3, 4, 5, 6)
 
 Combination = tuple[Any, ...]
 """(input, country, region, city, postal code, platform) of events, as the summaries key them."""
+
+StagedRow = tuple[Any, ...]
+"""A staged event as bound into the part: ``STAGED_COLUMNS`` in order."""
+
+#: Places numbered before the numbers start over (between parts, never within one).
+PLACE_NUMBER_LIMIT = 50_000
+
+
+class PlaceNumbers:
+    """Numbers for the places of staged rows, shared by a parser making rows and the builder.
+
+    A parser that makes staged rows itself (the mParticle fast path, see
+    ``IncomingRecord.rows``) numbers each event's place here; the builder writes
+    the numbered places a part uses into the part's database.
+    """
+
+    def __init__(self) -> None:
+        self._numbers: dict[Combination, int] = {}
+        self.places: list[Combination] = []
+        """The place of each number."""
+        self._last: tuple[Any, ...] | None = None
+
+    def number_of(self, input_id: str, location: tuple[Any, ...], platform: str | None) -> int:
+        """The number of an event's place from its parts (``location``: country … postal code).
+
+        Consecutive events mostly share their place: the last one is remembered,
+        its location by identity (the parser shares one tuple per location).
+        """
+        last = self._last
+        if (last is not None and last[1] is location and last[2] == platform
+                and last[0] == input_id):
+            number: int = last[3]
+            return number
+        number = self.number((input_id, *location, platform))
+        self._last = (input_id, location, platform, number)
+        return number
+
+    def number(self, place: Combination) -> int:
+        known = self._numbers.get(place)
+        if known is None:
+            known = self._numbers[place] = len(self.places)
+            self.places.append(place)
+        return known
+
+    def between_parts(self) -> None:
+        """A part is built: start over if many places are numbered (bounds memory)."""
+        if len(self.places) > PLACE_NUMBER_LIMIT:
+            self._numbers.clear()
+            self.places.clear()
+            self._last = None
 
 
 RecordFacts = tuple[int, int, int, tuple[tuple[Combination, int], ...]]
@@ -72,10 +129,12 @@ class StagedPart:
     Columns, not record objects: a part crosses a process boundary, and lists of
     strings and numbers pickle and unpickle in C, where records cost Python for
     every object. ``facts[i]`` describes record i's events (None: it has none);
-    ``profiled`` holds the numbers of the records whose profile rows are staged
+    ``profiled`` holds the indexes of the records whose profile rows are staged
     (app/store/staged_profiles.py).
     """
 
+    numbers: list[int]
+    """Record i's number in the part's tables (its line in the file, or i)."""
     keys: list[str | None]
     external_ids: list[str]
     fingerprints: list[int | None]
@@ -90,8 +149,10 @@ class StagedPart:
 class PartBuilder:
     """Builds :class:`StagedPart` s in a private in-memory database (one per builder)."""
 
-    def __init__(self) -> None:
+    def __init__(self, places: PlaceNumbers | None = None) -> None:
+        """``places``: the numbers a parser gives the places of the rows it makes."""
         bind_none_directly()
+        self._places = places if places is not None else PlaceNumbers()
         self._db = sqlite3.connect(":memory:", isolation_level=None)
         self._db.execute(f"CREATE TABLE {STAGED_TABLE} ({', '.join(STAGED_COLUMNS)})")
         self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
@@ -113,24 +174,60 @@ class PartBuilder:
         self._db.close()
 
     def build(self, records: list[IncomingRecord]) -> StagedPart | None:
-        """The records as a staged part; None (records untouched) if it can't be.
+        """The records as a staged part; None (records given events) if it can't be.
 
         Not staged: a part with an event that has a ``message_id`` (the writer
         de-duplicates those one by one) or a record that names its user by an
         identity (the writer resolves those in order, see ``UserRef.lookup``).
         """
+        try:
+            return self._build(records)
+        finally:
+            self._places.between_parts()
+
+    def _build(self, records: list[IncomingRecord]) -> StagedPart | None:
         if (any(map(_MESSAGE, chain.from_iterable(r.events for r in records)))
                 or any(r.user.lookup is not None for r in records)):
             self._profiles.forget(records)
+            for record in records:
+                if record.rows is not None:
+                    record.events, record.rows = self._events_of(record.rows), None
             return None
-        rows: list[tuple[Any, ...]] = []
+        numbers = [r.line for r in records]
+        if len(set(numbers)) != len(numbers):  # records sharing a line (a JSON array)
+            numbers = list(range(len(records)))
+            for number, record in zip(numbers, records, strict=True):
+                if record.rows is not None:
+                    record.rows = [(*_ROW_VALUES(row), number, row[8]) for row in record.rows]
+        rows: list[StagedRow] = []
         facts: list[RecordFacts | None] = []
-        places: dict[Combination, int] = {}
         profiled: set[int] = set()
         take_profile = self._profiles.take
-        for number, record in enumerate(records):
+        place_number = self._places.number
+        places = self._places.places
+        for index, (number, record) in enumerate(zip(numbers, records, strict=True)):
             if take_profile(number, record):
-                profiled.add(number)
+                profiled.add(index)
+            made = record.rows
+            if made is not None:  # the parser made them
+                if not made:
+                    facts.append(None)
+                    continue
+                rows.extend(made)
+                times = list(map(_ROW_TIME, made))
+                low = min(times)
+                numbered = set(map(_ROW_PLACE, made))
+                if len(numbered) == 1:
+                    first: tuple[tuple[Combination, int], ...] = ((places[numbered.pop()], low),)
+                else:
+                    earliest: dict[Combination, int] = {}
+                    for ts, place_no in zip(times, map(_ROW_PLACE, made), strict=True):
+                        known = earliest.get(places[place_no])
+                        if known is None or ts < known:
+                            earliest[places[place_no]] = ts
+                    first = tuple(earliest.items())
+                facts.append((len(made), low, max(times), first))
+                continue
             events = record.events
             if not events:
                 facts.append(None)
@@ -140,35 +237,45 @@ class PartBuilder:
             event_places = list(map(_PLACE, events))
             if len(set(event_places)) == 1:  # the usual record: one place for all its events
                 place = event_places[0]
-                place_no = places.setdefault(place, len(places))
-                tail = (number, place_no)
+                tail = (number, place_number(place))
                 rows.extend([values + tail for values in map(_VALUES, events)])
-                first: tuple[tuple[Combination, int], ...] = ((place, low),)
+                first = ((place, low),)
             else:
-                earliest: dict[Combination, int] = {}
+                earliest = {}
                 for values, place in zip(map(_VALUES, events), event_places, strict=True):
-                    rows.append((*values, number, places.setdefault(place, len(places))))
+                    rows.append((*values, number, place_number(place)))
                     known = earliest.get(place)
                     if known is None or values[0] < known:
                         earliest[place] = values[0]
                 first = tuple(earliest.items())
             facts.append((len(events), low, max(times), first))
         keys = [r.key for r in records]
-        self._db.execute("BEGIN")
+        database = self._db
+        database.execute("BEGIN")
         for table in (STAGED_TABLE, PLACES_TABLE, KEYS_TABLE):
-            self._db.execute(f"DELETE FROM {table}")
-        self._db.executemany(self._insert_place,
-                             [(number, *place) for place, number in places.items()])
-        run_in_groups(self._db.executemany, self._insert_many, self._insert_one, rows)
-        run_in_groups(self._db.executemany, self._insert_keys_many, self._insert_keys_one,
-                      [(n, key) for n, key in enumerate(keys) if key is not None])
+            database.execute(f"DELETE FROM {table}")
+        database.executemany(self._insert_place, [
+            (place_no, *places[place_no]) for place_no in set(map(_ROW_PLACE, rows))])
+        run_in_groups(database.executemany, self._insert_many, self._insert_one, rows)
+        run_in_groups(database.executemany, self._insert_keys_many, self._insert_keys_one,
+                      [(n, key) for n, key in zip(numbers, keys, strict=True) if key is not None])
         self._profiles.write()
-        self._db.execute("COMMIT")
+        database.execute("COMMIT")
         return StagedPart(
-            keys=keys,
+            numbers=numbers, keys=keys,
             external_ids=[r.user.external_id for r in records],
             fingerprints=[r.profile for r in records],
-            profiled=profiled, facts=facts, database=self._db.serialize())
+            profiled=profiled, facts=facts, database=database.serialize())
+
+    def _events_of(self, rows: list[StagedRow]) -> list[IncomingEvent]:
+        """Staged rows as the events they were made of (for a part that is not staged)."""
+        places = self._places.places
+        return [_new_event(IncomingEvent, (places[row[8]][0], *_ROW_VALUES(row),
+                                           *places[row[8]][1:], None))
+                for row in rows]
+
+
+_new_event = tuple.__new__
 
 
 def select_staged(columns: Sequence[str], users: str) -> str:

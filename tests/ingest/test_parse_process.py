@@ -140,6 +140,24 @@ def test_mparticle_files_are_stored_the_same_way_by_both_paths(
     assert _everything(there) == _everything(here)
 
 
+def test_a_json_array_on_one_line_is_stored_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = [b for input_id, b in demo_batches(6, seed=8, now_ms=NOW_MS) if input_id == IOS]
+    path = tmp_path / "array.json"
+    path.write_bytes(orjson.dumps(batches))  # every batch on line 1
+
+    def url_of(name: str) -> str:
+        return f"sqlite:///{tmp_path / name}.db"
+
+    first, second, here, there = _both_ways(tmp_path, monkeypatch, url_of, [path],
+                                            format="mparticle", input_id=IOS, chunk_size=50)
+
+    assert first.records_imported == len(batches) > 10
+    assert second.records_imported == first.records_imported
+    assert _everything(there) == _everything(here)
+
+
 def test_segment_calls_with_message_ids_are_stored_the_same_way(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
