@@ -76,19 +76,12 @@ class ChunkSummaries:
                 first[key] = ts
         self.events += count
 
-    def add_combinations(self, user_id: int, combinations: Iterable[tuple[tuple[Any, ...], int]],
-                         events: int) -> None:
-        """Take in a record's ``events`` as (combination, earliest time) pairs.
+    def count_staged(self, events: int) -> None:
+        """Count ``events`` folded in by the writer's staging (app/store/event_staging.py).
 
-        A combination is an event row's (input, country, region, city, postal
-        code, platform): see app/store/staged_events.py.
+        They have no rows here, but the chunk's count must include them: it is
+        how the writer tells that the summaries were current before the chunk.
         """
-        first = self._first
-        for combination, ts in combinations:
-            key = (user_id, *combination)
-            known = first.get(key)
-            if known is None or ts < known:
-                first[key] = ts
         self.events += events
 
     def clear(self) -> None:

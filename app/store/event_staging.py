@@ -20,10 +20,35 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import (
+    BindParameter,
+    Column,
+    Connection,
+    MetaData,
+    Table,
+    func,
+    literal,
+    select,
+    true,
+)
 
+from app.store.event_summaries import (
+    PLACE_FIELDS,
+    keeping_earliest,
+    summary_insert,
+    user_inputs,
+    user_places,
+    user_platforms,
+)
 from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
-from app.store.staged_events import KEYS_TABLE, select_staged
+from app.store.staged_events import (
+    FIRST_COLUMNS,
+    FIRSTS_TABLE,
+    KEYS_TABLE,
+    PLACE_COLUMNS,
+    PLACES_TABLE,
+    select_staged,
+)
 
 STAGING_TABLE = "import_staged_events"
 #: The attached in-memory schema a serialized part is loaded into, and the table
@@ -58,6 +83,7 @@ class EventStaging:
         self._stage_part = (
             f"INSERT INTO temp.{STAGING_TABLE} ({names}) "
             + select_staged(columns, f"temp.{PART_USERS}").format(schema=PART_SCHEMA))
+        self._fold_summaries = _summary_folds(connection)
         # The first of a key repeated in the part is claimed, as in EventWriter._claim.
         self._claim = ("INSERT INTO main.imported_batches (input_id, batch_key, imported_at) "
                        f"SELECT ?, batch_key, ? FROM {PART_SCHEMA}.{KEYS_TABLE} "
@@ -117,6 +143,16 @@ class EventStaging:
             f"CREATE TEMP TABLE IF NOT EXISTS {PART_USERS} "
             "(record_no INTEGER PRIMARY KEY, user_id INTEGER NOT NULL)")
 
+    def fold_summaries(self) -> None:
+        """Fold the loaded part's staged records (those given users) into the summaries.
+
+        Each keeps the earlier of the stored and the new first time, as
+        :func:`~app.store.event_summaries.refresh_summaries` does; see
+        ``EventWriter._fold_summaries`` for the mark that says how far they go.
+        """
+        for statement in self._fold_summaries:
+            self._connection.exec_driver_sql(statement)
+
     def move(self, others_may_run: Callable[[], AbstractContextManager[None]]) -> None:
         """Insert the staged events into ``events`` in time order; ``others_may_run`` wraps it."""
         if not self.staged:
@@ -132,3 +168,35 @@ class EventStaging:
         self._connection.commit()
         self._connection.exec_driver_sql(f"DETACH DATABASE {PART_SCHEMA}")
 
+
+
+def _summary_folds(connection: Connection) -> list[str]:
+    """The upserts folding a loaded part's first times into the three summary tables.
+
+    Built with the same keep-the-earlier upsert as the rest of the store (see
+    app/store/event_summaries.py), from the part's tables as SQLAlchemy sees them.
+    """
+    part = MetaData()
+    firsts = Table(FIRSTS_TABLE, part, *(Column(c) for c in FIRST_COLUMNS), schema=PART_SCHEMA)
+    places = Table(PLACES_TABLE, part, *(Column(c) for c in PLACE_COLUMNS), schema=PART_SCHEMA)
+    users = Table(PART_USERS, part, Column("record_no"), Column("user_id"), schema="temp")
+    joined = firsts.join(users, users.c.record_no == firsts.c.record_no).join(
+        places, places.c.place_no == firsts.c.place_no)
+
+    def fold(table: Table, values: list[Any], present: Any = None) -> str:
+        keys = [c.name for c in table.primary_key.columns]
+        rows = (select(*values, func.min(firsts.c.first_ms)).select_from(joined)
+                .where(true() if present is None else present.is_not(None))
+                .group_by(*(v for v in values if not isinstance(v, BindParameter))))
+        statement = keeping_earliest(
+            summary_insert("sqlite", table).from_select([*keys, "first_ms"], rows), keys)
+        return str(statement.compile(dialect=connection.dialect,
+                                     compile_kwargs={"literal_binds": True}))
+
+    owner = [users.c.user_id, places.c.input_id]
+    return [
+        fold(user_inputs, owner),
+        fold(user_platforms, [*owner, places.c.platform], places.c.platform),
+        *(fold(user_places, [*owner, literal(field), places.c[field]], places.c[field])
+          for field in PLACE_FIELDS),
+    ]

@@ -413,10 +413,10 @@ class EventWriter:
             user_id = user_ids[external_id]
             known = facts[index]
             if known is not None:
-                count, first_ms, last_ms, combinations = known
+                count, first_ms, last_ms = known
                 with_events.append((numbers[index], user_id))
                 self._widen_span(user_id, first_ms, last_ms)
-                summaries.add_combinations(user_id, combinations, count)
+                summaries.count_staged(count)
             fingerprint = fingerprints[index]
             if fingerprint is not None:
                 if profiles.get(user_id) == fingerprint:
@@ -428,6 +428,7 @@ class EventWriter:
             if index in profiled:
                 chosen.append((numbers[index], user_id))
         events = self._staging.stage_part(with_events)
+        self._staging.fold_summaries()
         if self._staging.staged >= MOVE_AFTER_EVENTS:
             self._staging.move(self._others_may_run)
         self._store_staged_profiles(part, set(fresh), chosen, unstaged)

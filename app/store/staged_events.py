@@ -14,8 +14,9 @@ writer) and moves the rows into its staging table with one
 :meth:`app.store.event_staging.EventStaging.stage_part`), so the events of
 a part cost the writer thread a few calls instead of Python per event.
 
-What the writer still needs of a record's events (how many, their time span,
-the per-user summary combinations) travels with the part as :class:`RecordFacts`;
+What the writer still needs of a record's events in Python (how many, their
+time span) travels with the part as :class:`RecordFacts`, what the per-user
+summaries need as rows of the part (``FIRSTS_TABLE``);
 the records themselves travel as columns (keys, users, profile fingerprints),
 and a user's profile rows go into the same database only when the profile
 changed (app/store/staged_profiles.py). The mParticle fast path makes its events'
@@ -28,7 +29,7 @@ any of those is not staged.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -51,6 +52,11 @@ PLACE_COLUMNS = ("place_no", "input_id", "country", "region", "city", "postal_co
 KEYS_TABLE = "part_keys"
 KEY_COLUMNS = ("record_no", "batch_key")
 """The de-duplication key of each record that has one (the writer claims them in SQL)."""
+FIRSTS_TABLE = "part_firsts"
+FIRST_COLUMNS = ("record_no", "place_no", "first_ms")
+"""Each record's earliest event in each of its places: what the per-user summaries
+(inputs, platforms, places) take from the part (app/store/event_staging.py folds
+them in with SQL)."""
 
 # Parts of an event row (app/store/incoming.py), taken in C.
 _PLACE = itemgetter(0, 8, 9, 10, 11, 12)  # input, the location columns, platform
@@ -116,9 +122,9 @@ class PlaceNumbers:
             self._last = None
 
 
-RecordFacts = tuple[int, int, int, tuple[tuple[Combination, int], ...]]
+RecordFacts = tuple[int, int, int]
 """What the writer needs of one record's staged events: how many, the earliest and
-latest time, and each distinct combination with its earliest time. A plain tuple:
+latest time (for the user's first and last seen). A plain tuple:
 parts cross a process boundary, and plain tuples pickle in C."""
 
 
@@ -158,6 +164,11 @@ class PartBuilder:
         self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
                          f"{', '.join(PLACE_COLUMNS[1:])})")
         self._db.execute(f"CREATE TABLE {KEYS_TABLE} ({', '.join(KEY_COLUMNS)})")
+        self._db.execute(f"CREATE TABLE {FIRSTS_TABLE} ({', '.join(FIRST_COLUMNS)})")
+        insert_firsts = f"INSERT INTO {FIRSTS_TABLE} VALUES "
+        self._insert_firsts_many = insert_firsts + values_groups(len(FIRST_COLUMNS),
+                                                                 MAX_ROWS_PER_STATEMENT)
+        self._insert_firsts_one = insert_firsts + values_groups(len(FIRST_COLUMNS), 1)
         insert_keys = f"INSERT INTO {KEYS_TABLE} VALUES "
         self._insert_keys_many = insert_keys + values_groups(len(KEY_COLUMNS),
                                                              MAX_ROWS_PER_STATEMENT)
@@ -201,10 +212,10 @@ class PartBuilder:
                     record.rows = [(*_ROW_VALUES(row), number, row[8]) for row in record.rows]
         rows: list[StagedRow] = []
         facts: list[RecordFacts | None] = []
+        firsts: list[tuple[int, int, int]] = []
         profiled: set[int] = set()
         take_profile = self._profiles.take
         place_number = self._places.number
-        places = self._places.places
         for index, (number, record) in enumerate(zip(numbers, records, strict=True)):
             if take_profile(number, record):
                 profiled.add(index)
@@ -218,15 +229,10 @@ class PartBuilder:
                 low = min(times)
                 numbered = set(map(_ROW_PLACE, made))
                 if len(numbered) == 1:
-                    first: tuple[tuple[Combination, int], ...] = ((places[numbered.pop()], low),)
+                    firsts.append((number, numbered.pop(), low))
                 else:
-                    earliest: dict[Combination, int] = {}
-                    for ts, place_no in zip(times, map(_ROW_PLACE, made), strict=True):
-                        known = earliest.get(places[place_no])
-                        if known is None or ts < known:
-                            earliest[places[place_no]] = ts
-                    first = tuple(earliest.items())
-                facts.append((len(made), low, max(times), first))
+                    _add_firsts(firsts, number, times, map(_ROW_PLACE, made))
+                facts.append((len(made), low, max(times)))
                 continue
             events = record.events
             if not events:
@@ -236,27 +242,27 @@ class PartBuilder:
             low = min(times)
             event_places = list(map(_PLACE, events))
             if len(set(event_places)) == 1:  # the usual record: one place for all its events
-                place = event_places[0]
-                tail = (number, place_number(place))
+                place_no = place_number(event_places[0])
+                tail = (number, place_no)
                 rows.extend([values + tail for values in map(_VALUES, events)])
-                first = ((place, low),)
+                firsts.append((number, place_no, low))
             else:
-                earliest = {}
-                for values, place in zip(map(_VALUES, events), event_places, strict=True):
-                    rows.append((*values, number, place_number(place)))
-                    known = earliest.get(place)
-                    if known is None or values[0] < known:
-                        earliest[place] = values[0]
-                first = tuple(earliest.items())
-            facts.append((len(events), low, max(times), first))
+                place_nos = list(map(place_number, event_places))
+                rows.extend([(*values, number, place_no) for values, place_no
+                             in zip(map(_VALUES, events), place_nos, strict=True)])
+                _add_firsts(firsts, number, times, place_nos)
+            facts.append((len(events), low, max(times)))
         keys = [r.key for r in records]
         database = self._db
         database.execute("BEGIN")
-        for table in (STAGED_TABLE, PLACES_TABLE, KEYS_TABLE):
+        for table in (STAGED_TABLE, PLACES_TABLE, FIRSTS_TABLE, KEYS_TABLE):
             database.execute(f"DELETE FROM {table}")
+        places = self._places.places
         database.executemany(self._insert_place, [
             (place_no, *places[place_no]) for place_no in set(map(_ROW_PLACE, rows))])
         run_in_groups(database.executemany, self._insert_many, self._insert_one, rows)
+        run_in_groups(database.executemany, self._insert_firsts_many, self._insert_firsts_one,
+                      firsts)
         run_in_groups(database.executemany, self._insert_keys_many, self._insert_keys_one,
                       [(n, key) for n, key in zip(numbers, keys, strict=True) if key is not None])
         self._profiles.write()
@@ -276,6 +282,17 @@ class PartBuilder:
 
 
 _new_event = tuple.__new__
+
+
+def _add_firsts(firsts: list[tuple[int, int, int]], number: int, times: list[int],
+                place_nos: Iterable[int]) -> None:
+    """Record ``number``'s earliest time in each of its places (events in several)."""
+    earliest: dict[int, int] = {}
+    for ts, place_no in zip(times, place_nos, strict=True):
+        known = earliest.get(place_no)
+        if known is None or ts < known:
+            earliest[place_no] = ts
+    firsts.extend((number, place_no, ts) for place_no, ts in earliest.items())
 
 
 def select_staged(columns: Sequence[str], users: str) -> str:
