@@ -31,11 +31,10 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.store.event_summaries import (
     PLACE_FIELDS,
-    keeping_earliest,
-    summary_insert,
     user_inputs,
     user_places,
     user_platforms,
@@ -173,8 +172,8 @@ class EventStaging:
 def _summary_folds(connection: Connection) -> list[str]:
     """The upserts folding a loaded part's first times into the three summary tables.
 
-    Built with the same keep-the-earlier upsert as the rest of the store (see
-    app/store/event_summaries.py), from the part's tables as SQLAlchemy sees them.
+    Each keeps the earlier time, as the rest of the store does (see
+    app/store/event_summaries.py), built from the part's tables as SQLAlchemy sees them.
     """
     part = MetaData()
     firsts = Table(FIRSTS_TABLE, part, *(Column(c) for c in FIRST_COLUMNS), schema=PART_SCHEMA)
@@ -188,8 +187,12 @@ def _summary_folds(connection: Connection) -> list[str]:
         rows = (select(*values, func.min(firsts.c.first_ms)).select_from(joined)
                 .where(true() if present is None else present.is_not(None))
                 .group_by(*(v for v in values if not isinstance(v, BindParameter))))
-        statement = keeping_earliest(
-            summary_insert("sqlite", table).from_select([*keys, "first_ms"], rows), keys)
+        insert = sqlite_insert(table).from_select([*keys, "first_ms"], rows)
+        # The earlier time, as keeping_earliest() keeps it, but a row whose time stays
+        # is not written at all: users met again in later parts mostly keep theirs.
+        statement = insert.on_conflict_do_update(
+            index_elements=keys, set_={"first_ms": insert.excluded.first_ms},
+            where=insert.excluded.first_ms < table.c.first_ms)
         return str(statement.compile(dialect=connection.dialect,
                                      compile_kwargs={"literal_binds": True}))
 
