@@ -12,6 +12,11 @@ milliseconds without the GIL, while the other thread parses.
 The temporary table belongs to the connection (invisible to others) and is
 emptied after every move; the move is part of the writer's transaction like any
 other statement, with the same constraints and foreign-key checks.
+
+A part staged by a parsing process (app/store/staged_events.py) arrives as a
+serialized database: the calls here load it, claim its records' keys, stage its
+events for the users the writer gives them and fold its first times into the
+per-user summaries, each one SQL statement or a few, without Python per row.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.store.chunk_summaries import INPUT_COLUMNS, PLATFORM_COLUMNS
+from app.store.chunk_summaries import PLACE_COLUMNS as SUMMARY_PLACE_COLUMNS
 from app.store.event_summaries import (
     PLACE_FIELDS,
     user_inputs,
@@ -168,7 +175,6 @@ class EventStaging:
         self._connection.exec_driver_sql(f"DETACH DATABASE {PART_SCHEMA}")
 
 
-
 def _summary_folds(connection: Connection) -> list[str]:
     """The upserts folding a loaded part's first times into the three summary tables.
 
@@ -182,8 +188,9 @@ def _summary_folds(connection: Connection) -> list[str]:
     joined = firsts.join(users, users.c.record_no == firsts.c.record_no).join(
         places, places.c.place_no == firsts.c.place_no)
 
-    def fold(table: Table, values: list[Any], present: Any = None) -> str:
-        keys = [c.name for c in table.primary_key.columns]
+    def fold(table: Table, columns: Sequence[str], values: list[Any], present: Any = None
+             ) -> str:
+        keys = list(columns[:-1])  # named as ``values`` are ordered; then first_ms
         rows = (select(*values, func.min(firsts.c.first_ms)).select_from(joined)
                 .where(true() if present is None else present.is_not(None))
                 .group_by(*(v for v in values if not isinstance(v, BindParameter))))
@@ -198,8 +205,9 @@ def _summary_folds(connection: Connection) -> list[str]:
 
     owner = [users.c.user_id, places.c.input_id]
     return [
-        fold(user_inputs, owner),
-        fold(user_platforms, [*owner, places.c.platform], places.c.platform),
-        *(fold(user_places, [*owner, literal(field), places.c[field]], places.c[field])
+        fold(user_inputs, INPUT_COLUMNS, owner),
+        fold(user_platforms, PLATFORM_COLUMNS, [*owner, places.c.platform], places.c.platform),
+        *(fold(user_places, SUMMARY_PLACE_COLUMNS, [*owner, literal(field), places.c[field]],
+               places.c[field])
           for field in PLACE_FIELDS),
     ]

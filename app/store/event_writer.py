@@ -548,9 +548,9 @@ class EventWriter:
         self, input_id: str, records: Sequence[IncomingRecord]
     ) -> list[IncomingRecord]:
         """The records whose key is neither stored for the input nor repeated in the chunk."""
-        return [records[i] for i in self._fresh_numbers(input_id, [r.key for r in records])]
+        return [records[i] for i in self._fresh_positions(input_id, [r.key for r in records])]
 
-    def _fresh_numbers(self, input_id: str, keys: Sequence[str | None]) -> list[int]:
+    def _fresh_positions(self, input_id: str, keys: Sequence[str | None]) -> list[int]:
         """The positions of the records whose key is new (see :meth:`_new_records`).
 
         On SQLite and PostgreSQL the keys are claimed at once: one multi-row
@@ -592,7 +592,7 @@ class EventWriter:
         return fresh
 
     def _fresh_staged(self, input_id: str, keys: list[str | None]) -> list[int]:
-        """:meth:`_fresh_numbers` for a staged part: its keys are claimed from its database.
+        """:meth:`_fresh_positions` for a staged part: its keys are claimed from its database.
 
         Binding the keys was the parsing process's work. Usually every key is new
         (a first import): then the count says so and no key is read back.
