@@ -75,7 +75,7 @@ from app.store.event_tables import (
     UserRow,
 )
 from app.store.incoming import ATTRIBUTE_VALUE_FIELDS, IncomingEvent, IncomingRecord, UserRef
-from app.store.multirow import MultiRowInsert
+from app.store.multirow import MultiRowInsert, values_groups
 from app.store.profile_staging import ProfileStaging
 from app.store.schema import InputRow
 from app.store.sqlite_binding import bind_none_directly
@@ -732,12 +732,28 @@ class EventWriter:
             return 0
         self._load_users(wanted)
         missing = sorted(wanted - self._user_ids.keys())
-        if missing:
+        if not missing:
+            return 0
+        if self._dialect == "sqlite":
+            # On the driver's connection (same transaction), many rows a statement, the
+            # new ids coming back with the insert: SQLAlchemy's handling of each row and
+            # a second lookup cost more than the insert itself.
+            driver = self._connection.connection.driver_connection
+            assert driver is not None
+            for part in _claim_parts(missing):  # a few statement sizes, each prepared once
+                created = driver.execute(
+                    f"INSERT INTO users (external_id) VALUES {values_groups(1, len(part))} "
+                    "ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id", part)
+                for user_id, external_id in created:
+                    self._user_ids[external_id] = user_id
+                    self._seen[user_id] = (None, None)
+        else:
             self._connection.execute(
                 _insert_ignoring(self._dialect, _users, ("external_id",)),
-                [{"external_id": x} for x in missing],
-            )
-            self._load_users(set(missing))
+                [{"external_id": x} for x in missing])
+        raced = set(missing) - self._user_ids.keys()  # another writer made them meanwhile
+        if raced:
+            self._load_users(raced)
         return len(missing)
 
     def _load_users(self, external_ids: set[str]) -> None:
