@@ -46,7 +46,7 @@ from app.store.event_summaries import (
     user_places,
     user_platforms,
 )
-from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
+from app.store.multirow import RowsInsert
 from app.store.staged_events import (
     FIRST_COLUMNS,
     FIRSTS_TABLE,
@@ -74,12 +74,8 @@ class EventStaging:
         # column affinities on the move, exactly as for a direct insert.
         connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ({names})")
         # Many rows a statement: binding row by row was most of the staging time.
-        insert = f"INSERT INTO temp.{STAGING_TABLE} ({names}) VALUES "
-        self._stage = insert + values_groups(len(columns), 1)
-        self._stage_many = insert + values_groups(len(columns), MAX_ROWS_PER_STATEMENT)
-        users = f"INSERT INTO temp.{PART_USERS} VALUES "
-        self._stage_users = users + values_groups(2, 1)
-        self._stage_users_many = users + values_groups(2, MAX_ROWS_PER_STATEMENT)
+        self._stage = RowsInsert(f"temp.{STAGING_TABLE} ({names})", len(columns))
+        self._stage_users = RowsInsert(f"temp.{PART_USERS}", 2)
         self._move = (f"INSERT INTO main.events ({names}) "
                       f"SELECT {names} FROM temp.{STAGING_TABLE} ORDER BY ts_ms, rowid")
         self._empty = f"DELETE FROM temp.{STAGING_TABLE}"
@@ -97,7 +93,7 @@ class EventStaging:
 
     def stage(self, rows: list[tuple[Any, ...]]) -> None:
         """Add ``rows`` (in ``columns`` order) to the chunk's staged events."""
-        run_in_groups(self._connection.exec_driver_sql, self._stage_many, self._stage, rows)
+        self._stage.run(self._connection.exec_driver_sql, rows)
         self.staged += len(rows)
 
     def load_part(self, database: bytes) -> None:
@@ -129,8 +125,7 @@ class EventStaging:
         not listed (duplicates) are left out. Returns how many events were staged.
         """
         self._connection.exec_driver_sql(f"DELETE FROM temp.{PART_USERS}")
-        run_in_groups(self._connection.exec_driver_sql, self._stage_users_many,
-                      self._stage_users, users)
+        self._stage_users.run(self._connection.exec_driver_sql, users)
         staged = self._connection.exec_driver_sql(self._stage_part).rowcount
         self.staged += staged
         return staged

@@ -402,9 +402,6 @@ class EventWriter:
         user_ids = self._user_ids
         facts, fingerprints, profiled = part.facts, part.fingerprints, part.profiled
         numbers = part.numbers  # a record's number in the part's tables
-        profiles = self._profiles
-        if len(profiles) >= PROFILE_LIMIT:
-            profiles.clear()
         with_events: list[tuple[int, int]] = []
         chosen: list[tuple[int, int]] = []
         unstaged: list[tuple[int, str, int]] = []
@@ -420,9 +417,8 @@ class EventWriter:
                 summaries.count_staged(count)
             fingerprint = fingerprints[index]
             if fingerprint is not None:
-                if profiles.get(user_id) == fingerprint:
+                if not self._profile_changed(user_id, fingerprint):
                     continue
-                profiles[user_id] = fingerprint
                 if index not in profiled:
                     unstaged.append((user_id, external_id, fingerprint))
                     continue
@@ -493,16 +489,11 @@ class EventWriter:
         """Store the identities and attributes of ``fresh`` records, once per change."""
         identities: dict[tuple[int, str], str] = {}
         attributes: dict[tuple[int, str], dict[str, Any] | None] = {}
-        profiles = self._profiles
-        if len(profiles) >= PROFILE_LIMIT:
-            profiles.clear()
         for record, user_id in zip(fresh, user_of, strict=True):
             # Every mParticle batch repeats the user's profile: store it once a change.
             fingerprint = record.profile
-            if fingerprint is not None:
-                if profiles.get(user_id) == fingerprint:
-                    continue
-                profiles[user_id] = fingerprint
+            if fingerprint is not None and not self._profile_changed(user_id, fingerprint):
+                continue
             for kind, value in record.identities.items():
                 identities[(user_id, kind)] = value
                 # The identity may now belong to this user: look it up afresh next time.
@@ -511,6 +502,20 @@ class EventWriter:
                 attributes[(user_id, name)] = row
         self._write_identities(identities)
         self._write_attributes(attributes)
+
+    def _profile_changed(self, user_id: int, fingerprint: int) -> bool:
+        """Whether ``fingerprint`` is not the profile last stored for the user; it is from now on.
+
+        The memory starts over at :data:`PROFILE_LIMIT` users (a forgotten user's
+        profile is stored again: correct, only slower).
+        """
+        profiles = self._profiles
+        if profiles.get(user_id) == fingerprint:
+            return False
+        if len(profiles) >= PROFILE_LIMIT:
+            profiles.clear()
+        profiles[user_id] = fingerprint
+        return True
 
     def _fold_summaries(self) -> None:
         """Bring the per-user summaries up to date with the chunk, before it commits.
@@ -560,36 +565,24 @@ class EventWriter:
         records' rows). Other backends look the keys up, then insert the new ones.
         """
         distinct = sorted({key for key in keys if key is not None})
-        claiming = self._dialect in ("sqlite", "postgresql")
         new: set[str] = set()
-        if claiming and distinct:
-            stamp = self._batch_stamp()
-            for part in _claim_parts(distinct):
-                new.update(self._claim(input_id, part, stamp))
-        stored: set[str] = set()
-        if not claiming:
-            column = _batches.c.batch_key
-            for part in _parts(distinct):
-                stored.update(self._connection.execute(
-                    select(column).where(_batches.c.input_id == input_id, column.in_(part))
-                ).scalars())
-        fresh: list[int] = []
-        for number, key in enumerate(keys):
-            if key is not None:
-                if claiming:
-                    if key not in new:
-                        continue
-                    new.discard(key)
-                else:
-                    if key in stored:
-                        continue
-                    stored.add(key)
-            fresh.append(number)
-        if not claiming:
-            stamp = self._batch_stamp()
-            self._execute_many("insert batches", self._insert_batches, [
-                {"input_id": input_id, "batch_key": keys[i], "imported_at": stamp}
-                for i in fresh if keys[i] is not None])
+        if self._dialect in ("sqlite", "postgresql"):
+            if distinct:
+                stamp = self._batch_stamp()
+                for part in _few_sized_parts(distinct):
+                    new.update(self._claim(input_id, part, stamp))
+            return _first_of_new(keys, new)
+        new.update(distinct)
+        column = _batches.c.batch_key
+        for part in _parts(distinct):
+            new.difference_update(self._connection.execute(
+                select(column).where(_batches.c.input_id == input_id, column.in_(part))
+            ).scalars())
+        fresh = _first_of_new(keys, new)
+        stamp = self._batch_stamp()
+        self._execute_many("insert batches", self._insert_batches, [
+            {"input_id": input_id, "batch_key": keys[i], "imported_at": stamp}
+            for i in fresh if keys[i] is not None])
         return fresh
 
     def _fresh_staged(self, input_id: str, keys: list[str | None]) -> list[int]:
@@ -603,20 +596,13 @@ class EventWriter:
         new = {key for key in keys if key is not None}
         if claimed != len(new):
             new = self._staging.keys_claimed_after(before)
-        fresh: list[int] = []
-        for number, key in enumerate(keys):
-            if key is not None:
-                if key not in new:
-                    continue
-                new.discard(key)
-            fresh.append(number)
-        return fresh
+        return _first_of_new(keys, new)
 
     def _claim(self, input_id: str, keys: list[str], stamp: Any) -> list[str]:
         """Insert ``keys`` into ``imported_batches`` unless stored; returns the ones inserted.
 
         One statement per number of keys, built once per writer (parts come in a
-        handful of sizes, see :func:`_claim_parts`), with bound parameters only.
+        handful of sizes, see :func:`_few_sized_parts`), with bound parameters only.
         """
         size = len(keys)
         compiled = self._claims.get(size)
@@ -741,7 +727,7 @@ class EventWriter:
             # a second lookup cost more than the insert itself.
             driver = self._connection.connection.driver_connection
             assert driver is not None
-            for part in _claim_parts(missing):  # a few statement sizes, each prepared once
+            for part in _few_sized_parts(missing):  # a few statement sizes, each prepared once
                 created = driver.execute(
                     f"INSERT INTO users (external_id) VALUES {values_groups(1, len(part))} "
                     "ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id", part)
@@ -969,7 +955,20 @@ def _insert_ignoring(dialect: str, table: Table, keys: Iterable[str]) -> Insert:
     return insert(table)
 
 
-def _claim_parts(values: list[str]) -> Iterator[list[str]]:
+def _first_of_new(keys: Sequence[str | None], new: set[str]) -> list[int]:
+    """The positions of the records to store: those without a key, and the first of
+    each key in ``new`` (a key repeated in the part is stored once); takes those out of ``new``."""
+    fresh: list[int] = []
+    for position, key in enumerate(keys):
+        if key is not None:
+            if key not in new:
+                continue
+            new.discard(key)
+        fresh.append(position)
+    return fresh
+
+
+def _few_sized_parts(values: list[str]) -> Iterator[list[str]]:
     """``values`` in parts of ``IN_LIST_SIZE``, the rest in parts of powers of two.
 
     Every part size is one of a few (500, 256, 128, … 1), so the multi-row

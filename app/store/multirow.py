@@ -55,6 +55,24 @@ def run_in_groups(execute_many: Callable[[str, list[tuple[Any, ...]]], object], 
         execute_many(one, list(rows[whole:]))
 
 
+class RowsInsert:
+    """``INSERT INTO target VALUES …`` for rows of ``width`` values, many rows to a statement.
+
+    The plain form of :class:`MultiRowInsert` (no ``None`` variants, any driver's
+    ``executemany``): what a parsing process or a writer's staging binds rows with.
+    """
+
+    def __init__(self, target: str, width: int) -> None:
+        head = f"INSERT INTO {target} VALUES "
+        self.many = head + values_groups(width, MAX_ROWS_PER_STATEMENT)
+        self.one = head + values_groups(width, 1)
+
+    def run(self, execute_many: Callable[[str, list[tuple[Any, ...]]], object],
+            rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` through ``execute_many`` (see :func:`run_in_groups`)."""
+        run_in_groups(execute_many, self.many, self.one, rows)
+
+
 class _Variant:
     """The statement for rows whose values are ``None`` exactly where ``kept`` is False."""
 

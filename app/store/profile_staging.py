@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from app.store.incoming import ATTRIBUTE_VALUE_FIELDS
-from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
+from app.store.multirow import RowsInsert
 from app.store.staged_profiles import ATTRIBUTES_TABLE, IDENTITIES_TABLE
 
 _CHOSEN = "import_profile_records"
@@ -119,9 +119,7 @@ class ProfileStaging:
             f"SELECT ?, name, {_VALUES} FROM temp.{_KEPT_ATTRIBUTES} "
             f"WHERE external_id = ? AND value_type IS NOT NULL" + _UPSERT_ATTRIBUTE,
         )
-        self._insert_chosen = (
-            f"INSERT INTO temp.{_CHOSEN} VALUES {values_groups(2, MAX_ROWS_PER_STATEMENT)}",
-            f"INSERT INTO temp.{_CHOSEN} VALUES {values_groups(2, 1)}")
+        self._insert_chosen = RowsInsert(f"temp.{_CHOSEN}", 2)
 
     def store(self, chosen: Sequence[tuple[int, int]]) -> None:
         """Store the staged profiles of ``chosen`` (record number, user id) records."""
@@ -129,8 +127,7 @@ class ProfileStaging:
             return
         run = self._connection.exec_driver_sql
         run(f"DELETE FROM temp.{_CHOSEN}")
-        many, one = self._insert_chosen
-        run_in_groups(run, many, one, chosen)
+        self._insert_chosen.run(run, chosen)
         run(self._remove)
         one_each = len({user_id for _number, user_id in chosen}) == len(chosen)
         for statement in self._store_one_each if one_each else self._store_latest:

@@ -36,7 +36,7 @@ from operator import itemgetter
 from typing import Any
 
 from app.store.incoming import IncomingEvent, IncomingRecord
-from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
+from app.store.multirow import RowsInsert
 from app.store.sqlite_binding import bind_none_directly
 from app.store.staged_profiles import ProfileRows
 
@@ -165,21 +165,11 @@ class PartBuilder:
                          f"{', '.join(PLACE_COLUMNS[1:])})")
         self._db.execute(f"CREATE TABLE {KEYS_TABLE} ({', '.join(KEY_COLUMNS)})")
         self._db.execute(f"CREATE TABLE {FIRSTS_TABLE} ({', '.join(FIRST_COLUMNS)})")
-        insert_firsts = f"INSERT INTO {FIRSTS_TABLE} VALUES "
-        self._insert_firsts_many = insert_firsts + values_groups(len(FIRST_COLUMNS),
-                                                                 MAX_ROWS_PER_STATEMENT)
-        self._insert_firsts_one = insert_firsts + values_groups(len(FIRST_COLUMNS), 1)
-        insert_keys = f"INSERT INTO {KEYS_TABLE} VALUES "
-        self._insert_keys_many = insert_keys + values_groups(len(KEY_COLUMNS),
-                                                             MAX_ROWS_PER_STATEMENT)
-        self._insert_keys_one = insert_keys + values_groups(len(KEY_COLUMNS), 1)
         self._profiles = ProfileRows(self._db)
-        width = len(STAGED_COLUMNS)
-        self._insert_one = f"INSERT INTO {STAGED_TABLE} VALUES {values_groups(width, 1)}"
-        self._insert_many = (f"INSERT INTO {STAGED_TABLE} VALUES "
-                             f"{values_groups(width, MAX_ROWS_PER_STATEMENT)}")
-        self._insert_place = (f"INSERT INTO {PLACES_TABLE} VALUES "
-                              f"{values_groups(len(PLACE_COLUMNS), 1)}")
+        self._insert_events = RowsInsert(STAGED_TABLE, len(STAGED_COLUMNS))
+        self._insert_places = RowsInsert(PLACES_TABLE, len(PLACE_COLUMNS))
+        self._insert_firsts = RowsInsert(FIRSTS_TABLE, len(FIRST_COLUMNS))
+        self._insert_keys = RowsInsert(KEYS_TABLE, len(KEY_COLUMNS))
 
     def close(self) -> None:
         self._db.close()
@@ -258,13 +248,12 @@ class PartBuilder:
         for table in (STAGED_TABLE, PLACES_TABLE, FIRSTS_TABLE, KEYS_TABLE):
             database.execute(f"DELETE FROM {table}")
         places = self._places.places
-        database.executemany(self._insert_place, [
+        self._insert_places.run(database.executemany, [
             (place_no, *places[place_no]) for place_no in set(map(_ROW_PLACE, rows))])
-        run_in_groups(database.executemany, self._insert_many, self._insert_one, rows)
-        run_in_groups(database.executemany, self._insert_firsts_many, self._insert_firsts_one,
-                      firsts)
-        run_in_groups(database.executemany, self._insert_keys_many, self._insert_keys_one,
-                      [(n, key) for n, key in zip(numbers, keys, strict=True) if key is not None])
+        self._insert_events.run(database.executemany, rows)
+        self._insert_firsts.run(database.executemany, firsts)
+        self._insert_keys.run(database.executemany, [
+            (n, key) for n, key in zip(numbers, keys, strict=True) if key is not None])
         self._profiles.write()
         database.execute("COMMIT")
         return StagedPart(

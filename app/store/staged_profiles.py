@@ -28,7 +28,7 @@ from operator import itemgetter
 from typing import Any
 
 from app.store.incoming import ATTRIBUTE_VALUE_FIELDS, IncomingRecord
-from app.store.multirow import MAX_ROWS_PER_STATEMENT, run_in_groups, values_groups
+from app.store.multirow import RowsInsert
 
 IDENTITIES_TABLE = "part_identities"
 ATTRIBUTES_TABLE = "part_attributes"
@@ -55,11 +55,9 @@ class ProfileRows:
         for table, columns in ((IDENTITIES_TABLE, IDENTITY_COLUMNS),
                                (ATTRIBUTES_TABLE, ATTRIBUTE_COLUMNS)):
             database.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
-        self._inserts = [
-            (f"INSERT INTO {table} VALUES {values_groups(len(columns), MAX_ROWS_PER_STATEMENT)}",
-             f"INSERT INTO {table} VALUES {values_groups(len(columns), 1)}")
-            for table, columns in ((IDENTITIES_TABLE, IDENTITY_COLUMNS),
-                                   (ATTRIBUTES_TABLE, ATTRIBUTE_COLUMNS))]
+        self._inserts = [RowsInsert(table, len(columns))
+                         for table, columns in ((IDENTITIES_TABLE, IDENTITY_COLUMNS),
+                                                (ATTRIBUTES_TABLE, ATTRIBUTE_COLUMNS))]
 
     def take(self, number: int, record: IncomingRecord) -> bool:
         """Stage ``record``'s profile as record ``number`` if it must be; True if it was."""
@@ -91,8 +89,8 @@ class ProfileRows:
 
     def write(self) -> None:
         """Replace the part's profile tables with the rows taken since the last call."""
-        for (many, one), table, rows in zip(self._inserts, (IDENTITIES_TABLE, ATTRIBUTES_TABLE),
-                                            (self._identities, self._attributes), strict=True):
+        for insert, table, rows in zip(self._inserts, (IDENTITIES_TABLE, ATTRIBUTES_TABLE),
+                                       (self._identities, self._attributes), strict=True):
             self._db.execute(f"DELETE FROM {table}")
-            run_in_groups(self._db.executemany, many, one, rows)
+            insert.run(self._db.executemany, rows)
         self._identities, self._attributes = [], []
