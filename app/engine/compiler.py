@@ -185,9 +185,17 @@ class Scope:
 
 
 def as_member(query: UserSet) -> Select[Any]:
-    """``query`` as a plain select, fit to be a member of a compound select (SQLite)."""
+    """``query`` as a plain select, fit to be a member of a compound select (SQLite).
+
+    A compound becomes a common table expression, not a subquery: each clause of a
+    definition combines the result so far with one more part, and nesting those
+    as subqueries made the statement's depth grow with every clause and group
+    until SQLite's parser gave up ("parser stack overflow"). Common table
+    expressions are listed side by side in the statement's WITH, so its depth
+    stays that of one clause.
+    """
     if isinstance(query, CompoundSelect):
-        inner = query.subquery()
+        inner = query.cte()
         return select(inner.c.user_id)
     return query
 
@@ -355,7 +363,7 @@ def _clauses(
         if result is not None and join in ("and", "exclude"):
             test = _user_test(clause.item, scope)
             if test is not None:
-                found = as_member(result).subquery()
+                found = as_member(result).cte()
                 matches = test(found.c.user_id)
                 result = select(found.c.user_id).where(
                     matches if join == "and" else not_(matches)

@@ -420,3 +420,28 @@ def test_splits_are_exclusive_in_left_to_right_order_and_remaining_catches_the_r
     assert (result.milestone(b).added, result.milestone(b).removed) == (1, 0)
     assert (result.milestone(a).added, result.milestone(a).removed) == (0, 1)
     assert (result.milestone(rest).added, result.milestone(rest).removed) == (0, 0)
+
+
+# ---------------------------------------------------------------------- deep definitions
+
+
+def test_a_deeply_nested_definition_is_evaluated(backend: Backend) -> None:
+    # Every level: (did E<k> or <the level below>) exclude did X<k>. Each level's
+    # set algebra wraps the one below: a statement as deep as the definition
+    # overflowed SQLite's parser stack.
+    depth = 24
+    people = users(60)
+    events = [Event(u, BASE_MS, event_name=f"E{u % depth}") for u in people]
+    events += [Event(u, BASE_MS, event_name=f"X{u * 7 % (depth * 3)}") for u in people]
+    definition: AudienceDefinition = define(EventCriterion(event_name="E0"))
+    expected = {u for u in people if u % depth == 0}
+    for level in range(1, depth):
+        definition = define(EventCriterion(event_name=f"E{level}"),
+                            Group(clauses=definition.clauses),
+                            EventCriterion(event_name=f"X{level}"),
+                            joins=("and", "or", "exclude"))
+        expected = ({u for u in people if u % depth == level} | expected) - {
+            u for u in people if u * 7 % (depth * 3) == level}
+    run = Run(backend, Data(users=people, events=events))
+    assert run.each({"deep": definition}) == {"deep": expected}
+    assert 10 < len(expected) < 50
