@@ -4,12 +4,14 @@ A definition becomes set algebra over one-column selects (``user_id``):
 And -> INTERSECT, Or -> UNION, Exclude -> EXCEPT, read left to right
 (``A and B or C`` is ``(A and B) or C``; a group is parenthesised). Each
 criterion is one filtered query over one table, so that each event criterion is
-one range scan of an ``(event_name | event_type, ts_ms, user_id)`` index,
+one range scan of an ``(event_name | type_code, ts_ms, user_id, input_no)`` index,
 grouped by user when it counts. Every value is a bound parameter.
 
-Compound selects are always wrapped as ``SELECT user_id FROM (…)`` before they
-are nested, because SQLite refuses parentheses around the members of a compound
-select; the same statement then runs on SQLite, PostgreSQL and DuckDB.
+Compound selects are always made common table expressions and read as
+``SELECT user_id FROM cte`` before they are nested, because SQLite refuses
+parentheses around the members of a compound select (and a statement nested as
+deep as its definition overflows SQLite's parser); the same statement then runs
+on SQLite, PostgreSQL and DuckDB.
 
 Semantics (DESIGN.md section 3, and the decisions it leaves open):
 
@@ -104,15 +106,18 @@ from app.engine.jsonfield import JsonField
 from app.store.audience_tables import AudienceKeyRow, AudienceMemberRow, cast_table, scratch_key
 from app.store.event_tables import (
     EventRow,
+    InputNumberRow,
     UserAttributeRow,
     UserIdentityRow,
     UserInputRow,
     UserPlaceRow,
     UserPlatformRow,
 )
+from app.store.incoming import EVENT_TYPE_CODES
 from app.store.schema import InputRow
 
 events = cast_table(EventRow)
+input_numbers = cast_table(InputNumberRow)
 user_attributes = cast_table(UserAttributeRow)
 user_identities = cast_table(UserIdentityRow)
 user_inputs = cast_table(UserInputRow)
@@ -498,7 +503,10 @@ def _event(item: EventCriterion | EcommerceCriterion, scope: Scope) -> UserSet:
     indexed: list[ColumnElement[bool]] = [events.c.ts_ms <= scope.as_of_ms]
     row: list[ColumnElement[bool]] = []
     if scope.input_ids is not None:
-        indexed.append(events.c.input_id.in_(list(scope.input_ids)))
+        # Events name their input by number (app/store/event_numbers.py).
+        indexed.append(events.c.input_no.in_(
+            select(input_numbers.c.number)
+            .where(input_numbers.c.input_id.in_(list(scope.input_ids)))))
     if scope.sample is not None and scope.sample > 1:
         indexed.append(events.c.user_id % scope.sample == 0)
     in_parent = scope.within is not None and not scope.events_within
@@ -506,16 +514,16 @@ def _event(item: EventCriterion | EcommerceCriterion, scope: Scope) -> UserSet:
         assert scope.within is not None
         indexed.append(events.c.user_id.in_(members_of(scope.within, table=scope.members_table)))
     if isinstance(item, EventCriterion):
-        indexed.append(events.c.event_type == item.event_type)
+        indexed.append(events.c.type_code == EVENT_TYPE_CODES[item.event_type])
         if item.event_name is not None:
-            # With the type, one range of the (event_name, event_type, ts_ms, user_id) index.
+            # With the type, one range of the (event_name, type_code, ts_ms, user_id) index.
             indexed.append(events.c.event_name == item.event_name)
         if item.commerce_action is not None:
             row.append(
                 func.lower(events.c.commerce_action) == func.lower(literal(item.commerce_action))
             )
     else:
-        indexed.append(events.c.event_type == "commerce_event")
+        indexed.append(events.c.type_code == EVENT_TYPE_CODES["commerce_event"])
         row.append(func.lower(events.c.commerce_action) == func.lower(literal(item.action)))
         row.extend(
             _compare(events.c.amount, "number", amount.operator, amount.condition_value)

@@ -5,7 +5,8 @@ Alembic's DuckDB support is shaky, so a DuckDB database is not opened with
 event-store tables and the audience tables on a DuckDB engine from the same
 SQLAlchemy metadata, minus foreign keys (DuckDB has no ON DELETE CASCADE and
 the engine needs none). Copy the rows in, listing every input the events use
-in ``inputs`` (a journey reading all of them skips the input test), then pass
+in ``inputs`` (a journey reading all of them skips the input test) and numbering
+them in ``input_numbers`` (events name their input by number), then pass
 the engine wherever the engine API takes ``Database | Engine``.
 """
 
@@ -19,6 +20,7 @@ ENGINE_TABLES: tuple[Table, ...] = tuple(
     model.__table__  # type: ignore[misc]
     for model in (
         schema.InputRow,
+        event_tables.InputNumberRow,
         event_tables.UserRow,
         event_tables.UserIdentityRow,
         event_tables.UserAttributeRow,

@@ -39,6 +39,7 @@ from app.ingest.mparticle import (
     product_action,
 )
 from app.store.incoming import (
+    EVENT_TYPE_CODES,
     EXTERNAL_ID_LENGTH,
     SHORT_TEXT,
     IncomingEvent,
@@ -256,5 +257,6 @@ class LineParser:
         if data.source_message_id is not None:
             raise _NeedsEvents
         assert self._places is not None
-        return (ts, event_type, name, custom_type, action, amount, attributes_json, row_of,
+        return (ts, EVENT_TYPE_CODES[event_type], name, custom_type, action, amount,
+                attributes_json, row_of,
                 self._places.number_of(self._parser.input_id, place, platform))

@@ -86,6 +86,12 @@ class EventStaging:
             f"INSERT INTO temp.{STAGING_TABLE} ({names}) "
             + select_staged(columns, f"temp.{PART_USERS}").format(schema=PART_SCHEMA))
         self._fold_summaries = _summary_folds(connection)
+        places = f"{PART_SCHEMA}.{PLACES_TABLE}"
+        self._number_inputs = (
+            f"INSERT INTO main.input_numbers (input_id) SELECT DISTINCT input_id FROM {places} "
+            "WHERE true ON CONFLICT DO NOTHING",
+            f"UPDATE {places} SET input_no = (SELECT n.number FROM main.input_numbers AS n "
+            f"WHERE n.input_id = {PLACES_TABLE}.input_id)")
         # The first of a key repeated in the part is claimed, as in EventWriter._claim.
         self._claim = ("INSERT INTO main.imported_batches (input_id, batch_key, imported_at) "
                        f"SELECT ?, batch_key, ? FROM {PART_SCHEMA}.{KEYS_TABLE} "
@@ -97,10 +103,16 @@ class EventStaging:
         self.staged += len(rows)
 
     def load_part(self, database: bytes) -> None:
-        """Make a serialized part (see app/store/staged_events.py) the one the calls below read."""
+        """Make a serialized part (see app/store/staged_events.py) the one the calls below read.
+
+        Its places get their inputs' numbers (``input_no``, see
+        app/store/event_numbers.py), numbering inputs new to the store.
+        """
         driver = self._connection.connection.driver_connection
         assert driver is not None
         driver.deserialize(database, name=PART_SCHEMA)
+        for statement in self._number_inputs:
+            self._connection.exec_driver_sql(statement)
 
     def claim_keys(self, input_id: str, stamp: Any) -> tuple[int, int]:
         """Store the loaded part's record keys in ``imported_batches``, skipping stored ones.

@@ -40,6 +40,7 @@ from sqlalchemy.sql.dml import Insert
 
 from app.store.event_tables import (
     EventRow,
+    InputNumberRow,
     SummaryStateRow,
     UserInputRow,
     UserPlaceRow,
@@ -54,6 +55,7 @@ def _table(model: Any) -> Table:
 
 
 events = _table(EventRow)
+input_numbers = _table(InputNumberRow)
 user_inputs = _table(UserInputRow)
 user_platforms = _table(UserPlatformRow)
 user_places = _table(UserPlaceRow)
@@ -81,21 +83,26 @@ def refresh_summaries(connection: Connection) -> int:
     if newest <= done:
         return done
     fresh = and_(events.c.id > done, events.c.id <= newest)
-    _fold(connection, user_inputs, ("user_id", "input_id"),
-          select(events.c.user_id, events.c.input_id, func.min(events.c.ts_ms))
-          .where(fresh).group_by(events.c.user_id, events.c.input_id))
+    # The summaries name inputs by id; events by number (app/store/event_numbers.py).
+    owner = (events.c.user_id, input_numbers.c.input_id)
+    numbered = events.join(input_numbers, input_numbers.c.number == events.c.input_no)
+
+    def first_times(*values: ColumnElement[Any], where: ColumnElement[bool] | None = None,
+                    group: ColumnElement[Any] | None = None) -> Select[Any]:
+        query = (select(*owner, *values, func.min(events.c.ts_ms)).select_from(numbered)
+                 .where(fresh))
+        if where is not None:
+            query = query.where(where)
+        return query.group_by(*owner, *([] if group is None else [group]))
+
+    _fold(connection, user_inputs, ("user_id", "input_id"), first_times())
     _fold(connection, user_platforms, ("user_id", "input_id", "platform"),
-          select(events.c.user_id, events.c.input_id, events.c.platform,
-                 func.min(events.c.ts_ms))
-          .where(fresh, events.c.platform.is_not(None))
-          .group_by(events.c.user_id, events.c.input_id, events.c.platform))
+          first_times(events.c.platform, where=events.c.platform.is_not(None),
+                      group=events.c.platform))
     for field in PLACE_FIELDS:
         column = events.c[field]
         _fold(connection, user_places, ("user_id", "input_id", "field", "value"),
-              select(events.c.user_id, events.c.input_id, literal(field), column,
-                     func.min(events.c.ts_ms))
-              .where(fresh, column.is_not(None))
-              .group_by(events.c.user_id, events.c.input_id, column))
+              first_times(literal(field), column, where=column.is_not(None), group=column))
     _mark(connection, newest, had_mark=done > 0 or _has_mark(connection))
     return newest
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Connection,
     Double,
     Insert,
+    Integer,
     MetaData,
     RootTransaction,
     String,
@@ -61,6 +62,7 @@ from app.store.chunk_summaries import (
     upsert_statements,
 )
 from app.store.database import Database
+from app.store.event_numbers import STORED_EVENT_COLUMNS, InputNumbers
 from app.store.event_staging import PART_SCHEMA, EventStaging
 from app.store.event_summaries import (
     advance_mark,
@@ -74,7 +76,7 @@ from app.store.event_tables import (
     UserIdentityRow,
     UserRow,
 )
-from app.store.incoming import ATTRIBUTE_VALUE_FIELDS, IncomingEvent, IncomingRecord, UserRef
+from app.store.incoming import ATTRIBUTE_VALUE_FIELDS, IncomingRecord, UserRef
 from app.store.multirow import MultiRowInsert, values_groups
 from app.store.profile_staging import ProfileStaging
 from app.store.schema import InputRow
@@ -108,8 +110,6 @@ MOVE_AFTER_EVENTS = 125_000
 #: every chunk touches are copied back to the database file once, not after each chunk.
 SQLITE_IMPORT_CHECKPOINT_PAGES = 20_000
 
-EVENT_COLUMNS = ("user_id", *IncomingEvent._fields)
-"""The columns of an event row in insert order: the user, then :class:`IncomingEvent`."""
 
 _users = cast_type(Table, UserRow.__table__)
 _identities = cast_type(Table, UserIdentityRow.__table__)
@@ -136,8 +136,8 @@ def _views(json_type: Any) -> tuple[Table, Table]:
     events = Table(
         "events", view,
         Column("id", BigInteger, primary_key=True),
-        Column("user_id", BigInteger), Column("input_id", String), Column("ts_ms", BigInteger),
-        Column("event_type", String), Column("event_name", String),
+        Column("user_id", BigInteger), Column("input_no", Integer), Column("ts_ms", BigInteger),
+        Column("type_code", Integer), Column("event_name", String),
         Column("custom_event_type", String), Column("commerce_action", String),
         Column("amount", Double), Column("attributes", json_type), Column("country", String),
         Column("region", String), Column("city", String), Column("postal_code", String),
@@ -223,8 +223,9 @@ class EventWriter:
             self._dialect, self._attributes_w, ATTRIBUTE_COLUMNS[:2], ATTRIBUTE_COLUMNS[2:])
         self._identity_upsert = _upsert_statement(
             self._dialect, _identities, IDENTITY_COLUMNS[:2], IDENTITY_COLUMNS[2:])
+        self._input_numbers = InputNumbers(self._connection)
         self._insert_events = insert(self._events_w).values(
-            {c: bindparam(c) for c in EVENT_COLUMNS})
+            {c: bindparam(c) for c in STORED_EVENT_COLUMNS})
         batches = _SQLITE_BATCHES if self._dialect == "sqlite" else _batches
         self._insert_batches = insert(batches).values(
             {c: bindparam(c) for c in ("input_id", "batch_key", "imported_at")})
@@ -262,7 +263,7 @@ class EventWriter:
             self._restore.append((pragma, previous))
             self._set_pragma(pragma, value)
         bind_none_directly()
-        self._staging = EventStaging(self._connection, EVENT_COLUMNS)
+        self._staging = EventStaging(self._connection, STORED_EVENT_COLUMNS)
         self._profile_staging = ProfileStaging(self._connection, PART_SCHEMA)
         self._connection.commit()
 
@@ -353,6 +354,7 @@ class EventWriter:
         for cache in (self._user_ids, self._lookup_keys, self._seen, self._identity_cache,
                       self._attribute_cache, self._profiles):
             cache.clear()
+        self._input_numbers.forget()
 
     def _write(self, input_id: str, records: Sequence[IncomingRecord]) -> WriteResult:
         fresh = self._new_records(input_id, records)
@@ -369,17 +371,19 @@ class EventWriter:
                 times = [event.ts_ms for event in events]
                 self._widen_span(user_id, min(times), max(times))
 
+        stored_rows = self._input_numbers.stored_rows(event_rows)
         if self._staging is not None:
             # Moved into events in time order at the commit (or once many are staged).
-            self._staging.stage(event_rows)
+            self._staging.stage(stored_rows)
             if self._staging.staged >= MOVE_AFTER_EVENTS:
                 self._staging.move(self._others_may_run)
         else:
             # In time order the rows reach the two (name|type, time, user) indexes at
             # a few advancing places instead of all over them: fewer pages are touched
             # (and written at the commit), and the ones touched are warm.
-            event_rows.sort(key=_BY_TIME)
-            self._execute_rows("insert events", self._insert_events, EVENT_COLUMNS, event_rows)
+            stored_rows.sort(key=_BY_TIME)
+            self._execute_rows("insert events", self._insert_events, STORED_EVENT_COLUMNS,
+                               stored_rows)
         self._summaries.add(event_rows)
         self._write_profiles(fresh, user_of)
         return WriteResult(
@@ -638,11 +642,12 @@ class EventWriter:
             return 0
         # Events of the open chunk may not be in the table yet (see EventStaging).
         chunk_ids = self._chunk_messages.setdefault(input_id, set())
+        input_no = self._input_numbers.number_of(input_id)
         stored: set[str] = ids & chunk_ids
         column = _events_read.c.message_id
         for part in _parts(sorted(ids - stored)):
             stored.update(self._connection.execute(
-                select(column).where(_events_read.c.input_id == input_id, column.in_(part))
+                select(column).where(_events_read.c.input_no == input_no, column.in_(part))
             ).scalars())
         dropped = 0
         for record in records:
@@ -905,7 +910,7 @@ class EventWriter:
         self._connection.execute(insert(table), rows)
 
 
-_BY_TIME = itemgetter(2)  # ts_ms of an EVENT_COLUMNS row
+_BY_TIME = itemgetter(2)  # ts_ms of a STORED_EVENT_COLUMNS row
 
 # Values come from the writer's cache, which mirrors the stored row; the CASE keeps
 # the widening correct even if another writer moved the row meanwhile.

@@ -18,6 +18,19 @@ EXTERNAL_ID_LENGTH = 255
 SHORT_TEXT = 64
 TEXT_VALUE_LENGTH = 1024
 
+EVENT_TYPE_CODES: dict[str, int] = {
+    "custom_event": 1,
+    "screen_view": 2,
+    "commerce_event": 3,
+    "session_start": 4,
+    "session_end": 5,
+    "first_run": 6,
+    "uninstall": 7,
+}
+"""How ``events.type_code`` stores each event type. Stored data depends on these
+numbers: add new types at the end, never renumber."""
+EVENT_TYPES_BY_CODE: dict[int, str] = {code: name for name, code in EVENT_TYPE_CODES.items()}
+
 ATTRIBUTE_VALUE_FIELDS = ("value_type", "text_value", "number_value", "bool_value", "date_ms",
                           "list_value")
 """The keys of a record's attribute row (``IncomingRecord.attributes``), in column order."""

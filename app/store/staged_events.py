@@ -35,20 +35,27 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from app.store.incoming import IncomingEvent, IncomingRecord
+from app.store.incoming import (
+    EVENT_TYPE_CODES,
+    EVENT_TYPES_BY_CODE,
+    IncomingEvent,
+    IncomingRecord,
+)
 from app.store.multirow import RowsInsert
 from app.store.sqlite_binding import bind_none_directly
 from app.store.staged_profiles import ProfileRows
 
 STAGED_TABLE = "part_events"
 PLACES_TABLE = "part_places"
-STAGED_COLUMNS = ("ts_ms", "event_type", "event_name", "custom_event_type", "commerce_action",
+STAGED_COLUMNS = ("ts_ms", "type_code", "event_name", "custom_event_type", "commerce_action",
                   "amount", "attributes", "record_no", "place_no")
 """A staged event: its own values, then its record's number (``StagedPart.numbers``) and
 its place's number (:class:`PlaceNumbers`)."""
 PLACE_COLUMNS = ("place_no", "input_id", "country", "region", "city", "postal_code",
                  "platform")
-"""A place: what a record's events mostly share (bound once a part, not once an event)."""
+"""A place: what a record's events mostly share (bound once a part, not once an event).
+The table has one more column, ``input_no``: the writer fills it in (see
+app/store/event_numbers.py)."""
 KEYS_TABLE = "part_keys"
 KEY_COLUMNS = ("record_no", "batch_key")
 """The de-duplication key of each record that has one (the writer claims them in SQL)."""
@@ -60,7 +67,7 @@ them in with SQL)."""
 
 # Parts of an event row (app/store/incoming.py), taken in C.
 _PLACE = itemgetter(0, 8, 9, 10, 11, 12)  # input, the location columns, platform
-_VALUES = itemgetter(1, 2, 3, 4, 5, 6, 7)  # ts_ms … attributes
+_AFTER_TYPE = itemgetter(3, 4, 5, 6, 7)  # event_name … attributes
 _TIME = itemgetter(1)
 _MESSAGE = itemgetter(13)
 # … and of a staged row.
@@ -162,12 +169,13 @@ class PartBuilder:
         self._db = sqlite3.connect(":memory:", isolation_level=None)
         self._db.execute(f"CREATE TABLE {STAGED_TABLE} ({', '.join(STAGED_COLUMNS)})")
         self._db.execute(f"CREATE TABLE {PLACES_TABLE} ({PLACE_COLUMNS[0]} INTEGER PRIMARY KEY, "
-                         f"{', '.join(PLACE_COLUMNS[1:])})")
+                         f"{', '.join(PLACE_COLUMNS[1:])}, input_no INTEGER)")
         self._db.execute(f"CREATE TABLE {KEYS_TABLE} ({', '.join(KEY_COLUMNS)})")
         self._db.execute(f"CREATE TABLE {FIRSTS_TABLE} ({', '.join(FIRST_COLUMNS)})")
         self._profiles = ProfileRows(self._db)
         self._insert_events = RowsInsert(STAGED_TABLE, len(STAGED_COLUMNS))
-        self._insert_places = RowsInsert(PLACES_TABLE, len(PLACE_COLUMNS))
+        self._insert_places = RowsInsert(f"{PLACES_TABLE} ({', '.join(PLACE_COLUMNS)})",
+                                         len(PLACE_COLUMNS))
         self._insert_firsts = RowsInsert(FIRSTS_TABLE, len(FIRST_COLUMNS))
         self._insert_keys = RowsInsert(KEYS_TABLE, len(KEY_COLUMNS))
 
@@ -234,12 +242,12 @@ class PartBuilder:
             if len(set(event_places)) == 1:  # the usual record: one place for all its events
                 place_no = place_number(event_places[0])
                 tail = (number, place_no)
-                rows.extend([values + tail for values in map(_VALUES, events)])
+                rows.extend([values + tail for values in map(_values, events)])
                 firsts.append((number, place_no, low))
             else:
                 place_nos = list(map(place_number, event_places))
                 rows.extend([(*values, number, place_no) for values, place_no
-                             in zip(map(_VALUES, events), place_nos, strict=True)])
+                             in zip(map(_values, events), place_nos, strict=True)])
                 _add_firsts(firsts, number, times, place_nos)
             facts.append((len(events), low, max(times)))
         keys = [r.key for r in records]
@@ -265,12 +273,17 @@ class PartBuilder:
     def _events_of(self, rows: list[StagedRow]) -> list[IncomingEvent]:
         """Staged rows as the events they were made of (for a part that is not staged)."""
         places = self._places.places
-        return [_new_event(IncomingEvent, (places[row[8]][0], *_ROW_VALUES(row),
-                                           *places[row[8]][1:], None))
+        return [_new_event(IncomingEvent, (places[row[8]][0], row[0], EVENT_TYPES_BY_CODE[row[1]],
+                                           *row[2:7], *places[row[8]][1:], None))
                 for row in rows]
 
 
 _new_event = tuple.__new__
+
+
+def _values(event: IncomingEvent) -> tuple[Any, ...]:
+    """An event's own staged values: ``STAGED_COLUMNS`` before the record's number."""
+    return (event[1], EVENT_TYPE_CODES[event[2]], *_AFTER_TYPE(event))
 
 
 def _add_firsts(firsts: list[tuple[int, int, int]], number: int, times: list[int],
@@ -293,7 +306,7 @@ def select_staged(columns: Sequence[str], users: str) -> str:
     def source(column: str) -> str:
         if column == "user_id":
             return "u.user_id"
-        if column in PLACE_COLUMNS:
+        if column in PLACE_COLUMNS or column == "input_no":
             return f"c.{column}"
         if column in STAGED_COLUMNS:
             return f"p.{column}"

@@ -48,19 +48,29 @@ from app.engine.duckdb import create_engine_tables
 from app.engine.evaluation import EvaluationResult, evaluate_journey, forget_audiences
 from app.store import Database
 from app.store.event_summaries import refresh_summaries
-from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
+from app.store.event_tables import (
+    EventRow,
+    InputNumberRow,
+    UserAttributeRow,
+    UserIdentityRow,
+    UserRow,
+)
+from app.store.incoming import EVENT_TYPE_CODES
 from app.store.schema import AccountRow, InputRow, WorkspaceRow
 
 AS_OF = datetime(2024, 6, 1, tzinfo=UTC)
 AS_OF_MS = int(AS_OF.timestamp() * 1000)
 DAY = 86_400_000
 INPUTS = (("in-ios", "iOS"), ("in-android", "Android"), ("in-web", "web"))
+INPUT_NUMBERS = [{"number": n, "input_id": i} for n, (i, _) in enumerate(INPUTS, start=1)]
+"""The ``input_numbers`` rows: events store an input's number (its place in INPUTS + 1)."""
+CUSTOM_EVENT = EVENT_TYPE_CODES["custom_event"]
 CUSTOM = ["Open App", "Search", "Share", "Newsletter Open", "Like", "Comment", "Play",
           "Pause", "Rate", "Invite"]
 SCREENS = ["Home", "Product", "Cart", "Checkout", "Profile", "Settings"]
 COUNTRIES = ["US", "CA", "GB", "DE", "FR", "BR", "IN", "JP", "AU", "MX"]
 PLANS = ["free", "basic", "gold", "platinum"]
-EVENT_COLUMNS = ["id", "user_id", "input_id", "ts_ms", "event_type", "event_name",
+EVENT_COLUMNS = ["id", "user_id", "input_no", "ts_ms", "type_code", "event_name",
                  "custom_event_type", "commerce_action", "amount", "attributes", "country",
                  "region", "city", "postal_code", "platform", "message_id"]
 CHUNK = 50_000
@@ -72,11 +82,12 @@ CHUNK = 50_000
 def generate_events(n: int, users: int, seed: int) -> Iterator[dict[str, Any]]:
     rnd = random.Random(seed)
     for i in range(n):
-        input_id, platform = INPUTS[rnd.randrange(3)]
+        input_index = rnd.randrange(3)
+        platform = INPUTS[input_index][1]
         r = rnd.random()
         row: dict[str, Any] = {
-            "id": i + 1, "user_id": rnd.randint(1, users), "input_id": input_id,
-            "ts_ms": AS_OF_MS - rnd.randrange(90 * DAY), "event_type": "custom_event",
+            "id": i + 1, "user_id": rnd.randint(1, users), "input_no": input_index + 1,
+            "ts_ms": AS_OF_MS - rnd.randrange(90 * DAY), "type_code": CUSTOM_EVENT,
             "event_name": None, "custom_event_type": None, "commerce_action": None,
             "amount": None, "attributes": None,
             "country": COUNTRIES[rnd.randrange(10)] if rnd.random() < 0.9 else None,
@@ -84,17 +95,17 @@ def generate_events(n: int, users: int, seed: int) -> Iterator[dict[str, Any]]:
             "message_id": None,
         }
         if r < 0.05:
-            row["event_type"] = "session_start"
+            row["type_code"] = EVENT_TYPE_CODES["session_start"]
         elif r < 0.55:
             row["event_name"] = CUSTOM[rnd.randrange(len(CUSTOM))]
         elif r < 0.85:
-            row["event_type"] = "screen_view"
+            row["type_code"] = EVENT_TYPE_CODES["screen_view"]
             screen = SCREENS[rnd.randrange(len(SCREENS))]
             row["event_name"] = screen
             if screen == "Product":
                 row["attributes"] = {"category": ["shoes", "shirts", "hats"][rnd.randrange(3)]}
         else:
-            row["event_type"] = "commerce_event"
+            row["type_code"] = EVENT_TYPE_CODES["commerce_event"]
             a = rnd.random()
             row["commerce_action"] = ("add_to_cart" if a < 0.6 else
                                       "purchase" if a < 0.9 else "view_detail")
@@ -148,6 +159,7 @@ def generate(directory: Path, n: int, users: int, seed: int, duckdb: bool) -> No
             {"id": i, "workspace_id": "ws", "name": p, "kind": "platform", "platform": p,
              "position": n} for n, (i, p) in enumerate(INPUTS)
         ])
+        connection.execute(insert(InputNumberRow.__table__), INPUT_NUMBERS)
         for table, rows in ((UserRow, people), (UserIdentityRow, identities),
                             (UserAttributeRow, attributes)):
             for start in range(0, len(rows), CHUNK):
@@ -191,6 +203,7 @@ def load_duckdb(directory: Path) -> Engine:
             {"id": i, "workspace_id": "ws", "name": p, "kind": "platform", "platform": p,
              "position": n} for n, (i, p) in enumerate(INPUTS)
         ])
+        connection.execute(insert(InputNumberRow.__table__), INPUT_NUMBERS)
     engine.dispose()
     connection = duckdb.connect(str(path))
     try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from app.store.audience_tables import (
     AudienceDropRow,
@@ -14,9 +14,11 @@ from app.store.audience_tables import (
     AudienceMemberRow,
     AudienceSizeRow,
 )
+from app.store.event_numbers import number_input
 from app.store.event_summaries import refresh_summaries
 from app.store.event_tables import (
     EventRow,
+    InputNumberRow,
     SummaryStateRow,
     UserAttributeRow,
     UserIdentityRow,
@@ -25,6 +27,7 @@ from app.store.event_tables import (
     UserPlatformRow,
     UserRow,
 )
+from app.store.incoming import EVENT_TYPE_CODES
 from app.store.schema import AccountRow, InputRow, WorkspaceRow
 
 WORKSPACE = "ws-test"
@@ -93,13 +96,29 @@ def attribute_row(attribute: Attribute) -> dict[str, Any]:
     return row
 
 
-def event_row(index: int, event: Event) -> dict[str, Any]:
+def input_number(connection: Connection, input_id: str) -> int:
+    """The number events of ``input_id`` store, numbering the input as the writer would.
+
+    DuckDB's copy of the tables has no autoincrement: the next number is given there.
+    """
+    if connection.dialect.name != "duckdb":
+        return number_input(connection, input_id)
+    table = InputNumberRow.__table__
+    number = connection.execute(select(table.c.number).where(table.c.input_id == input_id)
+                                ).scalar()
+    if number is None:
+        number = (connection.execute(select(func.max(table.c.number))).scalar() or 0) + 1
+        connection.execute(insert(table).values(number=number, input_id=input_id))
+    return int(number)
+
+
+def event_row(index: int, event: Event, input_numbers: dict[str, int]) -> dict[str, Any]:
     return {
         "id": index + 1,
         "user_id": event.user_id,
-        "input_id": event.input_id,
+        "input_no": input_numbers[event.input_id],
         "ts_ms": event.ts_ms,
-        "event_type": event.event_type,
+        "type_code": EVENT_TYPE_CODES[event.event_type],
         "event_name": event.event_name,
         "custom_event_type": None,
         "commerce_action": event.commerce_action,
@@ -129,6 +148,7 @@ def clear(engine: Engine, *, with_inputs: bool) -> None:
             UserAttributeRow,
             UserIdentityRow,
             UserRow,
+            InputNumberRow,
         ):
             connection.execute(delete(model.__table__))
         connection.execute(delete(InputRow.__table__))
@@ -182,9 +202,10 @@ def add_rows(connection: Any, data: Data, *, users: bool, first_event_id: int = 
             insert(UserAttributeRow.__table__), [attribute_row(a) for a in data.attributes]
         )
     if data.events:
+        numbers = {i: input_number(connection, i) for i in {e.input_id for e in data.events}}
         connection.execute(
             insert(EventRow.__table__),
-            [event_row(first_event_id + n, e) for n, e in enumerate(data.events)],
+            [event_row(first_event_id + n, e, numbers) for n, e in enumerate(data.events)],
         )
         refresh_summaries(connection)
 

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from app.ingest.demo_account import demo_account
 from app.store import AccountRepository, Database
-from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
+from app.store.event_numbers import named_events
+from app.store.event_tables import UserAttributeRow, UserIdentityRow, UserRow
 
 
 def store_demo_account(database: Database) -> None:
@@ -65,10 +66,11 @@ class Stored:
         return {r.external_id: r for r in self._rows(select(UserRow))}
 
     def events(self, **where: Any) -> list[Any]:
-        statement = select(EventRow.__table__, UserRow.external_id).join(
-            UserRow, UserRow.id == EventRow.user_id).order_by(EventRow.ts_ms, EventRow.id)
+        named = named_events().subquery()
+        statement = select(named, UserRow.external_id).join(
+            UserRow, UserRow.id == named.c.user_id).order_by(named.c.ts_ms, named.c.id)
         for name, value in where.items():
-            statement = statement.where(getattr(EventRow, name) == value)
+            statement = statement.where(named.c[name] == value)
         return self._rows(statement)
 
     def identities(self, external_id: str) -> dict[str, str]:

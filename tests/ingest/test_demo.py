@@ -12,6 +12,7 @@ from app.ingest.demo_account import demo_account
 from app.ingest.demo_data import demo_batches, seed_demo_events, write_demo_files
 from app.ingest.importer import import_files
 from app.store import Database
+from app.store.event_numbers import named_events
 from app.store.event_tables import EventRow, UserAttributeRow, UserIdentityRow, UserRow
 from tests.ingest.conftest import Stored, store_demo_account
 
@@ -62,12 +63,13 @@ def test_demo_users_have_locations_identities_attributes_and_every_event_type(
 ) -> None:
     seed_demo_events(db, 300, seed=3, now_ms=NOW)
 
+    named = named_events().subquery()
     with db.engine.connect() as connection:
         users_by_region = dict(connection.execute(
-            select(EventRow.region, func.count(func.distinct(EventRow.user_id)))
-            .group_by(EventRow.region)).all())
-        types = set(connection.execute(select(EventRow.event_type).distinct()).scalars())
-        inputs = set(connection.execute(select(EventRow.input_id).distinct()).scalars())
+            select(named.c.region, func.count(func.distinct(named.c.user_id)))
+            .group_by(named.c.region)).all())
+        types = set(connection.execute(select(named.c.event_type).distinct()).scalars())
+        inputs = set(connection.execute(select(named.c.input_id).distinct()).scalars())
         identity_types = set(connection.execute(
             select(UserIdentityRow.identity_type).distinct()).scalars())
         attribute_types = set(connection.execute(
@@ -115,11 +117,12 @@ def test_demo_files_import_to_the_same_store_as_direct_seeding(
         assert sum(s.events_imported for s in imported) == direct.events_imported
 
         def fingerprint(database: Database) -> list[tuple[object, ...]]:
+            named = named_events().subquery()
             with database.engine.connect() as connection:
                 return sorted(connection.execute(
-                    select(UserRow.external_id, EventRow.input_id, EventRow.ts_ms,
-                           EventRow.event_type, EventRow.event_name, EventRow.region)
-                    .join(UserRow, UserRow.id == EventRow.user_id)).all())
+                    select(UserRow.external_id, named.c.input_id, named.c.ts_ms,
+                           named.c.event_type, named.c.event_name, named.c.region)
+                    .join(UserRow, UserRow.id == named.c.user_id)).all())
 
         assert fingerprint(other) == fingerprint(sqlite_db)
     finally:

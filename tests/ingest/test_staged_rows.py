@@ -52,7 +52,7 @@ def _content(part: StagedPart) -> dict[str, Any]:
     database = sqlite3.connect(":memory:")
     database.deserialize(part.database)
     events = database.execute(
-        f"SELECT e.ts_ms, e.event_type, e.event_name, e.custom_event_type, e.commerce_action, "
+        f"SELECT e.ts_ms, e.type_code, e.event_name, e.custom_event_type, e.commerce_action, "
         f"e.amount, e.attributes, e.record_no, p.input_id, p.country, p.region, p.city, "
         f"p.postal_code, p.platform FROM {STAGED_TABLE} AS e "
         f"JOIN {PLACES_TABLE} AS p ON p.place_no = e.place_no ORDER BY e.rowid").fetchall()

@@ -22,6 +22,7 @@ from app.ingest.importer import import_files
 from app.ingest.mparticle import parse_batch
 from app.ingest.values import Limits
 from app.store import Database, event_writer
+from app.store.event_numbers import number_input
 from app.store.event_summaries import (
     refresh_summaries,
     summarised_up_to,
@@ -32,6 +33,7 @@ from app.store.event_summaries import (
 )
 from app.store.event_tables import EventRow, UserRow
 from app.store.event_writer import EventWriter
+from app.store.incoming import EVENT_TYPE_CODES
 
 IOS = "in-streaming-ios"
 NOW_MS = 1_790_000_000_000
@@ -107,8 +109,9 @@ def test_events_added_without_a_refresh_are_folded_in_by_the_next_chunk(
     with db.engine.begin() as connection:  # an event the summaries do not include yet
         user_id = connection.execute(select(UserRow.id)).scalars().first()
         connection.execute(insert(EventRow).values(
-            user_id=user_id, input_id="in-marketing-partner", ts_ms=NOW_MS - 1,
-            event_type="custom_event", event_name="Outside", country="FR", platform="Web"))
+            user_id=user_id, input_no=number_input(connection, "in-marketing-partner"),
+            ts_ms=NOW_MS - 1, type_code=EVENT_TYPE_CODES["custom_event"],
+            event_name="Outside", country="FR", platform="Web"))
     path = _files(tmp_path, 10, seed=7, now_ms=NOW_MS)[IOS]
     import_files(db, [path], format="mparticle", input_id=IOS, chunk_size=40)
     _assert_equal_to_a_rebuild(db)

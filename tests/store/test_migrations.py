@@ -9,6 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
+from app.store import audience_tables, event_tables  # noqa: F401 (their tables join Base)
 from app.store.database import Database, alembic_config
 from app.store.schema import Base
 
@@ -28,6 +29,12 @@ def _migrate(url: str, *targets: str) -> None:
                     command.upgrade(config, target)
     finally:
         engine.dispose()
+
+
+def _downgrade_opened(url: str, target: str) -> None:
+    """Downgrade through the program's own engine (SQLite: foreign keys on)."""
+    with Database(url) as database, database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), target)
 
 
 def _differences(url: str) -> list[object]:
@@ -69,7 +76,7 @@ def test_migrated_schema_matches_schema_py(db_url: str) -> None:
     assert _differences(db_url) == []
 
 
-UNINDEXED_FOREIGN_KEYS = {("events", "input_id"), ("events", "user_id")}
+UNINDEXED_FOREIGN_KEYS = {("events", "input_no"), ("events", "user_id")}
 """Foreign keys left without an index on purpose: an events index is paid for on every
 imported event. An input that has events can never be deleted (the key refuses it), and
 users are never deleted by the program; deleting one (a privacy request) reads the events
@@ -84,6 +91,10 @@ def test_every_foreign_key_column_is_indexed(db_url: str) -> None:
         for table in HEAD_TABLES:
             indexed = {ix["column_names"][0] for ix in inspector.get_indexes(table)}
             indexed.add(inspector.get_pk_constraint(table)["constrained_columns"][0])
+            # A unique constraint is kept with an index on every backend (SQLite's
+            # own is not listed among the indexes).
+            indexed.update(uc["column_names"][0]
+                           for uc in inspector.get_unique_constraints(table))
             for fk in inspector.get_foreign_keys(table):
                 column = fk["constrained_columns"][0]
                 if (table, column) not in UNINDEXED_FOREIGN_KEYS:
@@ -198,3 +209,91 @@ def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
 
 def read_all(connection, sql: str) -> set[tuple[object, ...]]:
     return {tuple(r) for r in connection.exec_driver_sql(sql)}
+
+
+def test_events_keep_their_ids_and_values_through_the_type_and_input_codes(db_url: str) -> None:
+    """0009 stores each event's type and input as integers: every event keeps its id and
+    its values, new events are numbered after them, and a downgrade gives the names back."""
+    from typing import Any
+
+    from sqlalchemy import column, table
+
+    from app.store.incoming import EVENT_TYPE_CODES
+
+    _migrate(db_url, "0008")
+    event_columns = ("id", "user_id", "input_id", "ts_ms", "event_type", "event_name",
+                     "amount", "message_id")
+    events = [
+        (10, 1, "in-ios", 1000, "custom_event", "Open", None, "m1"),
+        (11, 1, "in-web", 1500, "screen_view", "Pricing", None, "m1"),
+        (12, 2, "in-ios", 2000, "commerce_event", None, 19.5, None),
+        (20, 2, "in-web", 2500, "session_start", None, None, None),
+        (21, 3, "in-web", 3000, "session_end", None, None, None),
+        (25, 3, "in-ios", 3500, "first_run", None, None, None),
+        (30, 1, "in-web", 4000, "uninstall", None, None, None),
+    ]
+    rows: dict[str, list[dict[str, Any]]] = {
+        "accounts": [{"id": "a", "name": "A", "active_audience_limit": 5}],
+        "workspaces": [{"id": "w", "account_id": "a", "name": "W", "position": 0}],
+        "inputs": [
+            {"id": "in-web", "workspace_id": "w", "name": "Web", "kind": "platform",
+             "platform": "web", "position": 1},
+            {"id": "in-ios", "workspace_id": "w", "name": "iOS", "kind": "platform",
+             "platform": "iOS", "position": 0},
+        ],
+        "users": [{"id": n, "external_id": f"u{n}"} for n in (1, 2, 3)],
+        "events": [dict(zip(event_columns, event, strict=True)) for event in events],
+    }
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            for name, values in rows.items():
+                connection.execute(table(name, *(column(c) for c in values[0])).insert(), values)
+
+        Database(db_url).dispose()  # the program's upgrade: on SQLite, foreign keys on
+        assert _differences(db_url) == []
+        stored = (
+            "SELECT e.id, e.user_id, n.input_id, e.ts_ms, e.type_code, e.event_name, e.amount,"
+            " e.message_id FROM events AS e JOIN input_numbers AS n ON n.number = e.input_no"
+        )
+        with engine.connect() as connection:
+            assert read_all(connection, stored) == {
+                (*event[:4], EVENT_TYPE_CODES[event[4]], *event[5:]) for event in events
+            }
+            numbers = read_all(connection, "SELECT number, input_id FROM input_numbers")
+        assert {input_id for _, input_id in numbers} == {"in-ios", "in-web"}
+        ios = next(number for number, input_id in numbers if input_id == "in-ios")
+        with engine.begin() as connection:
+            new_id = connection.exec_driver_sql(
+                "INSERT INTO events (user_id, input_no, ts_ms, type_code, event_name)"
+                f" VALUES (2, {ios}, 5000, {EVENT_TYPE_CODES['custom_event']}, 'Late')"
+                " RETURNING id"
+            ).scalar_one()
+        assert new_id > max(event[0] for event in events)
+
+        _downgrade_opened(db_url, "0008")
+        with engine.connect() as connection:
+            assert read_all(connection, f"SELECT {', '.join(event_columns)} FROM events") == {
+                *events, (new_id, 2, "in-ios", 5000, "custom_event", "Late", None, None)}
+        inspector = inspect(engine)
+        assert "input_numbers" not in inspector.get_table_names()
+        indexes = inspector.get_indexes("events")  # PostgreSQL's include the unique key's
+        assert {ix["name"]: ix["column_names"] for ix in indexes
+                if not ix.get("duplicates_constraint")} == {
+            "ix_events_name_type_ts_user_input":
+                ["event_name", "event_type", "ts_ms", "user_id", "input_id"],
+            "ix_events_type_ts_user_input": ["event_type", "ts_ms", "user_id", "input_id"],
+        }
+        assert [(uq["name"], uq["column_names"])
+                for uq in inspector.get_unique_constraints("events")] == [
+            ("uq_events_input_message", ["input_id", "message_id"])]
+        assert {(fk["constrained_columns"][0], fk["referred_table"])
+                for fk in inspector.get_foreign_keys("events")} == {
+            ("user_id", "users"), ("input_id", "inputs")}
+        # Upgrading again gives the same ids and the schema of schema.py.
+        _migrate(db_url, "head")
+        assert _differences(db_url) == []
+        with engine.connect() as connection:
+            assert len(read_all(connection, stored)) == len(events) + 1
+    finally:
+        engine.dispose()

@@ -81,9 +81,26 @@ def upgrade() -> None:
         sa.Column("last_event_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event_summary_state")),
     )
-    from app.store.event_summaries import refresh_summaries
+    _fill_summaries()
 
-    refresh_summaries(op.get_bind())
+
+def _fill_summaries() -> None:
+    """The summaries of the events stored so far, in the events' shape at this revision.
+
+    Plain SQL rather than the store's refresh: that one follows the current
+    schema (0009 stores inputs and types as numbers), which this revision predates.
+    """
+    op.execute("INSERT INTO user_inputs (user_id, input_id, first_ms) "
+               "SELECT user_id, input_id, min(ts_ms) FROM events GROUP BY user_id, input_id")
+    op.execute("INSERT INTO user_platforms (user_id, input_id, platform, first_ms) "
+               "SELECT user_id, input_id, platform, min(ts_ms) FROM events "
+               "WHERE platform IS NOT NULL GROUP BY user_id, input_id, platform")
+    for field in ("country", "region", "city", "postal_code"):
+        op.execute("INSERT INTO user_places (user_id, input_id, field, value, first_ms) "
+                   f"SELECT user_id, input_id, '{field}', {field}, min(ts_ms) FROM events "
+                   f"WHERE {field} IS NOT NULL GROUP BY user_id, input_id, {field}")
+    op.execute("INSERT INTO event_summary_state (id, last_event_id) "
+               "SELECT 1, (SELECT max(id) FROM events) WHERE EXISTS (SELECT 1 FROM events)")
 
 
 def downgrade() -> None:
