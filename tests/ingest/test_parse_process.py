@@ -294,6 +294,40 @@ def test_the_parsing_process_ends_when_the_importing_process_is_killed(tmp_path:
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("run_as", ["script", "module"])
+def test_the_parsing_process_does_not_run_the_programs_main_module(
+        tmp_path: Path, sqlite_url: str, run_as: str) -> None:
+    # A spawned child runs the parent's main module first, unless told otherwise;
+    # for the ``journeys`` command that meant importing most of the program again.
+    path = _demo_file(tmp_path / "a.jsonl", 300, seed=27)
+    marker = tmp_path / "main-module-ran-in-the-child"
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "if __name__ != '__main__':\n"
+        f"    Path({str(marker)!r}).write_text(__name__)\n"
+        "from app.ingest import importer\n"
+        "from app.store import Database\n"
+        "from tests.ingest.conftest import store_demo_account\n"
+        "if __name__ == '__main__':\n"
+        "    importer.PARSE_PROCESS_MIN_BYTES = 0\n"
+        "    database = Database(sys.argv[1])\n"
+        "    store_demo_account(database)\n"
+        "    summary = importer.import_files(database, [Path(sys.argv[2])],\n"
+        "                                    format='mparticle', input_id='in-streaming-ios')\n"
+        "    print(summary.events_imported)\n"
+    )
+    (tmp_path / "run_import.py").write_text(script)
+    command = ([str(tmp_path / "run_import.py")] if run_as == "script"
+               else ["-m", "run_import"])
+    done = subprocess.run([sys.executable, *command, sqlite_url, str(path)], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) > 500
+    assert not marker.exists(), f"the child ran the main module as {marker.read_text()}"
+
+
 def _children_of(pid: int) -> list[int]:
     children = []
     for entry in Path("/proc").iterdir():
