@@ -260,20 +260,7 @@ def test_a_parser_that_dies_is_reported(tmp_path: Path, sqlite_db: Database,
 def test_the_parsing_process_ends_when_the_importing_process_is_killed(tmp_path: Path,
                                                                       sqlite_url: str) -> None:
     path = _demo_file(tmp_path / "a.jsonl", 3000, seed=26)
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from app.ingest import importer\n"
-        "from app.store import Database\n"
-        "from tests.ingest.conftest import store_demo_account\n"
-        "if __name__ == '__main__':\n"
-        "    importer.PARSE_PROCESS_MIN_BYTES = 0\n"
-        "    database = Database(sys.argv[1])\n"
-        "    store_demo_account(database)\n"
-        "    importer.import_files(database, [Path(sys.argv[2])], format='mparticle',\n"
-        "                          input_id='in-streaming-ios', chunk_size=500)\n"
-    )
-    (tmp_path / "run_import.py").write_text(script)
+    _write_import_script(tmp_path / "run_import.py", chunk_size=500)
     process = subprocess.Popen([sys.executable, str(tmp_path / "run_import.py"), sqlite_url,
                                 str(path)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
@@ -301,23 +288,8 @@ def test_the_parsing_process_does_not_run_the_programs_main_module(
     # for the ``journeys`` command that meant importing most of the program again.
     path = _demo_file(tmp_path / "a.jsonl", 300, seed=27)
     marker = tmp_path / "main-module-ran-in-the-child"
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "if __name__ != '__main__':\n"
-        f"    Path({str(marker)!r}).write_text(__name__)\n"
-        "from app.ingest import importer\n"
-        "from app.store import Database\n"
-        "from tests.ingest.conftest import store_demo_account\n"
-        "if __name__ == '__main__':\n"
-        "    importer.PARSE_PROCESS_MIN_BYTES = 0\n"
-        "    database = Database(sys.argv[1])\n"
-        "    store_demo_account(database)\n"
-        "    summary = importer.import_files(database, [Path(sys.argv[2])],\n"
-        "                                    format='mparticle', input_id='in-streaming-ios')\n"
-        "    print(summary.events_imported)\n"
-    )
-    (tmp_path / "run_import.py").write_text(script)
+    _write_import_script(tmp_path / "run_import.py", chunk_size=250_000,
+                         when_imported=f"Path({str(marker)!r}).write_text(__name__)")
     command = ([str(tmp_path / "run_import.py")] if run_as == "script"
                else ["-m", "run_import"])
     done = subprocess.run([sys.executable, *command, sqlite_url, str(path)], cwd=tmp_path,
@@ -326,6 +298,29 @@ def test_the_parsing_process_does_not_run_the_programs_main_module(
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip()) > 500
     assert not marker.exists(), f"the child ran the main module as {marker.read_text()}"
+
+
+def _write_import_script(path: Path, *, chunk_size: int, when_imported: str = "pass") -> None:
+    """A program importing argv[2] into the database argv[1] through a parsing process;
+    it prints the events imported. ``when_imported`` runs if the file is imported as a
+    module instead of run."""
+    path.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "if __name__ != '__main__':\n"
+        f"    {when_imported}\n"
+        "from app.ingest import importer\n"
+        "from app.store import Database\n"
+        "from tests.ingest.conftest import store_demo_account\n"
+        "if __name__ == '__main__':\n"
+        "    importer.PARSE_PROCESS_MIN_BYTES = 0\n"
+        "    database = Database(sys.argv[1])\n"
+        "    store_demo_account(database)\n"
+        "    summary = importer.import_files(\n"
+        "        database, [Path(sys.argv[2])], format='mparticle',\n"
+        f"        input_id='in-streaming-ios', chunk_size={chunk_size})\n"
+        "    print(summary.events_imported)\n"
+    )
 
 
 def _children_of(pid: int) -> list[int]:
