@@ -134,7 +134,12 @@ class BackgroundWriter:
             with EventWriter(database, others_may_run=self.turns.others_may_run) as writer:
                 stored = WriteResult()
                 while not self._stop.is_set():
-                    item = self._chunks.get()
+                    try:
+                        item = self._chunks.get_nowait()
+                    except queue.Empty:  # the parser is behind: use the wait
+                        with self.turns.writing():
+                            writer.while_waiting()
+                        item = self._chunks.get()
                     if item is None or self._stop.is_set():
                         return  # closing the writer rolls back an unfinished chunk
                     with self.turns.writing():

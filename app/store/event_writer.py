@@ -106,6 +106,9 @@ SQLITE_IMPORT_CACHE_KIB = 16_384
 #: (200,000-event chunks): 50,000 took ~0.4 s more, 200,000 left the parser waiting;
 #: half the default chunk measured best (75,000 was slower).
 MOVE_AFTER_EVENTS = 125_000
+#: Staged events moved while the writer waits for the next part (see
+#: :meth:`EventWriter.while_waiting`).
+MOVE_WHILE_WAITING_EVENTS = 50_000
 #: WAL pages between checkpoints during an import (default 1,000): index pages that
 #: every chunk touches are copied back to the database file once, not after each chunk.
 SQLITE_IMPORT_CHECKPOINT_PAGES = 20_000
@@ -336,6 +339,21 @@ class EventWriter:
             self._roll_back()
             raise
         self._end_chunk()
+
+    def while_waiting(self) -> None:
+        """Work ahead while no part is waiting (the parser is behind the writer).
+
+        Moves the staged events into the table once there are
+        :data:`MOVE_WHILE_WAITING_EVENTS`: the move would come anyway (at
+        :data:`MOVE_AFTER_EVENTS` or the commit), and made now it no longer
+        waits for the last part of the import, when nothing else runs.
+        """
+        if self._staging is not None and self._staging.staged >= MOVE_WHILE_WAITING_EVENTS:
+            try:
+                self._staging.move(self._others_may_run)
+            except BaseException:
+                self._roll_back()
+                raise
 
     def _end_chunk(self) -> None:
         if self._staging is not None:
