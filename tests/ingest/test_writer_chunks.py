@@ -56,6 +56,28 @@ def test_a_chunk_left_open_is_rolled_back_whole(db: Database) -> None:
     assert (result.records_imported, result.events_imported) == (2, 2)
 
 
+def test_events_moved_while_the_writer_waits_stay_in_their_chunk(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_writer, "MOVE_WHILE_WAITING_EVENTS", 2)
+    with EventWriter(sqlite_db) as writer:
+        writer.write_part(WEB, [_record(1, "m1", "m2")])
+        writer.while_waiting()
+        assert writer._staging is not None and writer._staging.staged == 0  # moved
+        writer.write_part(WEB, [_record(2, "m3")])
+        writer.while_waiting()
+        assert writer._staging.staged == 1  # fewer than MOVE_WHILE_WAITING_EVENTS
+    # Closed without a commit: the moved events went with the chunk.
+    assert _events(sqlite_db) == 0
+    with EventWriter(sqlite_db) as writer:
+        writer.write_part(WEB, [_record(1, "m1", "m2")])
+        writer.while_waiting()
+        second = writer.write_part(WEB, [_record(2, "m2", "m3")])  # m2: moved already
+        writer.commit()
+    assert (second.events_imported, second.events_duplicated) == (1, 1)
+    assert _events(sqlite_db) == 3
+
+
 def test_every_staged_event_is_stored_as_given(db: Database) -> None:
     # More events than one staging statement binds, and a remainder.
     events = [IncomingEvent(WEB, T0 + (i * 7919) % 1000, "screen_view", f"Screen {i}",
