@@ -38,7 +38,8 @@ ATTRIBUTE_COLUMNS = ("record_no", "name", *ATTRIBUTE_VALUE_FIELDS)
 
 #: Users whose last staged fingerprint is remembered; past it the memory starts
 #: over (a forgotten user's next profile is staged again: correct, only slower).
-STAGED_PROFILE_LIMIT = 200_000
+#: As mparticle.PROFILE_CACHE_LIMIT: the parsing process holds it all along.
+STAGED_PROFILE_LIMIT = 100_000
 
 _values = itemgetter(*ATTRIBUTE_VALUE_FIELDS)
 _REMOVED = (None,) * len(ATTRIBUTE_VALUE_FIELDS)
