@@ -29,7 +29,7 @@ from app.store.event_summaries import (
     user_platforms,
 )
 
-#: Where the summarised values sit in an event row (``event_writer.EVENT_COLUMNS``):
+#: Where the summarised values sit in an event row (``event_numbers.EVENT_ROW_FIELDS``):
 #: user, input, then the location columns and the platform, and the timestamp.
 _USER_INPUT = slice(0, 2)
 _PLACES_PLATFORM = slice(9, 14)
@@ -64,7 +64,7 @@ class ChunkSummaries:
         self.events = 0
 
     def add(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Take in event rows in ``EVENT_COLUMNS`` order."""
+        """Take in event rows in ``EVENT_ROW_FIELDS`` order (inputs by id, not number)."""
         first = self._first
         count = 0
         for row in rows:
