@@ -23,6 +23,7 @@ from app.ingest import values as v
 from app.ingest.sources import Broken, Oversized, SourceFile
 from app.ingest.values import RecordError
 from app.store.incoming import SHORT_TEXT, IncomingEvent, IncomingRecord, UserRef
+from app.store.last_values import LastValues
 from app.store.staged_events import PlaceNumbers
 
 #: Users whose last valid profile fingerprint the parser remembers (then it starts
@@ -108,7 +109,7 @@ class BatchParser:
         self.limits = limits
         self.input_id = input_id
         self.default_platform = default_platform
-        self._valid: dict[Any, int] = {}
+        self._valid = LastValues(PROFILE_CACHE_LIMIT)
         self._places: dict[tuple[Any, ...], Place] = {}
 
     def parse(self, batch: Any, line: int, key_source: bytes | None = None) -> IncomingRecord:
@@ -184,12 +185,10 @@ class BatchParser:
 
     def profile_seen_valid(self, who: Any, fingerprint: int) -> bool:
         """Whether ``fingerprint`` is the last profile of user ``who`` found valid."""
-        return self._valid.get(who) == fingerprint
+        return self._valid.is_last(who, fingerprint)
 
     def remember_valid_profile(self, who: Any, fingerprint: int) -> None:
-        if len(self._valid) >= PROFILE_CACHE_LIMIT:
-            self._valid.clear()
-        self._valid[who] = fingerprint
+        self._valid.remember(who, fingerprint)
 
     def known_place(self, place: Place) -> Place:
         """``place`` (checked already) as the one tuple every event in it shares."""

@@ -77,6 +77,7 @@ from app.store.event_tables import (
     UserRow,
 )
 from app.store.incoming import ATTRIBUTE_VALUE_FIELDS, IncomingRecord, UserRef
+from app.store.last_values import LastValues
 from app.store.multirow import MultiRowInsert, values_groups
 from app.store.profile_staging import ProfileStaging
 from app.store.schema import InputRow
@@ -94,7 +95,8 @@ CACHE_LIMIT = 50_000
 #: Identities and attribute values remembered as stored (skips rewriting unchanged ones).
 VALUE_CACHE_LIMIT = 20_000
 #: Users whose last stored profile fingerprint is remembered (about 100 bytes each;
-#: see CACHE_LIMIT).
+#: see CACHE_LIMIT); past it the memory starts over (a forgotten user's profile is
+#: stored again: correct, only slower).
 PROFILE_LIMIT = 100_000
 
 #: SQLite page cache during an import (KiB, negative per SQLite's convention): the
@@ -214,7 +216,7 @@ class EventWriter:
         self._seen: dict[int, tuple[int | None, int | None]] = {}
         self._identity_cache: dict[tuple[int, str], str] = {}
         self._attribute_cache: dict[tuple[int, str], tuple[Any, ...] | None] = {}
-        self._profiles: dict[int, int] = {}
+        self._profiles = LastValues(PROFILE_LIMIT)
         self._transaction: RootTransaction | None = None
         self._span: dict[int, tuple[int, int]] = {}
         self._chunk_messages: dict[str, set[str]] = {}
@@ -332,8 +334,7 @@ class EventWriter:
         if self._transaction is None:
             return
         try:
-            if self._staging is not None:
-                self._staging.move(self._others_may_run)
+            self._move_staged()
             self._write_seen(self._span)
             self._fold_summaries()
             with self._others_may_run():
@@ -351,12 +352,17 @@ class EventWriter:
         :data:`MOVE_AFTER_EVENTS` or the commit), and made now it no longer
         waits for the last part of the import, when nothing else runs.
         """
-        if self._staging is not None and self._staging.staged >= MOVE_WHILE_WAITING_EVENTS:
-            try:
-                self._staging.move(self._others_may_run)
-            except BaseException:
-                self._roll_back()
-                raise
+        try:
+            self._move_staged(at_least=MOVE_WHILE_WAITING_EVENTS)
+        except BaseException:
+            self._roll_back()
+            raise
+
+    def _move_staged(self, *, at_least: int = 0) -> None:
+        """Move the staged events into ``events`` (SQLite) if at least ``at_least`` wait."""
+        staging = self._staging
+        if staging is not None and staging.staged >= at_least:
+            staging.move(self._others_may_run)
 
     def _end_chunk(self) -> None:
         if self._staging is not None:
@@ -396,8 +402,7 @@ class EventWriter:
         if self._staging is not None:
             # Moved into events in time order at the commit (or once many are staged).
             self._staging.stage(stored_rows)
-            if self._staging.staged >= MOVE_AFTER_EVENTS:
-                self._staging.move(self._others_may_run)
+            self._move_staged(at_least=MOVE_AFTER_EVENTS)
         else:
             # In time order the rows reach the two (name|type, time, user) indexes at
             # a few advancing places instead of all over them: fewer pages are touched
@@ -442,7 +447,7 @@ class EventWriter:
                 summaries.count_staged(count)
             fingerprint = fingerprints[index]
             if fingerprint is not None:
-                if not self._profile_changed(user_id, fingerprint):
+                if not self._profiles.changed(user_id, fingerprint):
                     continue
                 if index not in profiled:
                     unstaged.append((user_id, external_id, fingerprint))
@@ -451,8 +456,7 @@ class EventWriter:
                 chosen.append((numbers[index], user_id))
         events = self._staging.stage_part(with_events)
         self._staging.fold_summaries()
-        if self._staging.staged >= MOVE_AFTER_EVENTS:
-            self._staging.move(self._others_may_run)
+        self._move_staged(at_least=MOVE_AFTER_EVENTS)
         self._store_staged_profiles(part, set(fresh), chosen, unstaged)
         return WriteResult(
             records_imported=len(fresh),
@@ -517,7 +521,7 @@ class EventWriter:
         for record, user_id in zip(fresh, user_of, strict=True):
             # Every mParticle batch repeats the user's profile: store it once a change.
             fingerprint = record.profile
-            if fingerprint is not None and not self._profile_changed(user_id, fingerprint):
+            if fingerprint is not None and not self._profiles.changed(user_id, fingerprint):
                 continue
             for kind, value in record.identities.items():
                 identities[(user_id, kind)] = value
@@ -527,20 +531,6 @@ class EventWriter:
                 attributes[(user_id, name)] = row
         self._write_identities(identities)
         self._write_attributes(attributes)
-
-    def _profile_changed(self, user_id: int, fingerprint: int) -> bool:
-        """Whether ``fingerprint`` is not the profile last stored for the user; it is from now on.
-
-        The memory starts over at :data:`PROFILE_LIMIT` users (a forgotten user's
-        profile is stored again: correct, only slower).
-        """
-        profiles = self._profiles
-        if profiles.get(user_id) == fingerprint:
-            return False
-        if len(profiles) >= PROFILE_LIMIT:
-            profiles.clear()
-        profiles[user_id] = fingerprint
-        return True
 
     def _fold_summaries(self) -> None:
         """Bring the per-user summaries up to date with the chunk, before it commits.

@@ -28,6 +28,7 @@ from operator import itemgetter
 from typing import Any
 
 from app.store.incoming import ATTRIBUTE_VALUE_FIELDS, IncomingRecord
+from app.store.last_values import LastValues
 from app.store.multirow import RowsInsert
 
 IDENTITIES_TABLE = "part_identities"
@@ -50,7 +51,7 @@ class ProfileRows:
 
     def __init__(self, database: sqlite3.Connection) -> None:
         self._db = database
-        self._staged: dict[str, int] = {}
+        self._staged = LastValues(STAGED_PROFILE_LIMIT)
         self._identities: list[tuple[Any, ...]] = []
         self._attributes: list[tuple[Any, ...]] = []
         for table, columns in ((IDENTITIES_TABLE, IDENTITY_COLUMNS),
@@ -64,12 +65,8 @@ class ProfileRows:
         """Stage ``record``'s profile as record ``number`` if it must be; True if it was."""
         fingerprint = record.profile
         if fingerprint is not None:
-            user = record.user.external_id
-            if self._staged.get(user) == fingerprint:
+            if not self._staged.changed(record.user.external_id, fingerprint):
                 return False
-            if len(self._staged) >= STAGED_PROFILE_LIMIT:
-                self._staged.clear()
-            self._staged[user] = fingerprint
         elif not record.identities and not record.attributes:
             return False
         self._identities.extend([(number, kind, value)
@@ -86,7 +83,7 @@ class ProfileRows:
         staged record of each of their users must bring its profile again.
         """
         for record in records:
-            self._staged.pop(record.user.external_id, None)
+            self._staged.forget(record.user.external_id)
 
     def write(self) -> None:
         """Replace the part's profile tables with the rows taken since the last call."""
