@@ -200,10 +200,22 @@ def attributes_json(values: dict[str, Any], where: str) -> str | None:
     return encoded.decode()
 
 
+_VALUE_COLUMNS = {"string": "text_value", "number": "number_value", "boolean": "bool_value",
+                  "date": "date_ms", "list": "list_value"}
+"""The column of a ``user_attributes`` row that holds a value of each type."""
+
+
+def attribute_row(value_type: str, value: Any) -> dict[str, Any]:
+    """A ``user_attributes`` row (without user and name): ``value`` in its type's column."""
+    row: dict[str, Any] = {"value_type": value_type, "text_value": None, "number_value": None,
+                           "bool_value": None, "date_ms": None, "list_value": None}
+    row[_VALUE_COLUMNS[value_type]] = value
+    return row
+
+
 def date_attribute(ms: int) -> dict[str, Any]:
     """A ``user_attributes`` row for a date (UTC milliseconds)."""
-    return {"value_type": "date", "text_value": None, "number_value": None,
-            "bool_value": None, "date_ms": ms, "list_value": None}
+    return attribute_row("date", ms)
 
 
 def user_attribute(value: Any, where: str, *, detect_dates: bool = True) -> dict[str, Any] | None:
@@ -213,22 +225,17 @@ def user_attribute(value: Any, where: str, *, detect_dates: bool = True) -> dict
     (``2024-03-01``, ``2024-03-01T12:00:00Z``) are stored as dates and date
     criteria work on them; other strings stay strings.
     """
-    row: dict[str, Any] = {"value_type": "string", "text_value": None, "number_value": None,
-                           "bool_value": None, "date_ms": None, "list_value": None}
     if value is None:
         return None
     if isinstance(value, bool):
-        row["value_type"], row["bool_value"] = "boolean", value
-    elif isinstance(value, int | float):
-        row["value_type"], row["number_value"] = "number", number(value, where)
-    elif isinstance(value, str):
+        return attribute_row("boolean", value)
+    if isinstance(value, int | float):
+        return attribute_row("number", number(value, where))
+    if isinstance(value, str):
         text(value, where, TEXT_VALUE_LENGTH)
         moment = _iso_date_ms(value) if detect_dates else None
-        if moment is None:
-            row["text_value"] = value
-        else:
-            row["value_type"], row["date_ms"] = "date", moment
-    elif isinstance(value, list):
+        return attribute_row("string", value) if moment is None else date_attribute(moment)
+    if isinstance(value, list):
         if len(value) > MAX_LIST_ITEMS:
             raise RecordError(f"{where} has too many items ({len(value)}, at most 1000)")
         items = []
@@ -239,11 +246,9 @@ def user_attribute(value: Any, where: str, *, detect_dates: bool = True) -> dict
             shown = item if isinstance(item, str) else orjson.dumps(item).decode()
             text(shown, f"{where}[{index}]", TEXT_VALUE_LENGTH)
             items.append(shown)
-        row["value_type"], row["list_value"] = "list", orjson.dumps(items).decode()
-    else:
-        raise RecordError(f"{where} must be a string, number, boolean or list, "
-                          f"not {type_name(value)}")
-    return row
+        return attribute_row("list", orjson.dumps(items).decode())
+    raise RecordError(f"{where} must be a string, number, boolean or list, "
+                      f"not {type_name(value)}")
 
 
 def _iso_date_ms(value: str) -> int | None:
@@ -293,22 +298,15 @@ def _plain_attribute(value: Any) -> dict[str, Any] | None:
             return _CHECK
         # Only what could be an ISO date goes to the date check (a pattern, then a parse).
         moment = _iso_date_ms(value) if len(value) >= 10 and value[4] == "-" else None
-        if moment is not None:
-            return {"value_type": "date", "text_value": None, "number_value": None,
-                    "bool_value": None, "date_ms": moment, "list_value": None}
-        return {"value_type": "string", "text_value": value, "number_value": None,
-                "bool_value": None, "date_ms": None, "list_value": None}
+        return attribute_row("string", value) if moment is None else date_attribute(moment)
     if kind is bool:
-        return {"value_type": "boolean", "text_value": None, "number_value": None,
-                "bool_value": value, "date_ms": None, "list_value": None}
+        return attribute_row("boolean", value)
     if kind is int or (kind is float and value - value == 0):  # finite
-        return {"value_type": "number", "text_value": None, "number_value": float(value),
-                "bool_value": None, "date_ms": None, "list_value": None}
+        return attribute_row("number", float(value))
     if kind is list and len(value) <= MAX_LIST_ITEMS and all(
             item.__class__ is str and len(item) <= TEXT_VALUE_LENGTH and "\x00" not in item
             for item in value):
-        return {"value_type": "list", "text_value": None, "number_value": None,
-                "bool_value": None, "date_ms": None, "list_value": orjson.dumps(value).decode()}
+        return attribute_row("list", orjson.dumps(value).decode())
     return _CHECK
 
 
