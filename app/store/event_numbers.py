@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, select
+from sqlalchemy import Connection, Select, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.store.event_summaries import events, input_numbers
@@ -66,19 +66,30 @@ class InputNumbers:
 
 
 def number_input(connection: Connection, input_id: str) -> int:
-    """``input_id``'s number, inserting its ``input_numbers`` row if it has none."""
+    """``input_id``'s number, inserting its ``input_numbers`` row if it has none.
+
+    SQLite and PostgreSQL number it themselves (autoincrement, racing writers
+    settled by the unique input id); elsewhere (DuckDB's copy of the tables has
+    no autoincrement) it gets the next number.
+    """
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         connection.execute(insert(input_numbers).values(input_id=input_id)
                            .on_conflict_do_nothing(index_elements=["input_id"]))
-    else:
-        if connection.execute(select(input_numbers.c.number)
-                              .where(input_numbers.c.input_id == input_id)).first() is None:
-            connection.execute(input_numbers.insert().values(input_id=input_id))
+    elif _number_of(connection, input_id) is None:
+        last = connection.execute(select(func.max(input_numbers.c.number))).scalar()
+        connection.execute(input_numbers.insert().values(number=(last or 0) + 1,
+                                                         input_id=input_id))
+    number = _number_of(connection, input_id)
+    assert number is not None
+    return number
+
+
+def _number_of(connection: Connection, input_id: str) -> int | None:
     number = connection.execute(select(input_numbers.c.number)
-                                .where(input_numbers.c.input_id == input_id)).scalar_one()
-    return int(number)
+                                .where(input_numbers.c.input_id == input_id)).scalar()
+    return None if number is None else int(number)
 
 
 def named_events() -> Select[Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, insert
 
 from app.store.audience_tables import (
     AudienceDropRow,
@@ -94,22 +94,6 @@ def attribute_row(attribute: Attribute) -> dict[str, Any]:
     }[attribute.value_type]
     row[column] = attribute.value
     return row
-
-
-def input_number(connection: Connection, input_id: str) -> int:
-    """The number events of ``input_id`` store, numbering the input as the writer would.
-
-    DuckDB's copy of the tables has no autoincrement: the next number is given there.
-    """
-    if connection.dialect.name != "duckdb":
-        return number_input(connection, input_id)
-    table = InputNumberRow.__table__
-    number = connection.execute(select(table.c.number).where(table.c.input_id == input_id)
-                                ).scalar()
-    if number is None:
-        number = (connection.execute(select(func.max(table.c.number))).scalar() or 0) + 1
-        connection.execute(insert(table).values(number=number, input_id=input_id))
-    return int(number)
 
 
 def event_row(index: int, event: Event, input_numbers: dict[str, int]) -> dict[str, Any]:
@@ -202,7 +186,7 @@ def add_rows(connection: Any, data: Data, *, users: bool, first_event_id: int = 
             insert(UserAttributeRow.__table__), [attribute_row(a) for a in data.attributes]
         )
     if data.events:
-        numbers = {i: input_number(connection, i) for i in {e.input_id for e in data.events}}
+        numbers = {i: number_input(connection, i) for i in {e.input_id for e in data.events}}
         connection.execute(
             insert(EventRow.__table__),
             [event_row(first_event_id + n, e, numbers) for n, e in enumerate(data.events)],
