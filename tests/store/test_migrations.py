@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import column as sql_column
 from sqlalchemy import create_engine, inspect
+from sqlalchemy import table as sql_table
 from sqlalchemy.pool import NullPool
 
 from app.store import audience_tables, event_tables  # noqa: F401 (their tables join Base)
 from app.store.database import Database, alembic_config
+from app.store.incoming import EVENT_TYPE_CODES
 from app.store.schema import Base
 
 HEAD_TABLES = set(Base.metadata.tables)
@@ -214,12 +219,6 @@ def read_all(connection, sql: str) -> set[tuple[object, ...]]:
 def test_events_keep_their_ids_and_values_through_the_type_and_input_codes(db_url: str) -> None:
     """0009 stores each event's type and input as integers: every event keeps its id and
     its values, new events are numbered after them, and a downgrade gives the names back."""
-    from typing import Any
-
-    from sqlalchemy import column, table
-
-    from app.store.incoming import EVENT_TYPE_CODES
-
     _migrate(db_url, "0008")
     event_columns = ("id", "user_id", "input_id", "ts_ms", "event_type", "event_name",
                      "amount", "message_id")
@@ -248,7 +247,8 @@ def test_events_keep_their_ids_and_values_through_the_type_and_input_codes(db_ur
     try:
         with engine.begin() as connection:
             for name, values in rows.items():
-                connection.execute(table(name, *(column(c) for c in values[0])).insert(), values)
+                target = sql_table(name, *(sql_column(c) for c in values[0]))
+                connection.execute(target.insert(), values)
 
         Database(db_url).dispose()  # the program's upgrade: on SQLite, foreign keys on
         assert _differences(db_url) == []
