@@ -8,8 +8,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy import column as sql_column
-from sqlalchemy import create_engine, inspect
 from sqlalchemy import table as sql_table
 from sqlalchemy.pool import NullPool
 
@@ -160,8 +160,6 @@ def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
     events are summarised by the upgrade and its audiences keep their members."""
     from datetime import datetime
 
-    from sqlalchemy import column, table
-
     from app.engine.evaluation import latest_changes, stored_members
     from app.store.event_summaries import summarised_up_to
 
@@ -190,10 +188,7 @@ def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
     }
     engine = create_engine(db_url, poolclass=NullPool)
     try:
-        with engine.begin() as connection:
-            for name, values in rows.items():
-                target = table(name, *(column(c) for c in values[0]))
-                connection.execute(target.insert(), values)
+        _insert_rows(engine, rows)
         _migrate(db_url, "head")
         with engine.connect() as connection:
             assert read_all(connection, "SELECT user_id, input_id, first_ms FROM user_inputs") == {
@@ -210,6 +205,14 @@ def test_stored_events_and_memberships_survive_the_upgrade(db_url: str) -> None:
             assert read_all(connection, "SELECT user_id FROM audience_members") == {(1,)}
     finally:
         engine.dispose()
+
+
+def _insert_rows(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert each table's rows by column name, whatever the revision's models say."""
+    with engine.begin() as connection:
+        for name, values in rows.items():
+            target = sql_table(name, *(sql_column(c) for c in values[0]))
+            connection.execute(target.insert(), values)
 
 
 def read_all(connection, sql: str) -> set[tuple[object, ...]]:
@@ -245,10 +248,7 @@ def test_events_keep_their_ids_and_values_through_the_type_and_input_codes(db_ur
     }
     engine = create_engine(db_url, poolclass=NullPool)
     try:
-        with engine.begin() as connection:
-            for name, values in rows.items():
-                target = sql_table(name, *(sql_column(c) for c in values[0]))
-                connection.execute(target.insert(), values)
+        _insert_rows(engine, rows)
 
         Database(db_url).dispose()  # the program's upgrade: on SQLite, foreign keys on
         assert _differences(db_url) == []
