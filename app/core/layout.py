@@ -6,10 +6,15 @@ at the top of its band, level with its first child, so a path reads as one
 straight line and a split fans out downwards. Outputs hang under their milestone. The canvas uses
 these positions for new journeys and on "tidy up"; positions a person set by
 hand stay on the model.
+
+Cards are at least :data:`NODE_WIDTH` wide and grow with their text (the canvas measures
+it), so the layout takes the drawn widths when it has them: each column is as wide as its
+widest card, and the next column starts a gap after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.core.graph import JourneyGraph
@@ -32,7 +37,24 @@ class Layout:
 
 
 def column_x(depth: int) -> float:
+    """Where column ``depth`` starts when every card has the default width."""
     return depth * (NODE_WIDTH + COLUMN_GAP)
+
+
+def _column_starts(graph: JourneyGraph, depths: Mapping[str, int],
+                   widths: Mapping[str, float]) -> list[float]:
+    """The x of each column: after the widest card (milestone or output) of the one before."""
+    if not depths:
+        return []
+    span = [NODE_WIDTH] * (max(depths.values()) + 1)
+    for milestone_id, depth in depths.items():
+        span[depth] = max(span[depth], widths.get(milestone_id, NODE_WIDTH))
+        for output in graph.outputs_of(milestone_id):
+            span[depth] = max(span[depth], widths.get(output.id, NODE_WIDTH))
+    starts = [0.0]
+    for width in span[:-1]:
+        starts.append(starts[-1] + width + COLUMN_GAP)
+    return starts
 
 
 def _own_height(graph: JourneyGraph, milestone_id: str) -> float:
@@ -40,11 +62,14 @@ def _own_height(graph: JourneyGraph, milestone_id: str) -> float:
     return NODE_HEIGHT + outputs * (OUTPUT_HEIGHT + OUTPUT_GAP)
 
 
-def auto_layout(graph: JourneyGraph) -> Layout:
+def auto_layout(graph: JourneyGraph, widths: Mapping[str, float] | None = None) -> Layout:
     """Positions for every node of ``graph`` (it is not modified).
 
-    Two passes without recursion, so a path thousands of milestones long lays out
-    as well as a short one: band heights bottom-up, then places top-down.
+    ``widths`` are the drawn widths of cards by milestone or output id (the canvas
+    measures their text); a card not in it is :data:`NODE_WIDTH` wide.
+
+    Passes without recursion, so a path thousands of milestones long lays out
+    as well as a short one: band heights bottom-up, then depths and places top-down.
     """
     order = [m.id for m in graph.milestones_in_order()]  # parents before children
     children = {mid: [c.id for c in graph.children(mid)] for mid in order}
@@ -60,11 +85,17 @@ def auto_layout(graph: JourneyGraph) -> Layout:
         tops[top_level.id] = (0, cursor)
         cursor += heights[top_level.id] + ROW_GAP
 
+    depths: dict[str, int] = {}
+    for milestone_id in order:
+        parent_id = graph.milestone(milestone_id).parent_id
+        depths[milestone_id] = 0 if parent_id is None else depths[parent_id] + 1
+    starts = _column_starts(graph, depths, widths or {})
+
     milestones: dict[str, tuple[float, float]] = {}
     outputs: dict[str, tuple[float, float]] = {}
     for milestone_id in order:
         depth, top = tops[milestone_id]
-        x = column_x(depth)
+        x = starts[depth]
         milestones[milestone_id] = (x, top)
         for index, output in enumerate(graph.outputs_of(milestone_id)):
             outputs[output.id] = (

@@ -505,7 +505,7 @@ class MainWindow(QMainWindow):
         graph = self.scene.graph
         if graph is None:
             return
-        command = edits.layout_command(graph)
+        command = edits.layout_command(graph, self.scene.card_widths())
         if command is None:
             self.banner.show_message("The journey is already tidy.", "info")
             return

@@ -28,20 +28,13 @@ RESOURCES_DIR = Path(app.__file__).resolve().parent.parent / "resources"
 
 STYLE_SHEET = RESOURCES_DIR / "style.qss"
 
-#: UI font families in order of preference; the first one installed wins. The system
-#: fonts of macOS and Windows come first so the app feels native there; Inter is the
-#: designer's fallback on Linux; DejaVu Sans is what a bare Linux box always has.
-FONT_FAMILIES = (
-    "SF Pro Text",
-    ".AppleSystemUIFont",
-    "Segoe UI Variable Text",
-    "Segoe UI",
-    "Inter",
-    "Cantarell",
-    "Noto Sans",
-    "Ubuntu",
-    "DejaVu Sans",
-)
+FONTS_DIR = RESOURCES_DIR / "fonts"
+"""The shipped UI font: Inter (SIL Open Font License, ``LICENSE.txt`` beside it), in the
+weights the theme uses, as WOFF2 files that Qt loads directly."""
+
+UI_FONT_FAMILY = "Inter"
+"""The family of the shipped font: the app, its tests and its screenshots look the same
+on every machine, whatever fonts it has installed."""
 
 
 @dataclass(frozen=True)
@@ -197,17 +190,47 @@ def system_theme() -> Theme:
 _family: str | None = None
 
 
+def load_shipped_fonts() -> list[str]:
+    """Register the WOFF2 files of :data:`FONTS_DIR` with Qt; the families they hold.
+
+    A missing or unreadable file is logged and skipped: the app then draws with the
+    system's font, measuring its text all the same.
+    """
+    families: list[str] = []
+    for path in sorted(FONTS_DIR.glob("*.woff2")):
+        font_id = QFontDatabase.addApplicationFont(str(path))
+        if font_id < 0:
+            log.warning("Could not load the font %s", path)
+            continue
+        families.extend(QFontDatabase.applicationFontFamilies(font_id))
+    return families
+
+
 def ui_family() -> str:
-    """The first installed family of :data:`FONT_FAMILIES` (the app font otherwise).
+    """The shipped :data:`UI_FONT_FAMILY`, loaded on first use (the system font if it
+    could not be loaded).
 
     Looked up once: painted items ask for fonts on every paint.
     """
     global _family
     if _family is None:
-        installed = set(QFontDatabase.families())
-        _family = next((f for f in FONT_FAMILIES if f in installed),
-                       QGuiApplication.font().family())
+        loaded = load_shipped_fonts()
+        _family = (UI_FONT_FAMILY if UI_FONT_FAMILY in loaded
+                   else QGuiApplication.font().family())
+        if _family != UI_FONT_FAMILY:
+            log.warning("The UI font %s is missing from %s; using %s", UI_FONT_FAMILY,
+                        FONTS_DIR, _family)
     return _family
+
+
+def use_family(family: str | None) -> None:
+    """Draw with ``family`` instead of the shipped font (None: the shipped font again).
+
+    For checking that measured text holds in another font; call :func:`apply_theme`
+    afterwards so widgets pick it up too.
+    """
+    global _family
+    _family = family
 
 
 def font(pixel_size: float, weight: QFont.Weight = QFont.Weight.Normal) -> QFont:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import random
 
 from app.core.graph import JourneyGraph
-from app.core.layout import NODE_HEIGHT, NODE_WIDTH, OUTPUT_HEIGHT, auto_layout, column_x
+from app.core.layout import (
+    COLUMN_GAP,
+    NODE_HEIGHT,
+    NODE_WIDTH,
+    OUTPUT_HEIGHT,
+    auto_layout,
+    column_x,
+)
 from app.core.models import Journey, Milestone, Output
 
 
@@ -55,3 +62,18 @@ def test_a_very_long_path_lays_out() -> None:
         parent = graph.add_milestone(Milestone(name=f"step {i}", parent_id=parent)).id
     layout = auto_layout(graph).milestones
     assert layout[parent] == (column_x(2999), 0.0)
+
+
+def test_a_wide_card_pushes_the_next_column_right_and_nothing_overlaps() -> None:
+    graph = JourneyGraph(Journey(name="Wide"))
+    first = graph.add_milestone(Milestone(name="A long milestone name"))
+    second = graph.add_milestone(Milestone(name="Next", parent_id=first.id))
+    graph.add_output(Output(id="wide-output", milestone_id=second.id, connection_id="c"))
+    third = graph.add_milestone(Milestone(name="Last", parent_id=second.id))
+    widths = {first.id: NODE_WIDTH + 60.0, "wide-output": NODE_WIDTH + 40.0}
+    layout = auto_layout(graph, widths).milestones
+    plain = auto_layout(graph).milestones
+    assert layout[first.id] == plain[first.id]
+    assert layout[second.id][0] == plain[second.id][0] + 60.0
+    # the third column starts after the widest card of the second: its output
+    assert layout[third.id][0] == layout[second.id][0] + NODE_WIDTH + 40.0 + COLUMN_GAP

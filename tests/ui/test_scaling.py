@@ -1,5 +1,6 @@
-"""Readable at 100 % and 200 %: card texts fit their cards, and the window renders at
-twice the pixels (icons are SVG, so they stay sharp) when the scale factor is 2."""
+"""Readable at 100 % and 200 %, in the shipped font and in another: card texts fit their
+cards, and the window renders at twice the pixels (icons are SVG, so they stay sharp) when
+the scale factor is 2."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QFont, QFontInfo
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.ui.canvas.items import MilestoneItem, NodeItem
+from app.ui import theme
+from app.ui.canvas.items import MILESTONE_MAX_WIDTH, MilestoneItem, NodeItem
 from app.ui.canvas.scene import JourneyScene
 from app.ui.main_window import MainWindow
 
@@ -29,14 +34,50 @@ def _node_items(scene: JourneyScene) -> list[NodeItem]:
     return items
 
 
+FORCED_FAMILY = "DejaVu Sans"
+"""What a bare Linux machine has: wider than Inter, so it is what cut texts before cards
+measured them."""
+
+
+@pytest.fixture(params=["shipped", "forced"])
+def ui_font(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
+    """The window draws in the shipped font, then again with DejaVu Sans forced."""
+    if request.param == "forced":
+        theme.use_family(FORCED_FAMILY)
+        theme.apply_theme(qapp, theme.LIGHT)
+    yield theme.ui_family()
+    theme.use_family(None)
+    theme.apply_theme(qapp, theme.LIGHT)
+
+
+def test_the_shipped_font_is_the_one_in_use(window: MainWindow) -> None:
+    """Qt resolves the UI font to the Inter files in resources/fonts, not to a system font
+    that happens to be installed (a bare machine has none of that name)."""
+    assert theme.ui_family() == theme.UI_FONT_FAMILY == "Inter"
+    shipped = theme.load_shipped_fonts()
+    assert "Inter" in shipped
+    for weight in (QFont.Weight.Normal, QFont.Weight.DemiBold):
+        drawn = QFontInfo(theme.font(13, weight))
+        assert drawn.family() == "Inter"
+    assert QFontInfo(window.font()).family() == "Inter"
+    assert QFontInfo(QApplication.font()).family() == "Inter"
+
+
 def test_card_texts_of_the_demo_journeys_are_not_elided_at_100_percent(
-    qtbot: QtBot, window: MainWindow, studio: DemoStudio
+    qtbot: QtBot, ui_font: str, studio: DemoStudio
 ) -> None:
-    """Names, captions, sizes, changes, partners and workspaces are drawn whole.
+    """Names, captions, sizes, changes, partners and workspaces are drawn whole, in the
+    shipped font and in a wider one: cards are as wide as their text.
 
     The one exception is a milestone's criteria line: one line by design, elided when
     long, with all of it in the tooltip and the inspector.
     """
+    window = MainWindow(studio)
+    qtbot.addWidget(window)
+    window.resize(1320, 820)
+    window.show()
+    qtbot.waitExposed(window)
+    assert QFontInfo(theme.font(13)).family() == ui_font
     window.actual_size_action.trigger()
     assert window.view.zoom == 1.0
     cut: list[str] = []
@@ -54,6 +95,24 @@ def test_card_texts_of_the_demo_journeys_are_not_elided_at_100_percent(
                     cut.append(f"{graph.name}: {text!r} drawn as {shown!r}")
     assert checked > 40
     assert not cut, "\n".join(cut)
+
+
+def test_a_name_past_the_widest_card_is_elided_with_all_of_it_in_the_tooltip(
+    qtbot: QtBot, window: MainWindow, studio: DemoStudio
+) -> None:
+    """A rename widens the card up to its maximum; past it the name is elided."""
+    graph = next(iter(studio.state.journeys()))
+    assert window.panel.select(graph.id)
+    item = next(iter(window.scene.milestone_items.values()))
+    short = item.size().width()
+    long_name = "Signed up for the trial through the spring campaign landing pages"
+    graph.rename_milestone(item.node_id, long_name)
+    assert item.size().width() == MILESTONE_MAX_WIDTH > short
+    drawn = dict(item.shown_texts())
+    assert drawn[long_name] != long_name and drawn[long_name].endswith("…")
+    assert long_name in item.tooltip()
+    graph.rename_milestone(item.node_id, "Short")
+    assert item.size().width() == short
 
 
 def test_the_main_window_at_200_percent(artifacts_dir: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ allowed is always the core's ``can_…`` answer; nothing is re-decided here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF
 
@@ -77,6 +77,11 @@ class Placement:
     milestones: Mapping[str, QPointF]
     outputs: Mapping[str, QPointF]
     occupied: tuple[QRectF, ...]
+    widths: Mapping[str, float] = field(default_factory=dict)
+    """The drawn width of milestone and output cards by id (cards grow with their text)."""
+
+    def width(self, node_id: str) -> float:
+        return self.widths.get(node_id, NODE_WIDTH)
 
 
 def child_spot(graph: JourneyGraph, placed: Placement, parent_id: str | None) -> tuple[float,
@@ -88,7 +93,7 @@ def child_spot(graph: JourneyGraph, placed: Placement, parent_id: str | None) ->
         y = min((p.y() for p in tops), default=0.0)
     else:
         parent = placed.milestones[parent_id]
-        x, y = parent.x() + NODE_WIDTH + COLUMN_GAP, parent.y()
+        x, y = parent.x() + placed.width(parent_id) + COLUMN_GAP, parent.y()
     return free_spot(placed.occupied, x, y, NODE_WIDTH, NODE_HEIGHT, NODE_HEIGHT / 2 + ROW_GAP)
 
 
@@ -215,9 +220,12 @@ def toggle_output_command(graph: JourneyGraph, output_id: str) -> SetOutputActiv
     return SetOutputActive(graph.id, output_id, not graph.output(output_id).active)
 
 
-def layout_command(graph: JourneyGraph) -> Command | None:
-    """"Tidy up": every node to its automatic place, one undo step (None: already tidy)."""
-    layout = auto_layout(graph)
+def layout_command(graph: JourneyGraph,
+                   widths: Mapping[str, float] | None = None) -> Command | None:
+    """"Tidy up": every node to its automatic place, one undo step (None: already tidy).
+
+    ``widths``: the drawn card widths by id, so wide cards keep their columns apart."""
+    layout = auto_layout(graph, widths)
     positions: dict[NodeKey, tuple[float, float]] = {}
     for milestone_id, spot in layout.milestones.items():
         if graph.position("milestone", milestone_id) != spot:

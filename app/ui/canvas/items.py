@@ -7,10 +7,16 @@ draw), so the scene must call ``update()`` on an item whenever its card may
 have changed; a missed call would show stale pixels, which the UI tests
 check for. Sizes follow :mod:`app.core.layout`, whose coordinates are the
 top-left corners of the cards.
+
+Text is measured, not assumed: a card is at least its kind's default width and grows
+with the text it draws (:meth:`NodeItem.fit_text`) up to a maximum, so nothing is cut in
+whatever font the system substitutes; past the maximum a name is elided, with all of it
+in the tooltip.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
@@ -49,6 +55,16 @@ OUTPUT_SIZE = QSizeF(NODE_WIDTH, OUTPUT_HEIGHT)
 24 to the right of their milestone, into the column gap (which stays 72 wide)."""
 INPUT_SIZE = QSizeF(184.0, NODE_HEIGHT * 0.6)
 START_SIZE = QSizeF(132.0, 36.0)
+"""The default (and smallest) sizes; a card grows wider with its text (``fit_text``)."""
+
+MILESTONE_MAX_WIDTH = NODE_WIDTH + 96.0
+OUTPUT_MAX_WIDTH = NODE_WIDTH + 96.0
+INPUT_MAX_WIDTH = 280.0
+START_MAX_WIDTH = 220.0
+"""How wide text may make a card; a longer name is elided (the tooltip has all of it)."""
+
+TEXT_SLACK = 2.0
+"""Room beyond a text's measured advance, so rounding never elides a text that fits."""
 
 Z_EDGE = -1.0
 Z_NODE = 1.0
@@ -58,6 +74,11 @@ Z_HINT = 100.0
 
 DropState = str | None
 """``"accept"`` or ``"refuse"`` while a palette drag hovers the node, else None."""
+
+
+def advance(text: str, font: QFont) -> float:
+    """How wide ``text`` is drawn in ``font`` (scene units at 100 %)."""
+    return QFontMetricsF(font).horizontalAdvance(text) + TEXT_SLACK
 
 
 def _elided(painter: QPainter, text: str, width: float) -> str:
@@ -145,12 +166,14 @@ class NodeItem(QGraphicsItem):
     """A card on the canvas: knows its id and size; the scene knows the rest."""
 
     SIZE = MILESTONE_SIZE
+    MAX_WIDTH = MILESTONE_SIZE.width()
     RADIUS = 10.0
     KIND = "node"
 
     def __init__(self, node_id: str) -> None:
         super().__init__()
         self.node_id = node_id
+        self._width = self.SIZE.width()
         self._hovered = False
         self.drop_state: DropState = None
         self._shown: list[tuple[str, str]] | None = None
@@ -197,9 +220,33 @@ class NodeItem(QGraphicsItem):
 
     # geometry ------------------------------------------------------------------
 
+    def size(self) -> QSizeF:
+        """The card's size now: its kind's height, and the width its text asked for."""
+        return QSizeF(self._width, self.SIZE.height())
+
     def body(self) -> QRectF:
         """The card itself in item coordinates (the bounding rect adds the shadow)."""
-        return QRectF(QPointF(0, 0), self.SIZE)
+        return QRectF(QPointF(0, 0), self.size())
+
+    def text_width(self) -> float:
+        """The width that draws every text of the card whole (the default: its kind's)."""
+        return self.SIZE.width()
+
+    def fit_text(self, at_least: float = 0.0) -> bool:
+        """Take the width the text needs (at least ``at_least`` and the kind's default,
+        at most :attr:`MAX_WIDTH`); True when the width changed."""
+        wanted = max(self.SIZE.width(), at_least, math.ceil(self.text_width()))
+        wanted = min(wanted, max(self.MAX_WIDTH, at_least))
+        if wanted == self._width:
+            return False
+        self.prepareGeometryChange()
+        self._width = wanted
+        self.resized()
+        self.update()
+        return True
+
+    def resized(self) -> None:
+        """Called after the width changed: children that hang on the edges follow."""
 
     def boundingRect(self) -> QRectF:
         m = SHADOW_MARGIN
@@ -325,8 +372,10 @@ class MilestoneItem(CardItem):
     """A milestone: caption, name, one line of criteria and the derived status chip."""
 
     SIZE = MILESTONE_SIZE
+    MAX_WIDTH = MILESTONE_MAX_WIDTH
     KIND = "milestone"
     PAD = 14.0
+    CHIP_HEIGHT = 19.0
 
     def __init__(self, node_id: str) -> None:
         super().__init__(node_id)
@@ -334,8 +383,12 @@ class MilestoneItem(CardItem):
         self.handles: dict[str, HandleItem] = {}
         for role in HANDLE_ROLES:
             handle = self.handles[role] = HandleItem(role, self)
-            handle.setPos(handle_position(role))
+            handle.setPos(handle_position(role, self.size()))
             handle.setVisible(False)
+
+    def resized(self) -> None:
+        for role, handle in self.handles.items():
+            handle.setPos(handle_position(role, self.size()))
 
     def sync_handles(self) -> None:
         """The + / split / output handles show while the card is hovered or selected."""
@@ -358,6 +411,34 @@ class MilestoneItem(CardItem):
     def card(self) -> MilestoneCard:
         return self.journey_scene().milestone_card(self.node_id)
 
+    def text_width(self) -> float:
+        """Caption beside the chip, the name, and the figures row: the criteria line is one
+        line by design, elided when long."""
+        card = self.card()
+        caption = (advance(card.caption, self.caption_font())
+                   + 8 + chip_width(card.status, self.CHIP_HEIGHT) - 2)
+        name = advance(card.name, self.name_font())
+        figures = 17.0 + advance(card.size_text, self.size_font(card.figures is not None))
+        if card.change_text:
+            figures += 10.0 + 19.0 + advance(card.change_text, self.change_font(card))
+        return max(caption, name, figures) + 2 * self.PAD
+
+    @staticmethod
+    def caption_font() -> QFont:
+        return theme.font(10.5, QFont.Weight.DemiBold)
+
+    @staticmethod
+    def name_font() -> QFont:
+        return theme.font(15, QFont.Weight.DemiBold)
+
+    @staticmethod
+    def size_font(known: bool) -> QFont:
+        return theme.font(12.5, QFont.Weight.DemiBold if known else QFont.Weight.Normal)
+
+    @staticmethod
+    def change_font(card: MilestoneCard) -> QFont:
+        changed = card.figures is not None and card.figures.changed and not card.calculating
+        return theme.font(11.5, QFont.Weight.DemiBold if changed else QFont.Weight.Normal)
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
         card = self.card()
@@ -370,13 +451,13 @@ class MilestoneItem(CardItem):
             self.card_frame(painter, palette)
         if card.active and not card.remaining:
             self._accent_bar(painter, palette)
-        chip = draw_chip(painter, body.right() - pad + 2, 10.0, 19.0, card.status, card.active,
-                         palette)
-        self._text(painter, QRectF(pad, 10.0, chip.left() - pad - 8, 19.0), card.caption,
-                   palette.color("text_subtle"), theme.font(10.5, QFont.Weight.DemiBold))
+        chip = draw_chip(painter, body.right() - pad + 2, 10.0, self.CHIP_HEIGHT, card.status,
+                         card.active, palette)
+        self._text(painter, QRectF(pad, 10.0, chip.left() - pad - 8, self.CHIP_HEIGHT),
+                   card.caption, palette.color("text_subtle"), self.caption_font())
         width = body.width() - 2 * pad
         self._text(painter, QRectF(pad, 30.0, width, 20.0), card.name,
-                   palette.color("text"), theme.font(15, QFont.Weight.DemiBold))
+                   palette.color("text"), self.name_font())
         # One line of criteria (the tooltip and the inspector have all of it).
         self._text(painter, QRectF(pad, 50.0, width, 16.0), card.summary,
                    palette.color("text_muted"), theme.font(12))
@@ -401,7 +482,7 @@ class MilestoneItem(CardItem):
             glyphs.dots(painter, QRectF(row.left() - 1.0, row.top(), 14.0, row.height()),
                         palette.color("accent"))
         left = row.left() + 17.0
-        size_font = theme.font(12.5, QFont.Weight.DemiBold if known else QFont.Weight.Normal)
+        size_font = self.size_font(known)
         painter.setFont(size_font)
         size_width = QFontMetricsF(size_font).horizontalAdvance(card.size_text)
         right_room = row.right() - left - size_width - 10.0
@@ -410,7 +491,7 @@ class MilestoneItem(CardItem):
         if figures is None or right_room <= 0:
             return
         if card.calculating:
-            font = theme.font(11.5)
+            font = self.change_font(card)
             text_width = QFontMetricsF(font).horizontalAdvance(card.change_text)
             text_left = row.right() - text_width
             self._text(painter, QRectF(text_left, row.top(), text_width + 1, row.height()),
@@ -420,9 +501,9 @@ class MilestoneItem(CardItem):
             return
         if not figures.changed:
             self._text(painter, row, card.change_text, palette.color("text_subtle"),
-                       theme.font(11.5), Qt.AlignmentFlag.AlignRight)
+                       self.change_font(card), Qt.AlignmentFlag.AlignRight)
             return
-        font = theme.font(11.5, QFont.Weight.DemiBold)
+        font = self.change_font(card)
         metrics = QFontMetricsF(font)
         parts = [
             (f"+{figures.added:,}", "success_text" if figures.added else "text_subtle"),
@@ -442,7 +523,7 @@ class MilestoneItem(CardItem):
         clip.addRoundedRect(self.body(), self.RADIUS, self.RADIUS)
         painter.save()
         painter.setClipPath(clip)
-        painter.fillRect(QRectF(0, 0, 3.5, self.SIZE.height()), palette.color("success"))
+        painter.fillRect(QRectF(0, 0, 3.5, self.size().height()), palette.color("success"))
         painter.restore()
 
 
@@ -450,6 +531,7 @@ class OutputItem(CardItem):
     """An output: partner mark, connection name, partner and the Active/Inactive badge."""
 
     SIZE = OUTPUT_SIZE
+    MAX_WIDTH = OUTPUT_MAX_WIDTH
     RADIUS = 9.0
     KIND = "output"
     CHIP_LEFT = 45.0
@@ -484,6 +566,22 @@ class OutputItem(CardItem):
     def card(self) -> OutputCard:
         return self.journey_scene().output_card(self.node_id)
 
+    def text_width(self) -> float:
+        """The name on top; the chip and the partner below it."""
+        card = self.card()
+        name = self.CHIP_LEFT + advance(card.connection_name, self.name_font()) + 10
+        chip_right = self.CHIP_LEFT + chip_width(card.status, self.CHIP_HEIGHT)
+        detail = chip_right + 17 + (advance(card.detail, self.detail_font()) if card.detail
+                                    else 0.0)
+        return max(name, detail)
+
+    @staticmethod
+    def name_font() -> QFont:
+        return theme.font(12, QFont.Weight.DemiBold)
+
+    @staticmethod
+    def detail_font() -> QFont:
+        return theme.font(11.5)
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
         """Name on top at full width (names are long); status chip and partner below."""
@@ -499,23 +597,39 @@ class OutputItem(CardItem):
         left = self.CHIP_LEFT
         width = body.width() - left - 10
         self._text(painter, QRectF(left, 4, width, 17), card.connection_name,
-                   palette.color("text"), theme.font(12, QFont.Weight.DemiBold))
+                   palette.color("text"), self.name_font())
         chip_right = left + chip_width(card.status, self.CHIP_HEIGHT)
         draw_chip(painter, chip_right, self.CHIP_TOP, self.CHIP_HEIGHT, card.status,
                   card.active, palette)
         if card.detail:
             self._text(painter, QRectF(chip_right + 7, 22, body.right() - chip_right - 17, 17),
-                       card.detail, palette.color("text_subtle"), theme.font(11.5))
+                       card.detail, palette.color("text_subtle"), self.detail_font())
 
 
 class InputItem(CardItem):
     """A data input of the journey: platform icon, platform name, workspace name."""
 
     SIZE = INPUT_SIZE
+    MAX_WIDTH = INPUT_MAX_WIDTH
     KIND = "input"
+    TEXT_LEFT = 55.0
+    """The tile (12 + 32) and the gap after it (11)."""
 
     def card(self) -> InputCard:
         return self.journey_scene().input_card(self.node_id)
+
+    def text_width(self) -> float:
+        card = self.card()
+        return self.TEXT_LEFT + 12 + max(advance(card.name, self.name_font()),
+                                         advance(card.workspace, self.workspace_font()))
+
+    @staticmethod
+    def name_font() -> QFont:
+        return theme.font(13.5, QFont.Weight.DemiBold)
+
+    @staticmethod
+    def workspace_font() -> QFont:
+        return theme.font(11.5)
 
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
@@ -528,21 +642,25 @@ class InputItem(CardItem):
         glyphs.tile(painter, tile, tint)
         icons.paint_icon(painter, tile.adjusted(7, 7, -7, -7),
                          icons.platform_icon(card.platform_key), tint)
-        left = tile.right() + 11
+        left = self.TEXT_LEFT
         width = body.width() - left - 12
         self._text(painter, QRectF(left, 10, width, 20), card.name, palette.color("text"),
-                   theme.font(13.5, QFont.Weight.DemiBold))
+                   self.name_font())
         self._text(painter, QRectF(left, 29, width, 18), card.workspace,
-                   palette.color("text_muted"), theme.font(11.5))
+                   palette.color("text_muted"), self.workspace_font())
 
 
 class StartItem(NodeItem):
     """The "Journey start" pill that inputs flow into and top milestones hang from."""
 
     SIZE = START_SIZE
+    MAX_WIDTH = START_MAX_WIDTH
     RADIUS = START_SIZE.height() / 2
     KIND = "start"
     TEXT = "Journey start"
+    TEXT_LEFT = START_SIZE.height() - 6 + 8
+    """The round play badge (6 from the edge, as tall as the pill less 12) and a gap."""
+    TEXT_RIGHT = 16.0
 
     def __init__(self) -> None:
         super().__init__("__start__")
@@ -552,6 +670,13 @@ class StartItem(NodeItem):
 
     def tooltip(self) -> str:
         return "Everyone with an event through one of the journey's inputs"
+
+    def text_width(self) -> float:
+        return self.TEXT_LEFT + advance(self.TEXT, self.text_font()) + self.TEXT_RIGHT
+
+    @staticmethod
+    def text_font() -> QFont:
+        return theme.font(13, QFont.Weight.DemiBold)
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
         body = self.body()
@@ -564,9 +689,10 @@ class StartItem(NodeItem):
         painter.setBrush(palette.color("accent_text", 46))
         painter.drawEllipse(badge)
         icons.paint_icon(painter, badge.adjusted(6, 6, -6, -6), "play", on_accent)
-        self._text(painter, QRectF(badge.right() + 8, 0, body.width() - badge.right() - 14,
+        self._text(painter, QRectF(self.TEXT_LEFT, 0,
+                                   body.width() - self.TEXT_LEFT - self.TEXT_RIGHT + TEXT_SLACK,
                                    body.height()),
-                   self.TEXT, on_accent, theme.font(13, QFont.Weight.DemiBold))
+                   self.TEXT, on_accent, self.text_font())
 
 
 class PlaceholderItem(NodeItem):
@@ -695,10 +821,10 @@ HANDLE_TIPS = {
 }
 
 
-def handle_position(role: str) -> QPointF:
-    """Centre of a handle in its milestone's coordinates: + and output on the right edge,
-    split under the card."""
-    w, h = MILESTONE_SIZE.width(), MILESTONE_SIZE.height()
+def handle_position(role: str, size: QSizeF = MILESTONE_SIZE) -> QPointF:
+    """Centre of a handle in its milestone's coordinates (a card of ``size``): + and
+    output on the right edge, split under the card."""
+    w, h = size.width(), size.height()
     if role == "extend":
         return QPointF(w + 18.0, h / 2 - 14.0)
     if role == "output":

@@ -41,9 +41,7 @@ from app.core.layout import Layout, auto_layout, input_positions
 from app.ui.canvas import cards
 from app.ui.canvas.edits import NodeKey, Placement, plan_drop
 from app.ui.canvas.items import (
-    INPUT_SIZE,
     MILESTONE_SIZE,
-    START_SIZE,
     EdgeItem,
     HintItem,
     InputItem,
@@ -204,6 +202,7 @@ class JourneyScene(QGraphicsScene):
     def _repaint_milestones(self) -> None:
         for milestone_item in self.milestone_items.values():
             milestone_item.update()
+        self._refit()
 
     def output_card(self, output_id: str) -> cards.OutputCard:
         return cards.output_card(self._require_graph(), self._state, output_id)
@@ -280,6 +279,7 @@ class JourneyScene(QGraphicsScene):
             milestones={k: QPointF(v.pos()) for k, v in self.milestone_items.items()},
             outputs={k: QPointF(v.pos()) for k, v in self.output_items.items()},
             occupied=occupied,
+            widths=self.card_widths(),
         )
 
     def submit(self, command: Command) -> bool:
@@ -509,10 +509,10 @@ class JourneyScene(QGraphicsScene):
         elif isinstance(event, OutputToggled):
             if event.output_id in self.output_items:
                 self.output_items[event.output_id].update()
+            self._refit()
             self._repaint_edges()
         elif isinstance(event, StatusChanged):
-            for milestone_item in self.milestone_items.values():
-                milestone_item.update()
+            self._repaint_milestones()
             self._repaint_edges()
         elif isinstance(event, JourneyChanged):
             self._sync_inputs()
@@ -613,7 +613,34 @@ class JourneyScene(QGraphicsScene):
 
     # ------------------------------------------------------------------ placement
 
+    def _fit_texts(self) -> bool:
+        """Every card as wide as its text asks (inputs share the widest input's width, so
+        their column stays straight); True when some card changed its width."""
+        changed = False
+        for item in (*self.milestone_items.values(), *self.output_items.values()):
+            changed = item.fit_text() or changed
+        inputs = list(self.input_items.values())
+        if inputs:
+            column = max(min(i.MAX_WIDTH, max(i.SIZE.width(), i.text_width())) for i in inputs)
+            for item in inputs:
+                changed = item.fit_text(column) or changed
+        if self.start_item is not None:
+            changed = self.start_item.fit_text() or changed
+        return changed
+
+    def _refit(self) -> None:
+        """After a text changed (a name, a size, a status): cards that grew or shrank
+        move their edges and the nodes placed beside them."""
+        if self._graph is not None and self._fit_texts():
+            self._sync_structure()
+
+    def card_widths(self) -> dict[str, float]:
+        """The drawn width of every milestone and output card, by id (for the layout)."""
+        return {node_id: item.size().width()
+                for node_id, item in (*self.milestone_items.items(), *self.output_items.items())}
+
     def _place_nodes(self) -> None:
+        self._fit_texts()
         self._placing = True
         try:
             self._place_all()
@@ -627,7 +654,7 @@ class JourneyScene(QGraphicsScene):
         def fallback() -> Layout:
             nonlocal auto
             if auto is None:
-                auto = auto_layout(graph)
+                auto = auto_layout(graph, self.card_widths())
             return auto
 
         # A node at exactly (0, 0) was never placed (the first top-level milestone is at
@@ -660,16 +687,18 @@ class JourneyScene(QGraphicsScene):
             middle = (tops[0].center().y() + tops[-1].center().y()) / 2
         else:
             left, middle = 0.0, MILESTONE_SIZE.height() / 2
-        start_x = left - START_GAP - START_SIZE.width()
-        self.start_item.setPos(start_x, middle - START_SIZE.height() / 2)
+        start = self.start_item.size()
+        start_x = left - START_GAP - start.width()
+        self.start_item.setPos(start_x, middle - start.height() / 2)
         # The layout's spacing, centred on the start pill (it may go above y = 0).
         inputs = list(self.input_items.values())
         slots = [y for _, y in input_positions(len(inputs), 0.0)]
         if not slots:
             return
-        height = slots[-1] - slots[0] + INPUT_SIZE.height()
+        column = max(item.size().width() for item in inputs)
+        height = slots[-1] - slots[0] + inputs[0].size().height()
         top = middle - height / 2
-        x = start_x - INPUT_GAP - INPUT_SIZE.width()
+        x = start_x - INPUT_GAP - column
         for item, y in zip(inputs, slots, strict=True):
             item.setPos(x, top + (y - slots[0]))
 
