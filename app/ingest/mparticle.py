@@ -351,7 +351,7 @@ def read_file(
 
     parser = BatchParser(limits=limits, input_id=input_id, default_platform=default_platform)
     start = source.peek_start()
-    if start.startswith(b"[") or (start.startswith(b"{") and not _first_line_is_json(source)):
+    if start.startswith(b"[") or (start.startswith(b"{") and not _reads_as_lines(source)):
         for line, item in source.json_documents():
             if isinstance(item, Oversized):
                 yield line, f"the batch is too large ({item.size:,} bytes)"
@@ -388,13 +388,31 @@ def _parsed(
         return line, str(exc)
 
 
-def _first_line_is_json(source: SourceFile) -> bool:
-    """Whether the file's first line is a whole JSON value (JSON lines, not one document)."""
-    head = source.peek(v.MAX_ATTRIBUTES_BYTES)
-    first = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
-    try:
-        orjson.loads(first)
-    except orjson.JSONDecodeError:
-        return len(first) >= len(head)  # a long first line may just be cut off here
-    return True
+def _reads_as_lines(source: SourceFile) -> bool:
+    """Whether a file that starts with ``{`` is JSON lines rather than one document.
 
+    It is when its first line is a whole JSON value, or when that line holds more than an
+    opening brace and the next non-blank line is a whole JSON object: a broken first batch
+    (cut off, a trailing comma, bad UTF-8) then costs only itself instead of every batch
+    after it. A pretty-printed document's first line is a lone brace (or a first field),
+    and its second line is a field, never a whole object.
+    """
+    head = source.peek(v.MAX_ATTRIBUTES_BYTES).removeprefix(b"\xef\xbb\xbf")
+    lines = head.split(b"\n")
+    if _whole_json(lines[0]):
+        return True
+    if len(lines) == 1:
+        return True  # one line, or a first line longer than the peek: read it as a line
+    if lines[0].strip() in (b"{", b""):
+        return False
+    # The last piece may be cut off by the peek: then it does not parse, which is safe.
+    following = next((line.strip() for line in lines[1:] if line.strip()), b"")
+    return following.startswith(b"{") and _whole_json(following)
+
+
+def _whole_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True

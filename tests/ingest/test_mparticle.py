@@ -298,3 +298,37 @@ def test_oversized_line_is_skipped_without_reading_it_whole(
     assert [str(r) for r in summary.rejections] == [
         f"{path}:2: the batch is too large ({len(json.dumps(big)) + 1:,} bytes)"]
     assert sorted(stored.users()) == ["101", "103"]
+
+
+@pytest.mark.parametrize("first", [
+    pytest.param(b'{"mpid": 1, "source_request_id": "r0", "events": [', id="truncated"),
+    pytest.param(b'{"mpid": 1, "source_request_id": "r0", "events": [],}', id="trailing-comma"),
+    pytest.param(b'{"mpid": 1, "events": [], "note": "caf\xe9"}', id="bad-utf8"),
+])
+def test_a_broken_first_line_costs_only_itself(
+    first: bytes, db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    """A JSON-lines file is read as lines even when its first line is broken: taking it
+    for one pretty-printed document would drop every batch after it."""
+    path = write("first.jsonl", first + b"\n" + _lines(_batch(1), _batch(2)).encode())
+
+    summary = _import(db, path)
+
+    assert [str(r).split(": ", 1)[0] for r in summary.rejections] == [f"{path}:1"]
+    assert summary.records_imported == 2
+    assert sorted(stored.users()) == ["101", "102"]
+
+
+def test_a_pretty_printed_document_whose_inner_line_is_an_object_stays_one_document(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    batch = _batch(1)
+    events = ",\n".join("    " + json.dumps(e) for e in batch["events"])
+    text = ('{\n  "mpid": 101,\n  "source_request_id": "r1",\n  "events": [\n'
+            + events + "\n  ]\n}\n")
+    path = write("pretty.json", text)
+
+    summary = _import(db, path)
+
+    assert summary.records_rejected == 0 and summary.records_imported == 1
+    assert sorted(stored.users()) == ["101"]
