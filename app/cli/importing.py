@@ -1,10 +1,12 @@
 """``journeys import FILE… --format … --input WORKSPACE/INPUT``: customer data in.
 
 Shows a progress bar on stderr (redrawn in place on a terminal, a line now and
-then otherwise), lists each rejected record as ``file:line: reason``, and ends
-with the summary on stdout. Exit code 0 when everything was imported or
-already there, 1 when any record was rejected, 130 when interrupted (Ctrl-C
-stops after the chunk being stored; running the same command again imports
+then otherwise), lists each rejected record as ``file:line: reason`` and each file
+that could not be read to its end as ``file: reason``, and ends with the summary on
+stdout. Exit code 0 when everything was imported or already there, 1 when any
+record was rejected, 2 when a file could not be read (missing, unreadable, or its
+compressed data ends early: what came before is stored), 130 when interrupted
+(Ctrl-C stops after the chunk being stored; running the same command again imports
 the rest, nothing twice).
 """
 
@@ -26,6 +28,7 @@ from app.studio import Studio
 #: Rejections printed one by one; the rest are only counted.
 MAX_PRINTED_REJECTIONS = 100
 EXIT_REJECTED = 1
+EXIT_UNREADABLE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -106,7 +109,8 @@ def _import(studio: Studio, args: argparse.Namespace) -> int:
     input_id = resolve_input(studio, args.input)
     for path in args.files:
         if not path.is_file():
-            raise StudioError(f"Can't import {path}: there is no such file.")
+            print(f"journeys: Can't import {path}: there is no such file.", file=sys.stderr)
+            return EXIT_UNREADABLE
     bar = None if args.quiet else ProgressBar(sys.stderr)
     printed = 0
     last: list[Progress] = []
@@ -137,6 +141,12 @@ def _import(studio: Studio, args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size, progress=on_progress, on_reject=on_reject,
             cancel=lambda: interrupted,
         )
+    except OSError as problem:
+        if bar is not None:
+            bar.interrupt()
+        where = problem.filename or ", ".join(str(f) for f in args.files)
+        print(f"journeys: Can't read {where}: {problem.strerror or problem}", file=sys.stderr)
+        return EXIT_UNREADABLE
     finally:
         signal.signal(signal.SIGINT, previous)
     if bar is not None and last:
@@ -145,9 +155,13 @@ def _import(studio: Studio, args: argparse.Namespace) -> int:
     if printed > MAX_PRINTED_REJECTIONS:
         print(f"… and {printed - MAX_PRINTED_REJECTIONS:,} more rejected records",
               file=sys.stderr)
+    for damaged in summary.damaged_files:
+        print(damaged, file=sys.stderr)
     print(summary.text())
     if summary.cancelled:
         print("Interrupted: every stored chunk is complete; run the same command again to "
               "import the rest.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if summary.damaged_files:
+        return EXIT_UNREADABLE
     return EXIT_REJECTED if summary.records_rejected else 0

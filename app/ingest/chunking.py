@@ -14,7 +14,7 @@ import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from app.ingest.sources import SourceFile
+from app.ingest.sources import DamagedFile, SourceFile
 from app.store.incoming import IncomingRecord
 
 #: Allocations between collections of the garbage collector's youngest generation
@@ -42,8 +42,21 @@ class ChunkEnd:
     label: str
 
 
-Step = list[IncomingRecord] | ChunkEnd | Rejection
-"""What :func:`chunked` yields: a part's records, the end of a chunk, or a rejection."""
+@dataclass(frozen=True, slots=True)
+class FileDamaged:
+    """The file could not be read to its end, as ``file: reason``; what came before it
+    is stored."""
+
+    file: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
+
+
+Step = list[IncomingRecord] | ChunkEnd | Rejection | FileDamaged
+"""What :func:`chunked` yields: a part's records, the end of a chunk, a rejection, or
+where the file's data ends early."""
 
 
 def chunked(
@@ -60,29 +73,37 @@ def chunked(
     ``done_bytes`` is what earlier files of the import held; the last step is the
     file's closing :class:`ChunkEnd`, at ``done_bytes`` plus the file's size.
     ``between_records`` runs before each record is taken (the importer's thread
-    waits there for its turn, see app/ingest/turns.py).
+    waits there for its turn, see app/ingest/turns.py). Damaged compressed data ends
+    the file early: the records read before it are stored, and a :class:`FileDamaged`
+    says where it stopped.
     """
     label = str(source.path)
     part_size = min(chunk_size, part_size)
     pending: list[IncomingRecord] = []
     part = chunk = 0
-    for item in items:
-        between_records()
-        if isinstance(item, IncomingRecord):
-            pending.append(item)
-            weight = max(1, item.event_count())
-            part += weight
-            chunk += weight
-            if part >= part_size or chunk >= chunk_size:
-                yield pending
-                pending, part = [], 0
-                if chunk >= chunk_size:
-                    yield ChunkEnd(done_bytes + source.bytes_read, label)
-                    chunk = 0
-        else:
-            yield Rejection(label, item[0], item[1])
+    damage: DamagedFile | None = None
+    try:
+        for item in items:
+            between_records()
+            if isinstance(item, IncomingRecord):
+                pending.append(item)
+                weight = max(1, item.event_count())
+                part += weight
+                chunk += weight
+                if part >= part_size or chunk >= chunk_size:
+                    yield pending
+                    pending, part = [], 0
+                    if chunk >= chunk_size:
+                        yield ChunkEnd(done_bytes + source.bytes_read, label)
+                        chunk = 0
+            else:
+                yield Rejection(label, item[0], item[1])
+    except DamagedFile as problem:
+        damage = problem
     if pending:
         yield pending
+    if damage is not None:
+        yield FileDamaged(label, damage.reason)
     yield ChunkEnd(done_bytes + source.size, label)
 
 

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from app.ingest.chunking import ChunkEnd, Rejection, Step, chunked, fewer_collections
+from app.ingest.chunking import (
+    ChunkEnd,
+    FileDamaged,
+    Rejection,
+    Step,
+    chunked,
+    fewer_collections,
+)
 from app.ingest.parse_process import READERS, ParserProcess
 from app.ingest.pipeline import BackgroundWriter
 from app.ingest.sources import SourceFile
@@ -96,6 +103,8 @@ class ImportSummary:
     elapsed_s: float = 0.0
     cancelled: bool = False
     rejections: list[Rejection] = field(default_factory=list)
+    damaged_files: list[FileDamaged] = field(default_factory=list)
+    """Files whose data ended early or was corrupt: read up to the damage, not to the end."""
 
     @property
     def records(self) -> int:
@@ -118,6 +127,9 @@ class ImportSummary:
                if self.events_duplicated else ""),
             f"{self.records_rejected:,} rejected",
         ]
+        if self.damaged_files:
+            count = len(self.damaged_files)
+            parts.append(f"{count:,} {'file' if count == 1 else 'files'} not read to the end")
         status = "Import cancelled" if self.cancelled else "Import finished"
         return f"{status}: {', '.join(parts)} in {self.elapsed_s:.1f} s."
 
@@ -272,6 +284,9 @@ class _Run:
                 self._commit(step.position, step.label)
             elif isinstance(step, Rejection):
                 self._reject(step)
+            elif isinstance(step, FileDamaged):
+                self.summary.damaged_files.append(step)
+                log.info("Stopped reading %s", step)
             else:
                 self._submit(step)
 

@@ -11,7 +11,7 @@ travel as plain tuples (see "handing parts over").
 
 The child cuts parts and chunks exactly as the importer's own thread does
 (app/ingest/chunking.py) and sends, in file order: ``("part", payload)``,
-``("commit", ChunkEnd)``, ``("reject", Rejection)``, then ``("done",)`` or
+``("commit", ChunkEnd)``, ``("reject", Rejection | FileDamaged)``, then ``("done",)`` or
 ``("error", exception)``. The queue between the processes is bounded (memory
 stays bounded), and the child stops when asked, when the importing process is
 gone, or at the end.

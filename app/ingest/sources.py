@@ -4,7 +4,9 @@ Files are never read whole. Lines are read with a size limit, so one absurdly
 long line is skipped as an oversized record rather than loaded; JSON arrays and
 pretty-printed documents are decoded one value at a time from a sliding buffer.
 Every reader counts the bytes consumed from the file on disk (compressed bytes
-for gzip), which is what a progress bar over the file size needs.
+for gzip), which is what a progress bar over the file size needs. Compressed data
+that ends early or is corrupt stops a reader with :class:`DamagedFile`, after the
+whole lines (or documents) read before the damage.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import codecs
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,26 @@ from typing import cast
 #: Largest record (one line, one JSON document) accepted.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 _READ_SIZE = 1 << 20
+GZIP_READ_SIZE = 64 * 1024
+"""Decompressed bytes read at once: a read that meets damaged data loses what it had
+decompressed, so reads are small enough that the lines before the damage are kept."""
 _GZIP_MAGIC = b"\x1f\x8b"
+
+
+_DAMAGE = (EOFError, zlib.error, gzip.BadGzipFile)
+"""What reading a gzip stream raises where its data ends early or is corrupt."""
+
+
+class DamagedFile(Exception):
+    """The file's compressed data ends early or is corrupt after line ``after_line``."""
+
+    def __init__(self, path: Path, after_line: int, problem: BaseException) -> None:
+        self.path = path
+        self.after_line = after_line
+        truncated = isinstance(problem, EOFError)
+        self.reason = (f"compressed data {'ends early' if truncated else 'is corrupt'} "
+                       f"(after line {after_line:,})")
+        super().__init__(f"{path}: {self.reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +69,9 @@ class SourceFile:
         self._raw = cast(io.BufferedReader, open(path, "rb", buffering=_READ_SIZE))  # noqa: SIM115
         self.compressed = self._raw.read(2) == _GZIP_MAGIC
         self._raw.seek(0)
+        self._read_size = GZIP_READ_SIZE if self.compressed else _READ_SIZE
         self.stream: io.BufferedReader = (
-            io.BufferedReader(gzip.GzipFile(fileobj=self._raw), _READ_SIZE)
+            io.BufferedReader(gzip.GzipFile(fileobj=self._raw), self._read_size)
             if self.compressed else self._raw)
 
     @property
@@ -66,8 +89,14 @@ class SourceFile:
         self.close()
 
     def peek(self, size: int) -> bytes:
-        """Up to ``size`` bytes ahead (at most one buffer's worth), without consuming them."""
-        return self.stream.peek(size)[:size]
+        """Up to ``size`` bytes ahead (at most one buffer's worth), without consuming them.
+
+        Damaged compressed data gives what could be read (the reader that follows then
+        meets the damage and says where)."""
+        try:
+            return self.stream.peek(size)[:size]
+        except _DAMAGE:
+            return b""
 
     def peek_start(self) -> bytes:
         """The first non-blank bytes (after a UTF-8 byte order mark), without consuming them."""
@@ -75,8 +104,14 @@ class SourceFile:
 
     def lines(self) -> Iterator[tuple[int, bytes | Oversized]]:
         """(line number, line without its end) for every line; oversized ones are skipped."""
-        readline = self.stream.readline
         number = 0
+
+        def readline(limit: int) -> bytes:
+            try:
+                return self.stream.readline(limit)
+            except _DAMAGE as problem:
+                raise DamagedFile(self.path, number, problem) from None
+
         while True:
             line = readline(MAX_RECORD_BYTES + 1)
             if not line:
@@ -113,7 +148,10 @@ class SourceFile:
             nonlocal buffer, position, eof
             if eof:
                 return False
-            chunk = self.stream.read(_READ_SIZE)
+            try:
+                chunk = self.stream.read(self._read_size)
+            except _DAMAGE as problem:
+                raise DamagedFile(self.path, line, problem) from None
             buffer = buffer[position:] + text_decoder.decode(chunk, final=not chunk)
             position = 0
             eof = not chunk
