@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QRadioButton,
     QScrollArea,
+    QStyle,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -31,8 +32,8 @@ from PySide6.QtWidgets import (
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph, reason
-from app.core.models import PARTNER_LABELS, Journey, Milestone, Output, new_id
-from app.ui import icons
+from app.core.models import PARTNER_LABELS, Connection, Journey, Milestone, Output, new_id
+from app.ui import icons, theme
 from app.ui.criteria_editor import CriteriaEditor
 from app.ui.preview import (
     AudienceEstimateLike,
@@ -64,6 +65,7 @@ class _Dialog(QDialog):
         self.setWindowTitle(title)
         self.heading = QLabel(title)
         self.heading.setObjectName("dialogTitle")
+        self.heading.setWordWrap(True)  # a long milestone name in the title wraps, uncut
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -280,7 +282,17 @@ class MilestoneDialog(_Dialog):
 
 
 class ConnectionDialog(_Dialog):
-    """Which configured partner receives an audience; unavailable ones say why."""
+    """Which configured partner receives an audience; unavailable ones say why.
+
+    A reason that holds for every partner (the account's active-audience limit:
+    adding any output would activate the same audiences) is stated once, above
+    the list; only a partner's own reason (already sent there) sits under it.
+    The dialog is as tall as its wrapped texts need at its width, so nothing is
+    squeezed or cut however many partners refuse.
+    """
+
+    MIN_WIDTH = 460
+    MAX_WIDTH = 600
 
     def __init__(self, graph: JourneyGraph, state: AccountState, milestone_id: str,
                  parent: QWidget | None = None) -> None:
@@ -291,38 +303,98 @@ class ConnectionDialog(_Dialog):
         self.group = QButtonGroup(self)
         self.choices: dict[str, QRadioButton] = {}
         self.reasons: dict[str, str] = {}
+        """Connection id -> why it can't be chosen (its own reason, or the limit)."""
         intro = QLabel("The partner receives who joins and leaves this audience after every "
                        "evaluation. New outputs start active.")
         intro.setObjectName("dialogNote")
         intro.setWordWrap(True)
         self.body.addWidget(intro)
+        own = {c.id: graph.can_add_output(self._output(c.id, active=False))
+               for c in state.connections.values()}
+        self.limit_reason = self._limit_reason(own)
+        """Why no partner can be added now whatever it is (the limit), or None."""
+        if self.limit_reason:
+            self.body.addWidget(self._notice(self.limit_reason))
         for connection in state.connections.values():
-            label = PARTNER_LABELS.get(connection.partner, connection.partner)
-            same = label.casefold() == connection.name.casefold()
-            button = QRadioButton(connection.name if same else f"{connection.name}  ·  {label}")
-            problem = graph.can_add_output(Output(milestone_id=milestone_id,
-                                                  connection_id=connection.id))
-            if problem:
-                button.setEnabled(False)
-                button.setToolTip(problem)
-                self.reasons[connection.id] = problem
-            self.group.addButton(button)
-            self.choices[connection.id] = button
-            self.body.addWidget(button)
-            if problem:
-                why = QLabel(problem)
-                why.setObjectName("fieldHint")
-                why.setWordWrap(True)
-                self.body.addWidget(why)
+            self._add_choice(connection, own[connection.id])
         if not state.connections:
             self.body.addWidget(QLabel("This account has no connections yet."))
-        self.finish_layout()
-        self.resize(480, 300)
+        self.finish_layout(stretch=False)
+        self._fit_to_contents()
         self.group.buttonToggled.connect(lambda *_: self.validate())
         first = next((b for b in self.choices.values() if b.isEnabled()), None)
         if first is not None:
             first.setChecked(True)
         self.validate()
+
+    def _output(self, connection_id: str, active: bool = True) -> Output:
+        return Output(milestone_id=self.milestone_id, connection_id=connection_id,
+                      active=active)
+
+    def _limit_reason(self, own: dict[str, str | None]) -> str | None:
+        """The core's answer for a new (active) output once the partner's own rules pass:
+        the same for every partner, since they all activate the same audiences."""
+        free = next((connection_id for connection_id, problem in own.items()
+                     if problem is None), None)
+        if free is None:
+            return None
+        return self.graph.can_add_output(self._output(free))
+
+    @staticmethod
+    def _notice(text: str) -> QFrame:
+        notice = QFrame()
+        notice.setObjectName("limitNotice")
+        layout = QVBoxLayout(notice)
+        layout.setContentsMargins(12, 9, 12, 9)
+        label = QLabel(text)
+        label.setObjectName("limitNoticeText")
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        return notice
+
+    def _add_choice(self, connection: Connection, own_problem: str | None) -> None:
+        label = PARTNER_LABELS.get(connection.partner, connection.partner)
+        same = label.casefold() == connection.name.casefold()
+        button = QRadioButton(connection.name if same else f"{connection.name}  ·  {label}")
+        button.setObjectName("partnerChoice")
+        button.setIcon(icons.icon(icons.partner_icon(connection.partner),
+                                  theme.brand_tint(theme.PARTNER_TINTS.get(
+                                      connection.partner, theme.OTHER_PARTNER_TINT))))
+        button.setIconSize(QSize(18, 18))
+        problem = own_problem or self.limit_reason
+        if problem:
+            button.setEnabled(False)
+            self.reasons[connection.id] = problem
+        self.group.addButton(button)
+        self.choices[connection.id] = button
+        self.body.addWidget(button)
+        if own_problem:
+            button.setToolTip(own_problem)
+            why = QLabel(own_problem)
+            why.setObjectName("choiceReason")
+            why.setWordWrap(True)
+            why.setContentsMargins(self._indicator_width(button), 0, 0, 2)
+            self.body.addWidget(why)
+
+    @staticmethod
+    def _indicator_width(button: QRadioButton) -> int:
+        """Where a radio button's icon starts: its reason lines up under it."""
+        style = button.style()
+        return (style.pixelMetric(QStyle.PixelMetric.PM_ExclusiveIndicatorWidth, None, button)
+                + style.pixelMetric(QStyle.PixelMetric.PM_RadioButtonLabelSpacing, None,
+                                    button))
+
+    def _fit_to_contents(self) -> None:
+        """As wide as the widest line needs (within limits), as tall as the wrapped
+        texts need at that width; it may grow, never shrink below that."""
+        self.body.activate()
+        wanted = max((b.sizeHint().width() for b in self.choices.values()), default=0)
+        margins = self.body.contentsMargins()
+        width = max(self.MIN_WIDTH, min(self.MAX_WIDTH,
+                                        wanted + margins.left() + margins.right()))
+        height = self.heightForWidth(width)
+        self.setMinimumSize(width, height)
+        self.resize(width, height)
 
     def choose(self, connection_id: str) -> None:
         self.choices[connection_id].setChecked(True)
