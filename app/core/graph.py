@@ -31,7 +31,14 @@ from app.core.events import (
     OutputToggled,
     StatusChanged,
 )
-from app.core.models import NAME_MAX_LENGTH, Journey, JourneyDocument, Milestone, Output
+from app.core.models import (
+    NAME_MAX_LENGTH,
+    REMAINING_USERS,
+    Journey,
+    JourneyDocument,
+    Milestone,
+    Output,
+)
 
 START = "__start__"
 """The graph node of the journey start; the parent of top-level milestones."""
@@ -257,7 +264,7 @@ class JourneyGraph(EventSource):
         milestone = _as_stored(milestone)
         if milestone.remaining and not milestone.definition.is_empty:
             raise errors.RemainingUsersCriteriaError(
-                "“Remaining users” takes everyone its split's other milestones did not; "
+                f"“{REMAINING_USERS}” takes everyone its split's other milestones did not; "
                 "it has no criteria of its own."
             )
         after = self._children_with(parent, milestone.id, index, milestone.remaining)
@@ -337,7 +344,7 @@ class JourneyGraph(EventSource):
         milestone = self.milestone(milestone_id)
         if milestone.remaining and not definition.is_empty:
             raise errors.RemainingUsersCriteriaError(
-                "“Remaining users” takes everyone its split's other milestones did not; "
+                f"“{REMAINING_USERS}” takes everyone its split's other milestones did not; "
                 "it has no criteria of its own."
             )
 
@@ -581,7 +588,7 @@ class JourneyGraph(EventSource):
         if not remaining:
             return None
         if len(remaining) > 1:
-            return "A split has at most one “Remaining users” milestone."
+            return f"A split has at most one “{REMAINING_USERS}” milestone."
         if children[-1] != remaining[0]:
             return (
                 f"“{records[remaining[0]].name}” catches everyone the other milestones of "

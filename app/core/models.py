@@ -17,6 +17,9 @@ from app.core.criteria import AudienceDefinition
 
 NAME_MAX_LENGTH = 80
 DEFAULT_ACTIVE_AUDIENCE_LIMIT = 25
+REMAINING_USERS = "Remaining users"
+"""What a split's catch-all milestone is called: its default name, the palette entry that
+adds it, and how rules and hints name it (one home, so they all say the same)."""
 
 InputKind = Literal["platform", "partner"]
 PartnerKind = Literal[

@@ -20,6 +20,7 @@ from app.core.criteria import (
 from app.core.graph import JourneyGraph
 from app.core.layout import auto_layout
 from app.core.models import (
+    REMAINING_USERS,
     Account,
     Connection,
     Input,
@@ -105,7 +106,7 @@ def _trial_to_paid() -> JourneyDocument:
                         definition=_did("Watch content", days=14))
     saved = Milestone(id="ms-saved", name="Saved content for later", parent_id=watched.id,
                       definition=_did("Save for later", days=14))
-    not_saved = Milestone(id="ms-not-saved", name="Remaining users", parent_id=watched.id,
+    not_saved = Milestone(id="ms-not-saved", name=REMAINING_USERS, parent_id=watched.id,
                           remaining=True)
     converted = Milestone(id="ms-converted", name="Converted to paid", parent_id=saved.id,
                           definition=AudienceDefinition(clauses=(Clause(item=EventCriterion(

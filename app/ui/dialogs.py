@@ -32,7 +32,15 @@ from PySide6.QtWidgets import (
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph, reason
-from app.core.models import PARTNER_LABELS, Connection, Journey, Milestone, Output, new_id
+from app.core.models import (
+    PARTNER_LABELS,
+    REMAINING_USERS,
+    Connection,
+    Journey,
+    Milestone,
+    Output,
+    new_id,
+)
 from app.ui import icons, theme
 from app.ui.criteria_editor import CriteriaEditor
 from app.ui.preview import (
@@ -127,7 +135,7 @@ class MilestoneDialog(_Dialog):
         self.body.addSpacing(6)
         self.body.addWidget(criteria_label)
         if self.remaining:
-            note = QLabel("“Remaining users” takes everyone its split's other milestones did "
+            note = QLabel(f"“{REMAINING_USERS}” takes everyone its split's other milestones did "
                           "not; it has no criteria of its own.")
             note.setObjectName("dialogNote")
             note.setWordWrap(True)

@@ -18,7 +18,7 @@ from PySide6.QtGui import QDrag, QFont, QMouseEvent, QPainter, QPaintEvent, QPix
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.core.account import AccountState
-from app.core.models import PARTNER_LABELS
+from app.core.models import PARTNER_LABELS, REMAINING_USERS
 from app.ui import glyphs, icons, theme
 from app.ui.bridge import AccountWatcher
 
@@ -66,7 +66,7 @@ def entries(state: AccountState) -> list[PaletteEntry]:
     """Milestone types first, then one entry per configured connection."""
     result = [
         PaletteEntry("milestone", "Milestone", "An audience with criteria"),
-        PaletteEntry("remaining", "Remaining users", "Who took none of the paths"),
+        PaletteEntry("remaining", REMAINING_USERS, "Who took none of the paths"),
     ]
     for connection in state.connections.values():
         label = PARTNER_LABELS.get(connection.partner, connection.partner)
@@ -98,7 +98,7 @@ class PaletteTile(QWidget):
         if self.entry.kind == "output":
             return f"Drag onto a milestone to send its audience to {self.entry.title}."
         if self.entry.kind == "remaining":
-            return ("Drag onto a milestone that already splits: adds “Remaining users”, "
+            return (f"Drag onto a milestone that already splits: adds “{REMAINING_USERS}”, "
                     "who took none of its paths.")
         return ("Drag onto a milestone to add a step after it, or onto empty canvas for a "
                 "new first step.")

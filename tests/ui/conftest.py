@@ -69,6 +69,15 @@ def window(qtbot: QtBot, studio: DemoStudio) -> MainWindow:
 
 
 @pytest.fixture
+def canvas(window: MainWindow) -> MainWindow:
+    """The demo window showing "Trial to paid" at 100 %, centred."""
+    assert window.panel.select(TRIAL)
+    window.view.reset_zoom()
+    window.view.centerOn(window.scene.journey_rect().center())
+    return window
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "journeys.db"
 

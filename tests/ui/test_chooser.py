@@ -7,7 +7,6 @@ so every partner is refused for the same reason.
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QAbstractButton, QDialog, QDialogButtonBox, QLabel, QWidget
@@ -19,15 +18,6 @@ from app.ui.main_window import MainWindow
 
 from .conftest import TRIAL
 from .test_editing import body_point, click, milestone
-
-
-@pytest.fixture
-def canvas(window: MainWindow) -> MainWindow:
-    """The demo window showing "Trial to paid" at 100 %, centred."""
-    assert window.panel.select(TRIAL)
-    window.view.reset_zoom()
-    window.view.centerOn(window.scene.journey_rect().center())
-    return window
 
 
 def open_chooser(window: MainWindow, milestone_id: str) -> ConnectionDialog:

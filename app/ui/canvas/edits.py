@@ -41,7 +41,7 @@ from app.core.layout import (
     ROW_GAP,
     auto_layout,
 )
-from app.core.models import Journey, JourneyDocument, Milestone, Output, new_id
+from app.core.models import REMAINING_USERS, Journey, JourneyDocument, Milestone, Output, new_id
 from app.ui.palette import PaletteEntry
 
 NodeKey = tuple[NodeKind, str]
@@ -117,8 +117,8 @@ def new_milestone(graph: JourneyGraph, placed: Placement, parent_id: str | None,
     if remaining:
         # Names are unique in a journey; a second catch-all reads better in words.
         taken = {m.name.casefold() for m in graph.milestones_in_order()}
-        base = next((b for b in ("Remaining users", "Everyone else", "All the others")
-                     if b.casefold() not in taken), "Remaining users")
+        base = next((b for b in (REMAINING_USERS, "Everyone else", "All the others")
+                     if b.casefold() not in taken), REMAINING_USERS)
     else:
         base = "New milestone"
     return Milestone(name=name or unique_name(graph, base), parent_id=parent_id,
@@ -159,8 +159,8 @@ def plan_drop(graph: JourneyGraph, placed: Placement, entry: PaletteEntry,
     remaining = entry.kind == "remaining"
     if target_milestone is None:
         if remaining:
-            return DropPlan(None, "“Remaining users” belongs to a split: drop it onto the "
-                                  "milestone whose paths it completes.")
+            return DropPlan(None, f"“{entry.title}” belongs to a split: drop it onto the "
+                                  f"milestone whose paths it completes.")
         milestone = new_milestone(graph, placed, None, at=at)
         problem = graph.can_add_milestone(milestone)
         if problem:
@@ -169,10 +169,22 @@ def plan_drop(graph: JourneyGraph, placed: Placement, entry: PaletteEntry,
     milestone = new_milestone(graph, placed, target_milestone, remaining=remaining)
     problem = graph.can_add_milestone(milestone)
     if problem:
-        return DropPlan(None, problem)
+        return DropPlan(None, _as_dragged(problem, milestone, entry))
     parent = graph.milestone(target_milestone).name
-    what = "“Remaining users”" if remaining else "a milestone"
+    what = f"“{entry.title}”" if remaining else "a milestone"
     return DropPlan(AddMilestone(graph.id, milestone), f"Add {what} after “{parent}”")
+
+
+def _as_dragged(problem: str, milestone: Milestone, entry: PaletteEntry) -> str:
+    """A refusal that names the would-be step as the palette entry dragged.
+
+    The step a refused "Remaining users" drop would have added is called
+    "Everyone else" when the journey already has a "Remaining users"; that name
+    was never shown to the marketer, who picked up "Remaining users".
+    """
+    if entry.kind != "remaining" or milestone.name == entry.title:
+        return problem
+    return problem.replace(f"“{milestone.name}”", f"“{entry.title}”")
 
 
 def delete_command(graph: JourneyGraph, milestone_ids: Iterable[str],

@@ -115,6 +115,7 @@ class JourneyScene(QGraphicsScene):
         self._figures: dict[str, cards.AudienceFigures] = {}
         self._population: cards.AudienceFigures | None = None
         self._calculating = False
+        self.selectionChanged.connect(self.dismiss_hint)
 
     def set_state(self, state: AccountState) -> None:
         """Mirror another account state (after a reload); shows no journey until told."""
@@ -309,6 +310,7 @@ class JourneyScene(QGraphicsScene):
     # ------------------------------------------------------------------ mouse: moving
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        self.dismiss_hint()
         super().mousePressEvent(event)
         self._drag_start = {}
         self._followers = {}
@@ -479,6 +481,12 @@ class JourneyScene(QGraphicsScene):
         self.drop_hint.setPos(at + QPointF(16.0, 18.0))
         self.drop_hint.setVisible(True)
 
+    def dismiss_hint(self) -> None:
+        """Take away a refused drop's hint. It explains the drop just made, so the next
+        click, Esc, selection change or edit (undo and redo too) ends it."""
+        if self.drop_hint is not None:
+            self.drop_hint.setVisible(False)
+
     def _clear_drop_feedback(self) -> None:
         if self._drop_target is not None:
             self._drop_target.set_drop_state(None)
@@ -492,6 +500,7 @@ class JourneyScene(QGraphicsScene):
         graph = self._graph
         if graph is None or event.journey_id != graph.id:
             return
+        self.dismiss_hint()
         if isinstance(event, NodeAdded):
             self._add_node(event.kind, event.node_id)
             self._sync_structure()

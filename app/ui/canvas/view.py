@@ -241,6 +241,7 @@ class JourneyView(QGraphicsView):
             event.accept()
             return
         if event.key() == Qt.Key.Key_Escape:
+            self._scene.dismiss_hint()
             self._scene.clearSelection()
             event.accept()
             return
