@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import cast
 
 from pydantic import ValidationError
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStackedWidget,
@@ -157,6 +158,12 @@ class _Editor(QWidget):
         elif isinstance(widget, QCheckBox):
             widget.toggled.connect(self.changed)
         return widget
+
+    def first_field(self) -> QWidget:
+        """Where typing starts: the first text field, else the first field."""
+        widgets = [self.row.itemAt(i).widget() for i in range(self.row.count())]
+        fields = [w for w in widgets if w is not None]
+        return next((w for w in fields if isinstance(w, QLineEdit)), fields[0])
 
     def criterion(self) -> object:
         raise NotImplementedError
@@ -402,6 +409,13 @@ class CriterionRow(QWidget):
         if clause is not None:
             self.load(clause)
 
+    def first_field(self) -> QWidget:
+        """The first field to type in of the shown criterion (the event name, the
+        attribute name…); the kind box when the criterion is kept as it is."""
+        if self._kept is not None:
+            return self.join
+        return self.editors[self.kind.currentData()].first_field()
+
     def set_count(self, text: str | None) -> None:
         """This criterion's own count at the right of the row (None: none shown)."""
         self.count.setText(text or "")
@@ -490,7 +504,10 @@ class CriteriaEditor(QWidget):
         self.add_button.setObjectName("addCriterion")
         self.add_button.setIcon(icons.icon("plus", "accent"))
         self.add_button.setIconSize(QSize(16, 16))
-        self.add_button.clicked.connect(lambda: self.add_row())
+        # Never the dialog's default button: focused after a click it would take the
+        # default look, and Enter in a field would add a row instead of meaning OK.
+        self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(self._add_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
@@ -511,6 +528,21 @@ class CriteriaEditor(QWidget):
         self._refresh_empty()
         self.changed.emit()
         return row
+
+    def _add_clicked(self) -> None:
+        """A new row from the button: the keyboard goes to its first field, so what the
+        marketer types next fills the criterion instead of being lost on the button."""
+        row = self.add_row()
+        row.first_field().setFocus(Qt.FocusReason.OtherFocusReason)
+        QTimer.singleShot(0, lambda: self._show_row(row))
+
+    def _show_row(self, row: CriterionRow) -> None:
+        """Scroll the new row into view once laid out (the editor sits in a scroll area)."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None and row in self.rows:
+            parent.ensureWidgetVisible(row)
 
     def remove_row(self, row: CriterionRow) -> None:
         self.rows.remove(row)
