@@ -2,6 +2,7 @@
 #   make run    create .venv if missing, install the app (editable), start the GUI
 #   make test   create .venv if missing, install the app with its test extra, run pytest
 #   make lint   ruff + mypy (strict on app/core, app/engine, app/store and app/ingest)
+#   make screenshots  re-take resources/screenshots/*.png from a new demo database
 #   make clean  remove the virtualenv, caches and build output
 
 PYTHON ?= python3
@@ -13,12 +14,13 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint clean
+.PHONY: help run test lint screenshots clean
 
 help:
 	@echo "make run    - install (editable) into $(VENV) and start Journey Studio"
 	@echo "make test   - install with the test extra and run the whole test suite (offscreen Qt)"
 	@echo "make lint   - ruff check app tests; mypy"
+	@echo "make screenshots - take resources/screenshots/*.png from a new demo database (offscreen Qt)"
 	@echo "make clean  - remove $(VENV), caches, build output and test artifacts"
 
 # The virtualenv itself. Refuses an interpreter older than 3.11 with a clear message.
@@ -53,6 +55,10 @@ lint: $(VENV)/.installed-test
 	echo "ruff check app tests"; $(BIN)/ruff check app tests || rc=1; \
 	echo "mypy"; $(BIN)/mypy || rc=1; \
 	exit $$rc
+
+# The README's pictures: a new demo database in a temporary folder, the real window offscreen.
+screenshots: $(VENV)/.installed-run
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m app.ui.screenshots
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/_artifacts

@@ -1,74 +1,70 @@
-"""Screenshots of the main window on the demo account, light and dark.
+"""The README's screenshots come from a real demo database (``make screenshots``).
 
-They run with the normal suite and write ``tests/_artifacts/main-window-*.png``
-(git-ignored) for a person to look at; the reviewed copies live in
-``resources/screenshots/``. The assertions only check that real pixels of the
-right theme were drawn, not the design.
+Runs :func:`app.ui.screenshots.take_screenshots` into a temporary folder (never into
+``resources/``) and checks that it drew real pictures of the right size and theme, and
+that the window showed the sizes the engine computed for the new demo database, not
+figures made up for a test.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
-from app.ui import theme
-from app.ui.main_window import MainWindow
+from app.ingest import DEMO_USERS
+from app.studio import Studio
+from app.ui import screenshots, theme
 
-from .demo import DemoStudio
-
-SIZE = (1920, 1080)
-
-
-def _shoot(qtbot: QtBot, window: MainWindow, path: Path) -> QImage:
-    qtbot.wait(20)  # let queued layout and paint events settle
-    pixmap = window.grab()
-    assert pixmap.save(str(path)), f"could not write {path}"
-    return pixmap.toImage()
+SAMPLE_STEP = 4
+"""Every 4th pixel of every 4th row: plenty to tell a canvas from a blank image."""
 
 
-def _canvas_pixel(window: MainWindow, image: QImage) -> QColor:
-    """A pixel of empty canvas: near the bottom-right corner of the view."""
-    corner = window.view.mapTo(window, QPoint(window.view.width() - 6,
-                                              window.view.height() - 6))
-    ratio = image.devicePixelRatio()
-    return image.pixelColor(round(corner.x() * ratio), round(corner.y() * ratio))
+def _colours(image: QImage) -> Counter[int]:
+    """How often each colour occurs in a regular sample of ``image``'s pixels."""
+    return Counter(image.pixel(x, y)
+                   for y in range(0, image.height(), SAMPLE_STEP)
+                   for x in range(0, image.width(), SAMPLE_STEP))
 
 
-@pytest.mark.screenshot
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_main_window_screenshot(
-    qtbot: QtBot, qapp: QApplication, artifacts_dir: Path, scheme: str
-) -> None:
-    window = MainWindow(DemoStudio())
-    qtbot.addWidget(window)
-    window.resize(*SIZE)
-    window.show()
-    qtbot.waitExposed(window)
-    if scheme == "dark":
-        # The path a running app takes when the system turns dark.
-        window.on_color_scheme_changed(Qt.ColorScheme.Dark)
-    expected = theme.DARK if scheme == "dark" else theme.LIGHT
-    assert theme.current() is expected
-    # The audience sizes (fixed demo figures) arrive from the background evaluation.
-    qtbot.waitUntil(lambda: window.scene.population is not None
-                    and not window.scene.calculating, timeout=5000)
-    # A selected milestone: its handles (+, split, output) and the inspector show.
-    window.scene.select_node("milestone", "ms-watched")
-    assert window.inspector.shown == ("milestone", "ms-watched")
-    assert "6,905 users" in window.scene.milestone_items["ms-watched"].texts()
+def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: Path) -> None:
+    out = tmp_path / "screenshots"
+    shots = screenshots.take_screenshots(out, database_dir=tmp_path / "database")
 
-    image = _shoot(qtbot, window, artifacts_dir / f"main-window-{scheme}.png")
+    assert sorted(path.name for path in out.iterdir()) == [
+        "main-window-dark.png", "main-window-light.png"]
+    themes = {"light": theme.LIGHT, "dark": theme.DARK}
+    for scheme, path in shots.paths.items():
+        image = QImage(str(path))
+        assert not image.isNull(), f"{path.name} is not a readable PNG"
+        assert (image.width(), image.height()) == screenshots.SIZE
+        colours = _colours(image)
+        assert len(colours) > 100, f"{path.name} is nearly blank"
+        # A large part of the picture is empty canvas, in this theme's colour only.
+        total = colours.total()
+        for name, palette in themes.items():
+            share = colours[QColor(palette.canvas).rgb()] / total
+            assert (share > 0.2) if name == scheme else (share < 0.01), (scheme, name, share)
 
-    assert (image.width(), image.height()) == (
-        round(SIZE[0] * image.devicePixelRatio()), round(SIZE[1] * image.devicePixelRatio())
-    )
-    assert _canvas_pixel(window, image) == QColor(expected.canvas)
-    # Every node of the journey is at least partly inside the viewport.
-    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
-    assert all(visible.intersects(item.scene_body())
-               for item in window.scene.milestone_items.values())
+    # Sizes computed from the new database: every demo customer uses the journey's apps,
+    # and "Remaining users" holds exactly who the split's other path did not take.
+    assert shots.population == DEMO_USERS
+    sizes = shots.milestone_sizes
+    assert sizes["Signed up for trial"] > sizes["Watched content"] > 0
+    assert sizes["Saved content for later"] + sizes["Remaining users"] \
+        == sizes["Watched content"]
+    # ... and each card showed its own.
+    for name, size in sizes.items():
+        assert f"{size:,} users" in shots.card_texts[name], (name, shots.card_texts[name])
+
+    # The same evaluation, replayed on the database the pictures were taken of.
+    studio = Studio.open(str(tmp_path / "database" / "journeys.db"))
+    try:
+        graph = studio.state.journey_by_name(screenshots.JOURNEY)
+        again = studio.evaluate(graph.document(), shots.as_of)
+    finally:
+        studio.close()
+    assert again.population.size == shots.population
+    assert {result.name: result.size for result in again.milestones} == sizes

@@ -1,0 +1,171 @@
+"""The README's screenshots, taken from a real demo database (``make screenshots``).
+
+    python -m app.ui.screenshots                 # writes resources/screenshots/*.png
+    python -m app.ui.screenshots --out DIR       # anywhere else
+
+A new SQLite database is created in a temporary folder the way a first start
+creates one (:func:`app.ui.main.build_window` with ``--db``: the demo account
+and its generated customers), so the pictures show what a new user sees, with
+the sizes the engine computed, not figures made up for a test. The real main
+window is shown offscreen at 1280×800 with its remembered settings kept out
+of the way, "Trial to paid" is selected in the journey list, and once the
+background evaluation has put its sizes on the cards its first milestone is
+selected (handles and inspector showing) and the window is saved in the light
+theme and again in the dark one (switched the way the running app follows the
+system).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from app.ui import theme
+from app.ui.main import build_window
+from app.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from app.engine.evaluation import EvaluationResult
+
+SIZE = (1280, 800)
+"""The window's size in the pictures (logical pixels)."""
+JOURNEY = "Trial to paid"
+"""The demo journey the pictures show (a chain, a split and outputs)."""
+SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
+"""File name part -> the system colour scheme the window is switched to."""
+DEFAULT_OUT = theme.RESOURCES_DIR / "screenshots"
+TIMEOUT_S = 120.0
+"""How long creating the database and the first evaluation may take at most."""
+
+
+@dataclass(frozen=True)
+class Screenshots:
+    """What was saved, and what the window showed when it was."""
+
+    paths: dict[str, Path]
+    """Scheme name ("light", "dark") -> the PNG written."""
+    as_of: datetime
+    """The moment the shown evaluation counted the audiences at."""
+    population: int
+    """The people in the journey, as that evaluation counted them."""
+    milestone_sizes: dict[str, int]
+    """Milestone name -> its size from that evaluation."""
+    card_texts: dict[str, tuple[str, ...]]
+    """Milestone name -> the texts its card showed."""
+
+
+def take_screenshots(out_dir: Path, *, database_dir: Path | None = None,
+                     timeout_s: float = TIMEOUT_S) -> Screenshots:
+    """Create a demo database, show it and save ``main-window-{light,dark}.png`` in ``out_dir``.
+
+    The database goes to ``database_dir`` when given (and is kept there), else to a
+    temporary folder that is removed afterwards.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="journey-studio-screenshots-") as scratch:
+        folder = database_dir if database_dir is not None else Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        _isolate_settings(Path(scratch) / "settings")
+        window = build_window(["--db", str(folder / "journeys.db")])
+        try:
+            return _shoot(window, out_dir, timeout_s)
+        finally:
+            window.close()
+            close_studio = getattr(window.studio, "close", None)
+            if callable(close_studio):
+                close_studio()
+            window.deleteLater()
+
+
+def _isolate_settings(folder: Path) -> None:
+    """Keep the person's remembered window layout out of the pictures, and the pictures'
+    layout out of their settings: QSettings go to an INI file in ``folder``."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+
+
+def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
+    graph = window.studio.state.journey_by_name(JOURNEY)
+    applied: list[EvaluationResult] = []
+    window.evaluations.finished.connect(
+        lambda result: applied.append(result) if result.journey_id == graph.id else None)
+    window.resize(*SIZE)
+    window.show()
+    if not window.panel.select(graph.id):
+        raise RuntimeError(f"“{JOURNEY}” could not be selected in the journey list.")
+
+    def sizes_shown() -> bool:
+        scene = window.scene
+        return (bool(applied) and scene.graph is graph and scene.population is not None
+                and not scene.calculating and not window.evaluations.is_running())
+
+    _wait_until(sizes_shown, timeout_s, f"the sizes of “{JOURNEY}” to be shown")
+    result = applied[-1]
+    # A selected milestone shows its handles (+, split, send) and fills the inspector.
+    window.scene.select_node("milestone", result.milestones[0].audience_id)
+    names = {milestone.id: milestone.name for milestone in graph.milestones_in_order()}
+    texts = {names[key]: item.texts() for key, item in window.scene.milestone_items.items()}
+
+    paths: dict[str, Path] = {}
+    for name, scheme in SCHEMES.items():
+        window.on_color_scheme_changed(scheme)
+        _settle()
+        path = out_dir / f"main-window-{name}.png"
+        if not window.grab().save(str(path)):
+            raise OSError(f"Could not write {path}")
+        paths[name] = path
+    return Screenshots(paths, result.as_of, result.population.size,
+                       {m.name: m.size for m in result.milestones}, texts)
+
+
+def _wait_until(done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Run the event loop until ``done()`` (the background evaluation reports through it)."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Gave up after {timeout_s:.0f} s waiting for {what}.")
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+    _settle()
+
+
+def _settle() -> None:
+    """Let queued layout, polish and paint events run before a picture is taken."""
+    for _ in range(5):
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.01)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m app.ui.screenshots",
+        description="Take the README's screenshots of the main window on a new demo database.",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"where the PNGs go (default: {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    shots = take_screenshots(args.out)
+    for path in shots.paths.values():
+        print(f"Wrote {path}")
+    print(f"“{JOURNEY}”: {shots.population:,} users in the journey; "
+          + ", ".join(f"{name} {size:,}" for name, size in shots.milestone_sizes.items()))
+    app = QApplication.instance()
+    if app is not None:
+        app.quit()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
