@@ -24,6 +24,19 @@ def test_journeys_list_shows_the_demo_journeys(
     assert "Streaming App/iOS" in rows["Trial to paid"]
 
 
+def test_the_help_of_journeys_list_names_what_it_prints(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["journeys", "--help"])
+    # The action's line and its wrapped continuation, up to the blank line.
+    actions = capsys.readouterr().out.split("\n\n")[1]
+    listing = " ".join(actions[actions.index(" list "):].split())
+    assert "sizes" not in listing  # it prints no audience sizes: `evaluate` does
+    for column in ("milestones", "outputs", "active audiences", "inputs"):
+        assert column in listing
+
+
 def test_journeys_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", str(tmp_path / "j.db"), "journeys", "list", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)

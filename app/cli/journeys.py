@@ -13,7 +13,8 @@ from app.studio import Studio
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     journeys = groups.add_parser("journeys", help="the journeys of the account")
     actions = journeys.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="list journeys with their sizes")
+    listing = actions.add_parser(
+        "list", help="each journey's milestones, outputs, active audiences, inputs")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=_journeys_list)
 
