@@ -148,8 +148,8 @@ def plan_drop(graph: JourneyGraph, placed: Placement, entry: PaletteEntry,
     """The command for dropping ``entry`` on a milestone (or on empty canvas at ``at``)."""
     if entry.kind == "output":
         if target_milestone is None:
-            return DropPlan(None, f"Drop {entry.title} onto a milestone: a partner receives "
-                                  f"one audience.")
+            return DropPlan(None, f"Drop {entry.title} onto a milestone: an output belongs "
+                                  f"to one audience.")
         output = new_output(placed, target_milestone, entry.connection_id)
         problem = graph.can_add_output(output)
         if problem:
