@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from app.ingest import values as v
-from app.ingest.sources import Broken, Oversized, SourceFile
+from app.ingest.sources import Broken, Oversized, SourceFile, Unacceptable
 from app.ingest.values import RecordError
 from app.store.incoming import SHORT_TEXT, IncomingEvent, IncomingRecord, UserRef
 from app.store.last_values import LastValues
@@ -355,7 +355,7 @@ def read_file(
         for line, item in source.json_documents():
             if isinstance(item, Oversized):
                 yield line, f"the batch is too large ({item.size:,} bytes)"
-            elif isinstance(item, Broken):
+            elif isinstance(item, Broken | Unacceptable):
                 yield line, item.reason
             else:
                 yield _parsed(parser, item, line, None)
@@ -386,6 +386,10 @@ def _parsed(
         return parser.parse(batch, line, raw)
     except RecordError as exc:
         return line, str(exc)
+    except orjson.JSONEncodeError as exc:  # hashing the batch for its key: a huge integer
+        return line, f"the batch can't be stored: {exc}"
+    except RecursionError:
+        return line, "the batch is nested too deeply"
 
 
 def _reads_as_lines(source: SourceFile) -> bool:

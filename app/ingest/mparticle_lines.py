@@ -149,8 +149,8 @@ class LineParser:
                 return self._record(self._decode(raw), raw, line, self._places is not None)
             except _NeedsEvents:
                 return self._record(self._decode(raw), raw, line, False)
-        except (msgspec.MsgspecError, _Fallback, ValueError, TypeError):
-            return None
+        except (msgspec.MsgspecError, _Fallback, ValueError, TypeError, RecursionError):
+            return None  # nested too deeply for msgspec too: orjson's depth limit says so
 
     def _record(self, batch: _Batch, raw: bytes, line: int, as_rows: bool) -> IncomingRecord:
         parser = self._parser

@@ -16,7 +16,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -51,6 +51,22 @@ class Oversized:
     """Stands in for a record longer than :data:`MAX_RECORD_BYTES` (already skipped)."""
 
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unacceptable:
+    """A JSON document that was read whole but holds what JSON has no place for (NaN,
+    Infinity, an integer beyond 64 bits, nesting past :data:`MAX_NESTING`); the reader
+    goes on after it."""
+
+    reason: str
+
+
+MAX_NESTING = 64
+"""Arrays and objects nested deeper than this in one document are refused."""
+
+_INT64 = range(-(2**63), 2**64)
+"""Integers that a 64-bit column (signed, or an unsigned mpid) can hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +149,25 @@ class SourceFile:
 
         A top-level array yields its elements. After a broken document the reader
         yields one :class:`Broken` and stops: without a line structure there is no
-        safe place to resume.
+        safe place to resume. A document that holds NaN, Infinity, an integer beyond
+        64 bits or nesting past :data:`MAX_NESTING` is read past and yields an
+        :class:`Unacceptable`.
         """
-        decoder = json.JSONDecoder()
+        refused: list[str] = []
+
+        def constant(name: str) -> float:
+            refused.append(f"{name} is not a JSON number")
+            return 0.0
+
+        def integer(digits: str) -> int:
+            value = int(digits)
+            if value not in _INT64:
+                refused.append(f"the integer {digits[:24]}… is beyond 64 bits"
+                               if len(digits) > 24 else
+                               f"the integer {digits} is beyond 64 bits")
+            return value
+
+        decoder = json.JSONDecoder(parse_constant=constant, parse_int=integer)
         text_decoder = codecs.getincrementaldecoder("utf-8")()
         buffer = ""
         position = 0
@@ -184,10 +216,23 @@ class SourceFile:
                     position += 1
                     in_array = False
                     continue
+                refused.clear()
                 while True:
                     try:
                         value, end = decoder.raw_decode(buffer, position)
                         break
+                    except RecursionError:
+                        # Deeper than the decoder can go: find the value's end by its
+                        # brackets, refuse it, and go on after it.
+                        skipped_to = _value_end(buffer, position)
+                        if skipped_to is not None:
+                            value, end = None, skipped_to
+                            refused.append("the batch is nested too deeply")
+                            break
+                        if len(buffer) - position > MAX_RECORD_BYTES or not fill():
+                            yield line, Broken(f"nesting too deep (line {line}); the rest "
+                                               "of the file can't be read")
+                            return
                     except json.JSONDecodeError as exc:
                         pending = len(buffer) - position
                         if pending > MAX_RECORD_BYTES:
@@ -197,8 +242,58 @@ class SourceFile:
                             at = line + buffer.count("\n", position, exc.pos)
                             yield at, Broken(f"broken JSON (line {at}): {exc.msg}")
                             return
-                yield line, value
+                if not refused and _nesting(value) > MAX_NESTING:
+                    refused.append(f"the batch is nested more than {MAX_NESTING} deep")
+                if refused:
+                    yield line, Unacceptable(refused[0])
+                    refused.clear()
+                else:
+                    yield line, value
                 line += buffer.count("\n", position, end)
                 position = end
         except UnicodeDecodeError:
             yield line, Broken("not valid UTF-8 text; the rest of the file can't be read")
+
+
+_BRACKETS = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _value_end(text: str, start: int) -> int | None:
+    """Where the array or object starting at ``start`` ends (just after its closing
+    bracket), by counting brackets outside strings; None when ``text`` ends first."""
+    depth = 0
+    in_string = False
+    index = start
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in _BRACKETS:
+            depth += _BRACKETS[char]
+            if depth == 0:
+                return index + 1
+        index += 1
+    return None
+
+
+def _nesting(value: object) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (iteratively)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children: Iterable[object]
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest

@@ -94,7 +94,12 @@ def text(value: Any, where: str, limit: int = SHORT_TEXT, *, required: bool = Fa
 def identifier(value: Any, where: str) -> str:
     """A user id: a non-empty string or an integer (MPIDs are 64-bit integers)."""
     if isinstance(value, int) and not isinstance(value, bool):
+        if not -(2**63) <= value < 2**64:
+            raise RecordError(f"{where} is an integer beyond 64 bits")
         return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 2**63:
+        # orjson reads integers past 64 bits as floats
+        raise RecordError(f"{where} is an integer beyond 64 bits")
     result = text(value, where, EXTERNAL_ID_LENGTH, required=True)
     assert result is not None
     return result
@@ -153,6 +158,8 @@ def number(value: Any, where: str) -> float | None:
         raise RecordError(f"{where} must be a number, not {type_name(value)}")
     if value != value or value in (float("inf"), float("-inf")):
         raise RecordError(f"{where} is not a finite number")
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        raise RecordError(f"{where} is an integer beyond 64 bits")
     return float(value)
 
 
@@ -301,7 +308,7 @@ def _plain_attribute(value: Any) -> dict[str, Any] | None:
         return attribute_row("string", value) if moment is None else date_attribute(moment)
     if kind is bool:
         return attribute_row("boolean", value)
-    if kind is int or (kind is float and value - value == 0):  # finite
+    if (kind is int and -(2**63) <= value < 2**64) or (kind is float and value - value == 0):
         return attribute_row("number", float(value))
     if kind is list and len(value) <= MAX_LIST_ITEMS and all(
             item.__class__ is str and len(item) <= TEXT_VALUE_LENGTH and "\x00" not in item
@@ -336,4 +343,13 @@ def json_reason(raw: bytes, exc: ValueError) -> str:
         return "not valid UTF-8 text"
     message = getattr(exc, "msg", str(exc))
     column = getattr(exc, "colno", None)
+    at = getattr(exc, "pos", None)
+    if isinstance(at, int):
+        # JSON has no NaN or Infinity, though some writers put them there: say so.
+        ahead = raw[max(0, at - 1):at + 9].lstrip(b":, [-")
+        constant = next((c for c in (b"NaN", b"Infinity") if ahead.startswith(c)), None)
+        if constant is not None:
+            message = f"{constant.decode()} is not a JSON number"
+    if message == "depth limit exceeded":
+        message = "the batch is nested too deeply"
     return f"broken JSON: {message}" + (f" (column {column})" if column else "")

@@ -332,3 +332,61 @@ def test_a_pretty_printed_document_whose_inner_line_is_an_object_stays_one_docum
 
     assert summary.records_rejected == 0 and summary.records_imported == 1
     assert sorted(stored.users()) == ["101"]
+
+
+def _with(n: int, text: str) -> bytes:
+    """Batch ``n`` with ``text`` (JSON as written, maybe not valid) as its last field."""
+    return (json.dumps(_batch(n))[:-1] + ", " + text + "}").encode()
+
+
+HOSTILE = [
+    pytest.param(b'{"mpid": 5, "events": [], "user_attributes": {"x": '
+                 + b"[" * 50_000 + b"]" * 50_000 + b"}}", "nested too deeply",
+                 id="deep-nesting"),
+    pytest.param(_with(5, '"user_attributes": {"n": NaN}'), "NaN", id="nan-attribute"),
+    pytest.param(_with(5, '"user_attributes": {"n": -Infinity}'), "Infinity", id="infinity"),
+    pytest.param(b'{"mpid": 5, "events": [{"event_type": "custom_event", "data": {'
+                 b'"event_name": "W", "timestamp_unixtime_ms": 1793000000000, '
+                 b'"custom_attributes": {"p": NaN}}}]}', "NaN", id="nan-event-attribute"),
+    pytest.param(b'{"mpid": 123456789012345678901234567890, "events": []}', "beyond 64 bits",
+                 id="huge-mpid"),
+]
+
+
+@pytest.mark.parametrize("shape", ["lines", "array"])
+@pytest.mark.parametrize(("bad", "reason"), HOSTILE)
+def test_hostile_values_reject_their_batch_and_the_import_goes_on(
+    bad: bytes, reason: str, shape: str, db: Database, stored: Stored,
+    write: Callable[..., Path],
+) -> None:
+    """Nesting of any depth, NaN, Infinity and integers past 64 bits: the batch is rejected
+    with its line and a reason, never a traceback, and the batches around it are stored."""
+    good = [json.dumps(_batch(n)).encode() for n in (1, 2)]
+    if shape == "lines":
+        content = b"\n".join((good[0], bad, good[1])) + b"\n"
+    else:
+        content = b"[\n" + b",\n".join((good[0], bad, good[1])) + b"\n]\n"
+
+    summary = _import(db, write(f"hostile.{'jsonl' if shape == 'lines' else 'json'}",
+                                content))
+
+    assert summary.records_imported == 2
+    assert [r.line for r in summary.rejections] == [2 if shape == "lines" else 3]
+    assert reason in summary.rejections[0].reason
+    assert sorted(stored.users()) == ["101", "102"]
+
+
+def test_an_integer_past_64_bits_in_a_json_array_is_rejected(
+    db: Database, stored: Stored, write: Callable[..., Path]
+) -> None:
+    """(In JSON lines the reader takes such an integer as a rounded number.)"""
+    bad = _with(5, '"events": [{"event_type": "custom_event", "data": {'
+                   '"event_name": "W", "timestamp_unixtime_ms": 1793000000000, '
+                   '"custom_attributes": {"p": 123456789012345678901234567890}}}]')
+    content = b"[" + json.dumps(_batch(1)).encode() + b",\n" + bad + b"]"
+
+    summary = _import(db, write("huge.json", content))
+
+    assert [str(r).split(": ", 1)[1] for r in summary.rejections] == [
+        "the integer 123456789012345678901234… is beyond 64 bits"]
+    assert sorted(stored.users()) == ["101"]

@@ -226,21 +226,46 @@ def test_a_cancelled_import_stops_its_parsing_process(tmp_path: Path, sqlite_db:
 
 @pytest.mark.usefixtures("in_a_process")
 def test_a_parser_failure_is_raised_with_its_reason_and_nothing_partial_is_kept(
-    tmp_path: Path, sqlite_db: Database
+    tmp_path: Path, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(importer, "PARSE_PROCESS_MIN_BYTES", 0)
+    good = _demo_file(tmp_path / "good.jsonl", 1500, seed=24)
+    events_of = {b["source_request_id"]: len(b["events"])
+                 for b in map(orjson.loads, good.read_bytes().splitlines())}
+    unreadable = tmp_path / "a-folder.jsonl"  # the parsing process fails to open it
+    unreadable.mkdir()
+
+    with pytest.raises(IsADirectoryError, match="a-folder"):
+        import_files(sqlite_db, [good, unreadable], format="mparticle", input_id=IOS,
+                     chunk_size=100)
+
+    with sqlite_db.engine.connect() as connection:
+        keys = connection.execute(select(ImportedBatchRow.batch_key)).scalars().all()
+        events = len(connection.execute(select(EventRow.id)).all())
+    assert sorted(keys) == sorted(events_of)  # the file before the failure is kept ...
+    assert events == sum(events_of.values())  # ... whole, and nothing else
+    assert multiprocessing.active_children() == []
+
+
+def test_a_truncated_archive_keeps_the_records_before_the_damage(
+    tmp_path: Path, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "PARSE_PROCESS_MIN_BYTES", 0)
     good = _demo_file(tmp_path / "good.jsonl", 1500, seed=24).read_bytes()
     events_of = {b["source_request_id"]: len(b["events"])
                  for b in map(orjson.loads, good.splitlines())}
     broken = tmp_path / "broken.jsonl.gz"
     broken.write_bytes(gzip.compress(good)[:-20_000])  # the archive ends mid-stream
 
-    with pytest.raises(EOFError, match="end-of-stream"):
-        import_files(sqlite_db, [broken], format="mparticle", input_id=IOS, chunk_size=100)
+    summary = import_files(sqlite_db, [broken], format="mparticle", input_id=IOS,
+                           chunk_size=100)
 
+    assert [d.reason.split(" (")[0] for d in summary.damaged_files] == [
+        "compressed data ends early"]
     with sqlite_db.engine.connect() as connection:
         keys = connection.execute(select(ImportedBatchRow.batch_key)).scalars().all()
         events = len(connection.execute(select(EventRow.id)).all())
-    assert 0 < len(keys) < len(events_of)  # the chunks before the damage are kept ...
+    assert 0 < len(keys) < len(events_of)  # the records before the damage are kept ...
     assert events == sum(events_of[k] for k in keys)  # ... whole, and nothing else
     assert multiprocessing.active_children() == []
 
