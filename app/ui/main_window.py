@@ -149,7 +149,8 @@ class MainWindow(QMainWindow):
         self.view.on_nudge = self.nudge_selection
         self.minimap = Minimap(self.view)
         self.header = CanvasHeader(self.scene, self.view)
-        self.banner = Banner()
+        self.banner = Banner(self.view)
+        self.banner.follow(self.undo_stack)
         self.evaluations = EvaluationRunner(evaluator_of(studio), self)
         """Audience sizes of the shown journey, calculated in the background."""
 
@@ -159,7 +160,6 @@ class MainWindow(QMainWindow):
         canvas_layout.setContentsMargins(0, 0, 0, 0)
         canvas_layout.setSpacing(0)
         canvas_layout.addWidget(self.header)
-        canvas_layout.addWidget(self.banner)
         canvas_layout.addWidget(self.view, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -275,9 +275,7 @@ class MainWindow(QMainWindow):
         """Every edit: one undo step through the studio; a refusal shows in the banner."""
         done = self.controller.run(command)
         if done:
-            self.controller.mark_saved()
-            if self.banner.level == "error":
-                self.banner.dismiss()
+            self.controller.mark_saved()  # the banner ends a refusal itself (its follow())
         return done
 
     def undo(self) -> None:
@@ -419,8 +417,8 @@ class MainWindow(QMainWindow):
             return
         warning = graph.out_of_sync_warning(output_id)
         if self.run(edits.toggle_output_command(graph, output_id)) and warning:
-            self.banner.show_message(f"Output deactivated. {warning}", "warning", "Undo",
-                                     self.undo)
+            self.banner.show_for_edit(f"Output deactivated. {warning}", "warning", "Undo",
+                                      self.undo)
 
     # deleting --------------------------------------------------------------------
 
@@ -439,7 +437,7 @@ class MainWindow(QMainWindow):
                            if isinstance(c, RemoveOutput)]
         warnings = [w for w in (graph.out_of_sync_warning(o) for o in removed_outputs) if w]
         if self.run(command) and warnings:
-            self.banner.show_message(f"Removed. {warnings[0]}", "warning", "Undo", self.undo)
+            self.banner.show_for_edit(f"Removed. {warnings[0]}", "warning", "Undo", self.undo)
 
     def nudge_selection(self, dx: float, dy: float) -> None:
         """Arrow keys: move the selected nodes a little; each press is one undo step."""
@@ -484,7 +482,7 @@ class MainWindow(QMainWindow):
         if self.run(command):
             self.panel.select(command.journey_id)
             if any(True for _ in command.document.outputs):
-                self.banner.show_message(
+                self.banner.show_for_edit(
                     "Duplicated. The copy's outputs start inactive, so nothing is sent twice; "
                     "activate them when the copy is ready.", "info")
 
