@@ -79,6 +79,7 @@ PANEL_WIDTH = 256
 SETTINGS_GEOMETRY = "mainWindow/geometry"
 SETTINGS_STATE = "mainWindow/state"
 SETTINGS_SPLITTER = "mainWindow/splitter"
+SETTINGS_MINIMAP = "mainWindow/minimap"
 
 EVALUATION_FAILED = "Could not calculate the audience sizes:"
 
@@ -673,9 +674,12 @@ class MainWindow(QMainWindow):
         self.layout_action.setIconText("Tidy up")
         self.layout_action.setToolTip("Lay the journey out left to right (Ctrl+L)")
         self.minimap_action = QAction("&Minimap", self)
+        self.minimap_action.setShortcut(QKeySequence("Ctrl+M"))
         self.minimap_action.setCheckable(True)
         self.minimap_action.setChecked(True)
-        self.minimap_action.toggled.connect(self.minimap.set_enabled)
+        self.minimap_action.toggled.connect(lambda shown: self.minimap.set_collapsed(not shown))
+        self.minimap.collapsedChanged.connect(
+            lambda collapsed: self.minimap_action.setChecked(not collapsed))
         for action in (self.fit_action, self.actual_size_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
@@ -732,12 +736,14 @@ class MainWindow(QMainWindow):
         splitter = settings.value(SETTINGS_SPLITTER)
         if not (isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)):
             self.splitter.setSizes([PANEL_WIDTH, DEFAULT_SIZE[0] - PANEL_WIDTH])
+        self.minimap_action.setChecked(settings.value(SETTINGS_MINIMAP, True, type=bool))
 
     def save_settings(self) -> None:
         settings = QSettings()
         settings.setValue(SETTINGS_GEOMETRY, self.saveGeometry())
         settings.setValue(SETTINGS_STATE, self.saveState())
         settings.setValue(SETTINGS_SPLITTER, self.splitter.saveState())
+        settings.setValue(SETTINGS_MINIMAP, self.minimap_action.isChecked())
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -1,11 +1,17 @@
-"""The bar above the canvas: which journey is shown, what it holds, and the zoom controls."""
+"""The bar above the canvas: which journey is shown, what it holds, and the zoom controls.
+
+The journey's name comes first: when the bar is narrow (a small window, wide
+side panels) the buttons that have a menu item and a shortcut give way to it,
+one group at a time (see :meth:`CanvasHeader.fit_title`), before the name is
+shortened with "…".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -60,17 +66,21 @@ class CanvasHeader(QWidget):
         self.mode.setObjectName("modeTag")
         self.mode.setFixedHeight(19)  # the style sheet rounds it into a pill: radius 9
         self.mode.setToolTip("Every edit is saved to the database as you make it.")
-        title_row = QHBoxLayout()
+        self._title_row = title_row = QHBoxLayout()
         title_row.setSpacing(8)
         title_row.addWidget(self.title)
         title_row.addWidget(self.mode, 0, Qt.AlignmentFlag.AlignVCenter)
         title_row.addStretch(1)
-        titles = QVBoxLayout()
+        self._titles = titles = QVBoxLayout()
         titles.setSpacing(1)
         titles.addLayout(title_row)
         titles.addWidget(self.subtitle)
         self.tools = QHBoxLayout()
         self.tools.setSpacing(4)
+        self.tool_buttons: list[QToolButton] = []
+        self._tool_groups: list[list[QWidget]] = [[]]
+        """The window's buttons in groups (a divider starts a group), first to last."""
+        self._fitted_for: tuple[bool, str] | None = None
 
         self.zoom_out_button = self._tool_button("zoom-out", "Zoom out", "Zoom out (Ctrl+−)",
                                                  view.zoom_out)
@@ -85,7 +95,7 @@ class CanvasHeader(QWidget):
         self.zoom_group = zoom = QWidget()
         zoom.setObjectName("zoomGroup")
         zoom.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        zoom_layout = QHBoxLayout(zoom)
+        self._zoom_layout = zoom_layout = QHBoxLayout(zoom)
         zoom_layout.setContentsMargins(3, 3, 3, 3)
         zoom_layout.setSpacing(2)
         for widget in (self.zoom_out_button, self.zoom_label, self.zoom_in_button):
@@ -114,9 +124,12 @@ class CanvasHeader(QWidget):
         buttons: list[QToolButton] = []
         for action in actions:
             if action is None:
-                self.tools.addSpacing(4)
-                self.tools.addWidget(_divider(), 0, Qt.AlignmentFlag.AlignVCenter)
-                self.tools.addSpacing(4)
+                gap = QWidget()  # the rule with its room, so that it hides with its group
+                gap_layout = QHBoxLayout(gap)
+                gap_layout.setContentsMargins(4, 0, 4, 0)
+                gap_layout.addWidget(_divider(), 0, Qt.AlignmentFlag.AlignVCenter)
+                self.tools.addWidget(gap)
+                self._tool_groups.append([gap])
                 continue
             button = QToolButton()
             button.setObjectName("headerTool")
@@ -126,8 +139,53 @@ class CanvasHeader(QWidget):
             button.setAccessibleName(action.iconText())
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             self.tools.addWidget(button)
+            self._tool_groups[-1].append(button)
             buttons.append(button)
+        self.tool_buttons.extend(buttons)
+        self.fit_title()
         return buttons
+
+    # ------------------------------------------------------------------ room for the title
+
+    def _yielding_groups(self) -> list[list[QWidget]]:
+        """What gives way to the journey's name, first to last: the "Saved" tag (every
+        edit is saved anyway), zoom − and + (Ctrl+wheel, the menu), then the window's
+        buttons from the last group to the first (all in the menus, with shortcuts).
+        The zoom percentage and "fit" stay: they are how one finds one's way back."""
+        return [[self.mode], [self.zoom_out_button, self.zoom_in_button],
+                *reversed([group for group in self._tool_groups if group])]
+
+    def _wanted(self, widget: QWidget) -> bool:
+        return widget is not self.mode or self._scene.graph is not None
+
+    def _needed_width(self) -> int:
+        """The width the bar needs to show the whole name with what is visible now."""
+        for layout in (self._title_row, self._titles, self.tools, self._zoom_layout,
+                       self.layout()):
+            layout.invalidate()
+        self.zoom_group.updateGeometry()
+        return self.layout().sizeHint().width()
+
+    def fit_title(self) -> None:
+        """Show every button the width allows once the whole name is shown."""
+        groups = self._yielding_groups()
+        for group in groups:
+            for widget in group:
+                widget.setVisible(self._wanted(widget))
+        for group in groups:
+            if self._needed_width() <= self.width():
+                break
+            for widget in group:
+                widget.setVisible(False)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_title()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.fit_title()
 
     def set_saved(self, saved: bool) -> None:
         self.mode.setText("Saved" if saved else "Saving…")
@@ -152,12 +210,14 @@ class CanvasHeader(QWidget):
         graph = self._scene.graph
         for widget in (self.mode, self.zoom_group, self.fit_button):
             widget.setEnabled(graph is not None)
-        self.mode.setVisible(graph is not None)
+        self.title.setText("No journey" if graph is None else graph.name)
+        shown = (graph is not None, self.title.text())
+        if shown != self._fitted_for:  # a new name needs new room; counts do not
+            self._fitted_for = shown
+            self.fit_title()
         if graph is None:
-            self.title.setText("No journey")
             self.subtitle.setText("")
             return
-        self.title.setText(graph.name)
         outputs = sum(1 for _ in graph.outputs())
         parts = [
             _plural(len(self._scene.input_items), "input"),
