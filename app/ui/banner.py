@@ -154,8 +154,7 @@ class Banner(QWidget):
         for widget in (self, self.icon, self.label, self.action_button):
             widget.style().unpolish(widget)
             widget.style().polish(widget)
-        palette = theme.current()
-        self._shadow.setColor(palette.color("shadow", palette.shadow_alpha * 2))
+        self._tint_shadow()
         self._action = action
         self.action_button.setText(action_text)
         self.action_button.setEnabled(True)
@@ -189,6 +188,16 @@ class Banner(QWidget):
             action()
 
     # ------------------------------------------------------------------ floating
+
+    def _tint_shadow(self) -> None:
+        palette = theme.current()
+        self._shadow.setColor(palette.color("shadow", palette.shadow_alpha * 2))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A theme switch restyles the banner; its shadow is not in the style sheet."""
+        if event.type() == QEvent.Type.StyleChange:
+            self._tint_shadow()
+        super().changeEvent(event)
 
     def place(self) -> None:
         """Float across the top of the parent, centred, as tall as the text needs."""
