@@ -21,7 +21,13 @@ import orjson
 from app.ingest import values as v
 from app.ingest.sources import Oversized, SourceFile
 from app.ingest.values import RecordError
-from app.store.incoming import IncomingEvent, IncomingRecord, UserRef
+from app.store.incoming import (
+    BATCH_KEY_LENGTH,
+    IncomingEvent,
+    IncomingRecord,
+    UserRef,
+    prefixed,
+)
 
 EVENT_COLUMNS = frozenset({
     "user_id", "timestamp", "event_type", "event_name", "custom_event_type",
@@ -144,7 +150,7 @@ def parse_row(
         raise RecordError(f"commerce_action {action!r} is not a known commerce action")
     amount = _typed(fields["amount"], "number", "amount") if "amount" in fields else None
     message_id = v.text(fields.get("message_id"), "message_id", 255)
-    key = ("csv:" + message_id) if message_id is not None else (
+    key = prefixed("csv:", message_id, BATCH_KEY_LENGTH) if message_id is not None else (
         "sha256:" + hashlib.sha256(orjson.dumps(cells)).hexdigest())
     event = IncomingEvent(
         input_id=input_id,
@@ -172,7 +178,7 @@ def _user(user_id: str | None, identities: dict[str, str]) -> UserRef:
     if not identities:
         raise RecordError("the row names no user: user_id and every identity column are empty")
     kind = sorted(identities)[0] if "customer_id" not in identities else "customer_id"
-    return UserRef(f"{kind}:{identities[kind]}", lookup=(kind, identities[kind]))
+    return UserRef(prefixed(f"{kind}:", identities[kind]), lookup=(kind, identities[kind]))
 
 
 def _timestamp(cell: str | None, limits: v.Limits) -> int:

@@ -22,7 +22,13 @@ import orjson
 from app.ingest import values as v
 from app.ingest.sources import Broken, Oversized, SourceFile, Unacceptable
 from app.ingest.values import RecordError
-from app.store.incoming import SHORT_TEXT, IncomingEvent, IncomingRecord, UserRef
+from app.store.incoming import (
+    SHORT_TEXT,
+    IncomingEvent,
+    IncomingRecord,
+    UserRef,
+    prefixed,
+)
 from app.store.last_values import LastValues
 from app.store.staged_events import PlaceNumbers
 
@@ -308,7 +314,7 @@ def _user(mpid: Any, identities: Mapping[str, str]) -> UserRef:
     if not ordered:
         raise RecordError("the batch names no user: it has no mpid and no user_identities")
     kind = ordered[0]
-    return UserRef(f"{kind}:{identities[kind]}", lookup=(kind, identities[kind]))
+    return UserRef(prefixed(f"{kind}:", identities[kind]), lookup=(kind, identities[kind]))
 
 
 def product_action(

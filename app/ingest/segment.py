@@ -18,7 +18,13 @@ import orjson
 from app.ingest import values as v
 from app.ingest.sources import Oversized, SourceFile
 from app.ingest.values import RecordError
-from app.store.incoming import IncomingEvent, IncomingRecord, UserRef
+from app.store.incoming import (
+    BATCH_KEY_LENGTH,
+    IncomingEvent,
+    IncomingRecord,
+    UserRef,
+    prefixed,
+)
 
 CALL_TYPES = frozenset({"identify", "track", "page", "screen"})
 
@@ -63,13 +69,13 @@ def parse_call(
     if "customer_id" in identities:
         user = UserRef(identities["customer_id"])
     else:
-        user = UserRef(f"anonymous:{identities['anonymous_id']}",
+        user = UserRef(prefixed("anonymous:", identities["anonymous_id"]),
                        lookup=("anonymous_id", identities["anonymous_id"]))
     ts_field = next((f for f in ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
                      if call.get(f) is not None), "timestamp")
     ts = v.iso_timestamp_ms(call.get(ts_field), ts_field, limits)
     message_id = v.text(call.get("messageId"), "messageId", 255)
-    key = ("seg:" + message_id) if message_id is not None else (
+    key = prefixed("seg:", message_id, BATCH_KEY_LENGTH) if message_id is not None else (
         "sha256:" + hashlib.sha256(raw).hexdigest())
     context = v.json_object(call.get("context"), "context") or {}
     attributes: dict[str, dict[str, Any] | None] = {}

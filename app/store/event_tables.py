@@ -28,7 +28,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.incoming import EXTERNAL_ID_LENGTH, SHORT_TEXT, TEXT_VALUE_LENGTH
+from app.store.incoming import (
+    BATCH_KEY_LENGTH,
+    EXTERNAL_ID_LENGTH,
+    SHORT_TEXT,
+    TEXT_VALUE_LENGTH,
+)
 from app.store.schema import ID_LENGTH, Base, UTCDateTime
 
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -155,7 +160,7 @@ class ImportedBatchRow(Base):
     input_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("inputs.id"), primary_key=True
     )
-    batch_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    batch_key: Mapped[str] = mapped_column(String(BATCH_KEY_LENGTH), primary_key=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -8,6 +8,7 @@ This module imports nothing heavy: a parsing process loads it without SQLAlchemy
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -15,8 +16,24 @@ from typing import Any, NamedTuple
 # Column sizes of stored text (app/store/event_tables.py declares the columns with
 # them; importers check values against them before handing records over).
 EXTERNAL_ID_LENGTH = 255
+BATCH_KEY_LENGTH = 255
 SHORT_TEXT = 64
 TEXT_VALUE_LENGTH = 1024
+
+
+def prefixed(prefix: str, value: str, limit: int = EXTERNAL_ID_LENGTH) -> str:
+    """``prefix + value`` as a stored key or id of at most ``limit`` characters.
+
+    Importers name keys and derived user ids with a prefix (``seg:``, ``csv:``,
+    ``anonymous:``, ``email:``…) after checking the value alone; the two together may
+    be longer than the column, which PostgreSQL refuses (the whole import with it) and
+    SQLite stores. Past the limit the id is ``prefix`` and the SHA-256 of the value:
+    fixed-length, and the same value gives the same id on every import and database.
+    """
+    whole = prefix + value
+    if len(whole) <= limit:
+        return whole
+    return f"{prefix}sha256:{hashlib.sha256(value.encode()).hexdigest()}"
 
 EVENT_TYPE_CODES: dict[str, int] = {
     "custom_event": 1,
