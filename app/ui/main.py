@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import cast
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -24,6 +26,11 @@ from app.ui.main_window import APP_TITLE, MainWindow
 log = logging.getLogger(__name__)
 
 ORGANIZATION = "Journey Studio"
+STARTUP_TIMING = "JOURNEY_STUDIO_STARTUP_TIMING"
+"""Opt-in start-up marks for tests/benchmarks/startup.py: set to ``1`` and the app prints
+``startup-timing paint <time.time()>`` to stderr once the canvas has first been painted,
+then ``startup-timing sizes <time.time()>`` once the first audience sizes have been
+painted; set to ``exit`` and it also quits after the second mark."""
 APP_ICON = theme.RESOURCES_DIR / "icons" / "journey-studio.svg"
 
 
@@ -91,8 +98,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("Could not open the database: %s", problem)
         QMessageBox.critical(None, APP_TITLE, str(problem))
         return 1
+    timing = os.environ.get(STARTUP_TIMING, "")
+    if timing:
+        StartupMarks(window, quit_after_sizes=timing == "exit")
     window.show()
     return QApplication.exec()
+
+
+class StartupMarks(QObject):
+    """Prints when the canvas was first painted, and first painted with sizes (opt-in).
+
+    Wall-clock times (``time.time()``), so the launching process can subtract its own
+    launch time. Each mark is taken when the event loop is next free after the canvas
+    viewport's paint event, so the paint itself is included.
+    """
+
+    def __init__(self, window: MainWindow, *, quit_after_sizes: bool) -> None:
+        super().__init__(window)
+        self._quit_after_sizes = quit_after_sizes
+        self._marks: list[str] = []
+        self._sizes_arrived = False
+        self._viewport = window.view.viewport()
+        self._viewport.installEventFilter(self)
+        window.evaluations.figuresChanged.connect(self._on_figures)
+
+    def _on_figures(self, _journey_id: str) -> None:
+        self._sizes_arrived = True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            if not self._marks:
+                self._mark("paint")
+            elif self._sizes_arrived and len(self._marks) == 1:
+                self._mark("sizes")
+        return False
+
+    def _mark(self, name: str) -> None:
+        self._marks.append(name)
+        QTimer.singleShot(0, lambda: self._print(name))
+
+    def _print(self, name: str) -> None:
+        print(f"startup-timing {name} {time.time():.6f}", file=sys.stderr, flush=True)
+        if name == "sizes":
+            self._viewport.removeEventFilter(self)
+            if self._quit_after_sizes:
+                QApplication.quit()
 
 
 if __name__ == "__main__":  # pragma: no cover
