@@ -4,6 +4,10 @@ A :class:`Database` is opened from any SQLAlchemy URL. Opening upgrades the
 schema to the newest Alembic revision, so the rest of the program can assume
 the tables of :mod:`app.store.schema` exist. Each thread (GUI, background
 workers) takes its own session from :meth:`Database.transaction`.
+
+Alembic is imported only when a database is not at :data:`HEAD_REVISION` yet
+(new, or made by an older version): loading it and its migration scripts costs
+more than half a second, on every start of the app if it were done each time.
 """
 
 from __future__ import annotations
@@ -13,21 +17,37 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from alembic.util.exc import CommandError
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    column,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    select,
+    table,
+)
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from app.core.errors import DataError, StudioError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 APP_NAME = "Journey Studio"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+HEAD_REVISION = "0009"
+"""The newest migration in migrations/versions (a test checks it is Alembic's head):
+a database stored at this revision is opened without loading Alembic."""
+ALEMBIC_VERSION = table("alembic_version", column("version_num"))
+"""Where Alembic keeps a database's revision (its default version table)."""
 SQLITE_BUSY_TIMEOUT_MS = 5000
 #: Page size of new SQLite files (SQLite's default is 4,096). Events arrive all over
 #: the two covering indexes (name|type, then time): with 16 KiB pages an import touches,
@@ -56,6 +76,8 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     Pass ``connection`` to migrate through it (what :class:`Database` does; it
     keeps in-memory databases working), or ``url`` for Alembic's own commands.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -164,17 +186,37 @@ class Database:
     # ------------------------------------------------------------------ internals
 
     def _upgrade(self) -> None:
-        """Bring the schema to the newest revision, inside one connection."""
+        """Bring the schema to the newest revision, inside one connection.
+
+        A database already there (every start but the first after an update) is only
+        read: Alembic is not loaded.
+        """
         try:
             with self._engine.begin() as connection:
-                command.upgrade(alembic_config(connection), "head")
+                if stored_revision(connection) != HEAD_REVISION:
+                    self._migrate(connection)
+        except SQLAlchemyError as exc:
+            raise StudioError(f"Can't open the database at {self.url}: {_reason(exc)}") from exc
+
+    def _migrate(self, connection: Connection) -> None:
+        from alembic import command
+        from alembic.util.exc import CommandError
+
+        try:
+            command.upgrade(alembic_config(connection), "head")
         except CommandError as exc:
             raise DataError(
                 f"Can't open the database at {self.url}: its tables were made by another "
                 f"(probably newer) version of Journey Studio ({exc}). Update the program."
             ) from exc
-        except SQLAlchemyError as exc:
-            raise StudioError(f"Can't open the database at {self.url}: {_reason(exc)}") from exc
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The revision Alembic recorded in the database; None when it has none (or several)."""
+    if not inspect(connection).has_table(ALEMBIC_VERSION.name):
+        return None
+    revisions = connection.execute(select(ALEMBIC_VERSION.c.version_num)).scalars().all()
+    return str(revisions[0]) if len(revisions) == 1 else None
 
 
 def _parse_url(url: str | URL) -> URL:
