@@ -21,14 +21,17 @@ from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
 from app.core.models import Account, JourneyDocument, Milestone
-from app.engine.estimates import AudienceEstimate, estimate
-from app.engine.evaluation import EvaluationResult, evaluate_journey, forget_audiences
-from app.ingest import seed_demo_events
-from app.ingest.demo_account import demo_account
-from app.store import AccountRepository, Database, JourneyRepository, default_database_url
+from app.store.database import Database, default_database_url
+from app.store.repositories import AccountRepository, JourneyRepository
 
+# The audience engine and the importers are imported where they are first used: opening
+# the window needs neither, and importing them costs a few tenths of a second (the first
+# evaluation then loads the engine on its background thread).
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from app.engine.estimates import AudienceEstimate
+    from app.engine.evaluation import EvaluationResult
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class Studio:
                 if created:
                     _create_account(session, seed_demo)
             if created and seed_demo:
+                from app.ingest.demo_data import seed_demo_events
+
                 # After the account commit: the importer writes in its own transactions.
                 seed_demo_events(database)
             state, versions = _load(database)
@@ -89,6 +94,8 @@ class Studio:
         Safe off the GUI thread: it works on ``document`` (an immutable copy of the
         journey, taken where the journey lives) over a connection of its own.
         """
+        from app.engine.evaluation import evaluate_journey
+
         return evaluate_journey(self.database, JourneyGraph.from_document(document), as_of)
 
     def estimate(
@@ -103,6 +110,8 @@ class Studio:
         ``document`` yet) or an edited copy of one that is. Nothing is stored, and
         like :meth:`evaluate` it is safe off the GUI thread.
         """
+        from app.engine.estimates import estimate
+
         graph = JourneyGraph.from_document(document)
         if graph.has_milestone(milestone.id):
             return estimate(self.database, graph, milestone.id, milestone.definition, as_of)
@@ -159,6 +168,8 @@ class Studio:
                 self._versions[journey_id] = version
         deleted = [j for j, version in new_versions.items() if version is None]
         if deleted:
+            from app.engine.evaluation import forget_audiences
+
             # A deleted journey is empty (a rule), so its population is all it left behind.
             forget_audiences(self.database, deleted)
 
@@ -168,6 +179,8 @@ def _create_account(session: Session, seed_demo: bool) -> None:
     if not seed_demo:
         accounts.save_account(Account())
         return
+    from app.ingest.demo_account import demo_account
+
     demo = demo_account()
     accounts.create(demo.account_data())
     journeys = JourneyRepository(session)
