@@ -82,7 +82,7 @@ def build_window(argv: Sequence[str] | None = None) -> MainWindow:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         if not args.verbose:
-            # Alembic narrates every plugin and migration step at INFO on each start.
+            # When it migrates a database, Alembic narrates every step at INFO.
             logging.getLogger("alembic").setLevel(logging.WARNING)
     qt_app = application()
     theme.apply_theme(qt_app, theme.system_theme())
