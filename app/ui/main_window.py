@@ -364,7 +364,7 @@ class MainWindow(QMainWindow):
             milestone = edits.new_milestone(graph, self.scene.placement(), milestone_id,
                                             name=name, definition=definition)
             if self.run(AddMilestone(graph.id, milestone)):
-                self.scene.select_node("milestone", milestone.id)
+                self.scene.show_new_node("milestone", milestone.id)
 
         self._open(dialog, accepted)
 
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
             milestone = edits.new_milestone(graph, self.scene.placement(), sibling.parent_id,
                                             name=name, definition=definition)
             if self.run(AddMilestone(graph.id, milestone, index)):
-                self.scene.select_node("milestone", milestone.id)
+                self.scene.show_new_node("milestone", milestone.id)
 
         self._open(dialog, accepted)
 
@@ -401,7 +401,7 @@ class MainWindow(QMainWindow):
                 return
             output = edits.new_output(self.scene.placement(), milestone_id, connection_id)
             if self.run(AddOutput(graph.id, output)):
-                self.scene.select_node("output", output.id)
+                self.scene.show_new_node("output", output.id)
 
         self._open(dialog, accepted)
 

@@ -91,6 +91,8 @@ class JourneyScene(QGraphicsScene):
     """(kind "milestone" | "output" | "", id, screen position, scene position)."""
     figuresChanged = Signal()
     """Audience sizes arrived, or started or stopped being recalculated."""
+    revealRequested = Signal(QRectF)
+    """A node was just created here: the views scroll this scene rect into sight."""
 
     def __init__(self, state: AccountState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -272,6 +274,20 @@ class JourneyScene(QGraphicsScene):
         if item is not None:
             item.setSelected(True)
 
+    def show_new_node(self, kind: str, node_id: str) -> None:
+        """A node the person just created: select it and have the views bring it, with
+        the handles that continue from it, into sight (new nodes often land past the
+        edge of the viewport)."""
+        self.select_node(kind, node_id)
+        item = self.node_item(node_key(kind, node_id))
+        if item is None:
+            return
+        extent = item.scene_body()
+        if isinstance(item, MilestoneItem):
+            for handle in item.handles.values():
+                extent = extent.united(handle.mapRectToScene(handle.boundingRect()))
+        self.revealRequested.emit(extent)
+
     def placement(self) -> Placement:
         """Where every node is drawn now, for placing new nodes beside them."""
         occupied = tuple(i.scene_body() for i in (*self.milestone_items.values(),
@@ -428,8 +444,8 @@ class JourneyScene(QGraphicsScene):
         if self.submit(plan.command):
             new = getattr(plan.command, "milestone", None) or getattr(plan.command, "output", None)
             if new is not None:
-                self.select_node("milestone" if hasattr(plan.command, "milestone")
-                                 else "output", new.id)
+                self.show_new_node("milestone" if hasattr(plan.command, "milestone")
+                                   else "output", new.id)
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
 

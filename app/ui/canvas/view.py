@@ -42,6 +42,8 @@ AUTO_FIT_MIN_ZOOM = 0.75
 a journey wider than that is shown from its inputs on and can be panned. The explicit
 "Fit to view" goes down to :data:`MIN_ZOOM`."""
 FIT_MARGIN = 48.0
+REVEAL_MARGIN = 24
+"""Room kept between a node brought into view and the viewport's edge (pixels)."""
 GRID_STEP = 24.0
 ZOOM_STEP = 1.2
 
@@ -86,6 +88,7 @@ class JourneyView(QGraphicsView):
         self.on_nudge: Callable[[float, float], None] | None = None
         """Called for the arrow keys with (dx, dy) in canvas units (Shift: 10x)."""
         scene.graphChanged.connect(self._on_graph_changed)
+        scene.revealRequested.connect(self.reveal)
         self.horizontalScrollBar().valueChanged.connect(self.viewportChanged)
         self.verticalScrollBar().valueChanged.connect(self.viewportChanged)
         self.zoomChanged.connect(self.viewportChanged)
@@ -99,6 +102,10 @@ class JourneyView(QGraphicsView):
         self._fit_floor = None
         self.centerOn(point)
         self.viewportChanged.emit()
+
+    def reveal(self, rect: QRectF) -> None:
+        """Scroll (as little as needed) so the scene ``rect`` is in sight, with a margin."""
+        self.ensureVisible(rect, REVEAL_MARGIN, REVEAL_MARGIN)
 
     # ------------------------------------------------------------------ zoom
 
