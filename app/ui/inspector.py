@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from app.core.account import AccountState
 from app.core.events import NodeKind
 from app.ui import theme
-from app.ui.canvas import cards
+from app.ui.canvas import cards, edits
 from app.ui.canvas.scene import JourneyScene
 
 
@@ -271,9 +271,10 @@ class Inspector(QWidget):
                                        lambda: self._actions.add_beside(milestone_id)))
         self._rule()
         remove = _button("Remove milestone", self._actions.delete_selection, "dangerButton")
-        problem = graph.can_remove_milestone(milestone_id) if not outputs else None
-        if problem:
-            remove.setToolTip(problem)
+        problem = edits.removal_problem(graph, milestone_id)
+        remove.setEnabled(problem is None)
+        taking = " and its outputs" if outputs else ""
+        remove.setToolTip(problem or f"Remove this milestone{taking} (Delete)")
         self._layout.addWidget(remove)
         self._layout.addStretch(1)
 

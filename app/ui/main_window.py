@@ -554,9 +554,9 @@ class MainWindow(QMainWindow):
             menu.addAction("Send to a partner…", lambda: self.add_output(node_id))
             menu.addSeparator()
             remove = menu.addAction("Remove milestone", self.delete_selection)
-            problem = graph.can_remove_milestone(node_id)
-            if problem and not graph.outputs_of(node_id):
-                remove.setToolTip(problem)
+            problem = edits.removal_problem(graph, node_id)
+            remove.setEnabled(problem is None)
+            remove.setToolTip(problem or "")
             if remaining:
                 menu.actions()[0].setText("Rename milestone…")
         elif kind == "output" and graph.has_output(node_id):

@@ -8,10 +8,12 @@ canvas (QTest on the view's viewport) and checks what a person would see.
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QAction, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu, QPushButton
+from pytestqt.qtbot import QtBot
 
 from app.ui.canvas.items import MilestoneItem, NodeItem
 from app.ui.dialogs import ConnectionDialog, MilestoneDialog
@@ -157,3 +159,82 @@ def test_an_output_added_with_the_send_handle_comes_into_view(window: MainWindow
     output = window.scene.output_items[graph.outputs_of(item.node_id)[-1].id]
     assert output.isSelected()
     assert visible_area(window).contains(output.scene_body())
+
+
+# --------------------------------------------------------------------------- remove, when allowed
+
+
+def remove_button(window: MainWindow) -> QPushButton:
+    """The inspector's "Remove milestone" button on show."""
+    QApplication.processEvents()  # a rebuilt inspector shows its new widgets from the loop
+    buttons = [b for b in window.inspector.findChildren(QPushButton)
+               if b.text() == "Remove milestone" and b.isVisible()]
+    assert len(buttons) == 1
+    return buttons[0]
+
+
+def right_click(window: MainWindow, point: QPointF) -> QMenu:
+    """A right-click on the canvas at ``point``: the context menu it opens."""
+    viewport = window.view.viewport()
+    position = at(window, point)
+    # The event a right-click becomes in Qt's window (QTest's mouse events skip that step).
+    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse,
+                                                       position,
+                                                       viewport.mapToGlobal(position)))
+    menus = [m for m in window.findChildren(QMenu, "canvasMenu") if m.isVisible()]
+    assert len(menus) == 1
+    return menus[0]
+
+
+def menu_action(menu: QMenu, text: str) -> QAction:
+    return next(a for a in menu.actions() if a.text() == text)
+
+
+@pytest.mark.parametrize("milestone_id", ["ms-watched", "ms-signed-up"])
+def test_remove_milestone_is_disabled_with_the_reason_when_the_rules_refuse_it(
+    window: MainWindow, milestone_id: str
+) -> None:
+    """A milestone with milestones after it (with or without outputs of its own)."""
+    window.panel.select(TRIAL)
+    graph = window.scene.graph
+    assert graph is not None
+    reason = graph.can_remove_milestone(milestone_id)
+    assert reason and "removed last to first" in reason
+    item = window.scene.milestone_items[milestone_id]
+    window.view.center_on_scene(item.scene_body().center())
+    click(window, body_point(item))
+    assert window.inspector.shown == ("milestone", milestone_id)
+    button = remove_button(window)
+    assert not button.isEnabled()
+    assert button.toolTip() == reason
+    menu = right_click(window, body_point(item))
+    try:
+        assert menu.toolTipsVisible()
+        remove = menu_action(menu, "Remove milestone")
+        assert not remove.isEnabled()
+        assert remove.toolTip() == reason
+    finally:
+        menu.close()
+    assert graph.has_milestone(milestone_id)
+
+
+def test_remove_milestone_is_offered_for_a_last_milestone_and_removes_it(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    window.panel.select(TRIAL)
+    graph = window.scene.graph
+    assert graph is not None
+    item = window.scene.milestone_items["ms-converted"]
+    window.view.center_on_scene(item.scene_body().center())
+    menu = right_click(window, body_point(item))
+    try:
+        assert menu_action(menu, "Remove milestone").isEnabled()
+    finally:
+        menu.close()
+    assert window.inspector.shown == ("milestone", "ms-converted")
+    button = remove_button(window)
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert not graph.has_milestone("ms-converted")
+    assert "ms-converted" not in window.scene.milestone_items
+    assert window.undo_stack.undoText() == "Remove milestone “Converted to paid”"

@@ -212,6 +212,22 @@ def delete_command(graph: JourneyGraph, milestone_ids: Iterable[str],
     return Macro(text, steps)
 
 
+def removal_problem(graph: JourneyGraph, milestone_id: str) -> str | None:
+    """Why removing this milestone from the canvas would be refused (None: it would not).
+
+    The canvas removes a milestone with its outputs (:func:`delete_command`), so the
+    core's "remove its outputs first" does not stand in the way; every other refusal
+    of ``can_remove_milestone`` does, as the core words it.
+    """
+    problem = graph.can_remove_milestone(milestone_id)
+    if problem is None or not graph.outputs_of(milestone_id):
+        return problem
+    trial = JourneyGraph.from_document(graph.document())
+    for output in trial.outputs_of(milestone_id):
+        trial.remove_output(output.id)
+    return trial.can_remove_milestone(milestone_id)
+
+
 def edit_milestone_command(graph: JourneyGraph, milestone_id: str, name: str,
                            definition: AudienceDefinition) -> Command | None:
     """Rename and/or new criteria as one step (None when nothing changed)."""
