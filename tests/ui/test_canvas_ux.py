@@ -238,3 +238,37 @@ def test_remove_milestone_is_offered_for_a_last_milestone_and_removes_it(
     assert not graph.has_milestone("ms-converted")
     assert "ms-converted" not in window.scene.milestone_items
     assert window.undo_stack.undoText() == "Remove milestone “Converted to paid”"
+
+
+# --------------------------------------------------------------------------- the split handle
+
+
+def handle_rect(item: MilestoneItem, role: str) -> QRectF:
+    handle = item.handles[role]
+    return handle.mapRectToScene(handle.boundingRect())
+
+
+@pytest.mark.parametrize("milestone_id", ["ms-signed-up", "ms-not-saved"])
+def test_the_split_handle_never_covers_an_output_card_and_opens_the_split_editor(
+    window: MainWindow, milestone_id: str
+) -> None:
+    window.panel.select(TRIAL)
+    graph = window.scene.graph
+    assert graph is not None
+    outputs = [window.scene.output_items[o.id] for o in graph.outputs_of(milestone_id)]
+    assert outputs  # hanging under the milestone, where the automatic layout puts them
+    item = window.scene.milestone_items[milestone_id]
+    window.view.center_on_scene(item.scene_body().center())
+    click(window, body_point(item))
+    assert item.handles["split"].isVisible()
+    split = handle_rect(item, "split")
+    for output in window.scene.output_items.values():
+        assert not split.intersects(output.scene_body()), output.node_id
+    # Nor does it sit on its neighbours, the other handles.
+    for role in ("extend", "output"):
+        assert not split.intersects(handle_rect(item, role))
+    click(window, item.handles["split"].scenePos())
+    dialog = window.active_dialog
+    assert isinstance(dialog, MilestoneDialog)
+    assert dialog.windowTitle() == f"New milestone beside “{graph.milestone(milestone_id).name}”"
+    dialog.reject()

@@ -821,15 +821,24 @@ HANDLE_TIPS = {
 }
 
 
+HANDLE_STEP = 28.0
+"""Between the centres of two handles stacked beside a card."""
+
+
 def handle_position(role: str, size: QSizeF = MILESTONE_SIZE) -> QPointF:
-    """Centre of a handle in its milestone's coordinates (a card of ``size``): + and
-    output on the right edge, split under the card."""
+    """Centre of a handle in its milestone's coordinates (a card of ``size``): a column
+    right of the card, + and output either side of the edge that leaves its middle, split
+    below them.
+
+    Nothing goes under the card: its outputs hang there (see :mod:`app.core.layout`),
+    and the split handle used to sit on the first of them.
+    """
     w, h = size.width(), size.height()
     if role == "extend":
-        return QPointF(w + 18.0, h / 2 - 14.0)
+        return QPointF(w + 18.0, h / 2 - HANDLE_STEP / 2)
     if role == "output":
-        return QPointF(w + 18.0, h / 2 + 14.0)
-    return QPointF(w / 2, h + 18.0)
+        return QPointF(w + 18.0, h / 2 + HANDLE_STEP / 2)
+    return QPointF(w + 18.0, h / 2 + HANDLE_STEP * 1.5)
 
 
 class HandleItem(QGraphicsItem):
