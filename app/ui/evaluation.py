@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -378,10 +378,3 @@ def evaluator_of(studio: object) -> Evaluate | None:
     """The studio's ``evaluate`` (None when it has none, e.g. a read-only stand-in)."""
     evaluate = getattr(studio, "evaluate", None)
     return evaluate if callable(evaluate) else None
-
-
-def utc_clock(moment: datetime) -> str:
-    """``12:04:31 UTC`` for the status bar."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%H:%M:%S UTC")

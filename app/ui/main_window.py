@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QScrollArea,
@@ -62,12 +61,12 @@ from app.ui.dialogs import (
     NewJourneyDialog,
     RenameJourneyDialog,
 )
-from app.ui.evaluation import EvaluationRunner, JourneyFigures, evaluator_of, utc_clock
+from app.ui.evaluation import EvaluationRunner, JourneyFigures, evaluator_of
 from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
 from app.ui.preview import estimator_of
-from app.ui.status import AudienceMeter, DatabaseLabel
+from app.ui.status import AudienceMeter, DatabaseLabel, EvaluatedLabel
 from app.ui.undo import EditController
 
 log = logging.getLogger(__name__)
@@ -189,10 +188,7 @@ class MainWindow(QMainWindow):
 
         self.meter = AudienceMeter(self.watcher)
         self.database_label = DatabaseLabel(str(studio.database.url))
-        self.evaluated_label = QLabel()
-        self.evaluated_label.setObjectName("databaseLabel")  # the same quiet style
-        self.evaluated_label.setToolTip("When the shown journey's audiences were last "
-                                        "calculated")
+        self.evaluated_label = EvaluatedLabel()
         status = self.statusBar()
         status.setSizeGripEnabled(False)
         status.addWidget(self.database_label)
@@ -249,7 +245,7 @@ class MainWindow(QMainWindow):
     def _on_evaluated(self, result: object) -> None:
         evaluated_at = getattr(result, "evaluated_at", None)
         if evaluated_at is not None:
-            self.evaluated_label.setText(f"Evaluated {utc_clock(evaluated_at)}")
+            self.evaluated_label.show_evaluated(evaluated_at)
         if self.banner.level == "error" and self.banner.text().startswith(EVALUATION_FAILED):
             self.banner.dismiss()
 

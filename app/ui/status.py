@@ -1,4 +1,5 @@
-"""Status-bar widgets: the account's active-audience meter and the database label.
+"""Status-bar widgets: the account's active-audience meter, the database label and when
+the shown journey was evaluated.
 
 The meter is how a marketer sees the account-wide limit of DESIGN.md section 1
 coming before an edit is refused: it turns to the warning colour from 80 %
@@ -9,6 +10,7 @@ any status change in any journey updates it.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
@@ -112,3 +114,41 @@ class DatabaseLabel(QLabel):
         short, full = database_label(url)
         self.setText(short)
         self.setToolTip(full)
+
+
+def local_time(moment: datetime) -> datetime:
+    """A stored moment (UTC; naive means UTC) in this machine's time zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone()
+
+
+def evaluated_text(moment: datetime, now: datetime | None = None) -> str:
+    """``Evaluated 14:32`` today, ``Evaluated 28 Nov, 14:32`` on another day of this
+    year, ``Evaluated 28 Nov 2025, 14:32`` before: local time, as the clock on the wall."""
+    local = local_time(moment)
+    today = local_time(now or datetime.now(UTC)).date()
+    clock = f"{local:%H:%M}"
+    if local.date() == today:
+        return f"Evaluated {clock}"
+    day = f"{local.day} {local:%b}"
+    if local.year != today.year:
+        day = f"{day} {local.year}"
+    return f"Evaluated {day}, {clock}"
+
+
+class EvaluatedLabel(QLabel):
+    """When the shown journey's audiences were last calculated, in local time."""
+
+    TIP = "When the shown journey's audiences were last calculated"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("databaseLabel")  # the same quiet style
+        self.setToolTip(self.TIP)
+
+    def show_evaluated(self, moment: datetime, now: datetime | None = None) -> None:
+        """Show ``moment`` (stored UTC); the tooltip has the full date and seconds."""
+        self.setText(evaluated_text(moment, now))
+        local = local_time(moment)
+        self.setToolTip(f"{self.TIP}: {local.day} {local:%B %Y, %H:%M:%S} ({local:%Z})")

@@ -8,6 +8,11 @@ canvas (QTest on the view's viewport) and checks what a person would see.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -15,12 +20,16 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 from pytestqt.qtbot import QtBot
 
+from app.core.models import JourneyDocument
+from app.engine.evaluation import EvaluationResult
 from app.ui.canvas.items import MilestoneItem, NodeItem
 from app.ui.dialogs import ConnectionDialog, MilestoneDialog
 from app.ui.main_window import MainWindow
 from app.ui.palette import mime_for
+from app.ui.status import evaluated_text
 
 from .conftest import TRIAL
+from .demo import DemoStudio
 
 # --------------------------------------------------------------------------- gestures
 
@@ -272,3 +281,63 @@ def test_the_split_handle_never_covers_an_output_card_and_opens_the_split_editor
     assert isinstance(dialog, MilestoneDialog)
     assert dialog.windowTitle() == f"New milestone beside “{graph.milestone(milestone_id).name}”"
     dialog.reject()
+
+
+# --------------------------------------------------------------------------- "Evaluated …"
+
+INDIA = "IST-05:30"
+"""A POSIX zone five and a half hours east of UTC (needs no time zone database)."""
+
+
+@pytest.fixture
+def in_india(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time is India's for the test, UTC's own again after."""
+    monkeypatch.setenv("TZ", INDIA)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+class TodayStudio(DemoStudio):
+    """The demo figures, calculated just now."""
+
+    def evaluate(self, document: JourneyDocument, as_of: datetime | None = None
+                 ) -> EvaluationResult:
+        return replace(super().evaluate(document, as_of), evaluated_at=datetime.now(UTC))
+
+
+def evaluated_window(qtbot: QtBot, studio: DemoStudio) -> MainWindow:
+    """The window on ``studio`` once the first journey's figures are in."""
+    window = MainWindow(studio)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.evaluations.finished, timeout=10_000):
+        window.resize(1320, 820)
+        window.show()
+    return window
+
+
+def test_an_evaluation_of_another_day_shows_its_local_date_and_time(
+    qtbot: QtBot, in_india: None
+) -> None:
+    # The demo figures are from 28 November 2026, 12:04:31 UTC: 17:34 in India.
+    window = evaluated_window(qtbot, DemoStudio())
+    assert window.evaluated_label.text() == "Evaluated 28 Nov, 17:34"
+
+
+def test_an_evaluation_of_today_shows_the_local_time_only(qtbot: QtBot, in_india: None) -> None:
+    before = datetime.now(timezone(timedelta(hours=5, minutes=30)))
+    window = evaluated_window(qtbot, TodayStudio())
+    after = datetime.now(timezone(timedelta(hours=5, minutes=30)))
+    shown = window.evaluated_label.text()
+    assert shown in {f"Evaluated {before:%H:%M}", f"Evaluated {after:%H:%M}"}
+
+
+def test_an_evaluation_of_another_year_shows_the_year(in_india: None) -> None:
+    moment = datetime(2025, 12, 31, 20, 0, tzinfo=UTC)  # 1 January 2026, 01:30 in India
+    assert evaluated_text(moment, now=datetime(2026, 12, 2, 9, 0, tzinfo=UTC)) == \
+        "Evaluated 1 Jan, 01:30"
+    assert evaluated_text(moment, now=datetime(2027, 1, 2, 9, 0, tzinfo=UTC)) == \
+        "Evaluated 1 Jan 2026, 01:30"
+    assert evaluated_text(moment, now=datetime(2025, 12, 31, 19, 0, tzinfo=UTC)) == \
+        "Evaluated 01:30"  # already 1 January in India, an hour later
