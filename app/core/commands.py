@@ -10,7 +10,9 @@ since used the active-audience budget that the undo would take back.
 
 ``journey_ids`` and ``changes_account`` tell the application service what to
 persist after ``do`` or ``undo``; the Qt layer wraps each command in a
-``QUndoCommand``.
+``QUndoCommand``. ``text`` is what the History shows: this module is its one
+home. A command that needs the account to name what it changes (an old name, an
+output's partner and milestone) says so once ``do`` has run.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ class Command(ABC):
 
     def redo(self, state: AccountState) -> None:
         self.do(state)
+
+
+def output_label(state: AccountState, journey_id: str, output: Output, link: str = "of") -> str:
+    """``output “Braze” of “Signed up”``: an output by its partner and its audience."""
+    milestone = state.journey(journey_id).milestone(output.milestone_id).name
+    return f"output “{state.connection_name(output.connection_id)}” {link} “{milestone}”"
 
 
 class JourneyCommand(Command, ABC):
@@ -107,6 +115,7 @@ class RenameMilestone(JourneyCommand):
         old = graph.milestone(self.milestone_id).name
         graph.rename_milestone(self.milestone_id, self.name)
         self._old = old
+        self.text = f"Rename milestone “{old}” to “{graph.milestone(self.milestone_id).name}”"
 
     def undo(self, state: AccountState) -> None:
         assert self._old is not None, "undo before do"
@@ -125,9 +134,11 @@ class SetCriteria(JourneyCommand):
 
     def do(self, state: AccountState) -> None:
         graph = state.journey(self.journey_id)
-        old = graph.milestone(self.milestone_id).definition
+        milestone = graph.milestone(self.milestone_id)
+        old = milestone.definition
         graph.set_definition(self.milestone_id, self.definition)
         self._old = old
+        self.text = f"Edit the criteria of “{milestone.name}”"
 
     def undo(self, state: AccountState) -> None:
         assert self._old is not None, "undo before do"
@@ -142,10 +153,12 @@ class MoveMilestone(JourneyCommand):
     milestone_id: str
     parent_id: str | None
     index: int | None = None
+    reorder: bool = False
+    """Only its place among its siblings changes (see :func:`reorder_milestone`)."""
     _old: tuple[str | None, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.text = "Move milestone"
+        self.text = "Reorder split" if self.reorder else "Move milestone"
 
     def do(self, state: AccountState) -> None:
         graph = state.journey(self.journey_id)
@@ -153,8 +166,8 @@ class MoveMilestone(JourneyCommand):
         old = (milestone.parent_id, graph.child_index(self.milestone_id))
         graph.move_milestone(self.milestone_id, self.parent_id, self.index)
         self._old = old
-        if self.text == "Move milestone":  # keep a caller's text, such as "Reorder split"
-            self.text = f"Move milestone “{milestone.name}”"
+        self.text = (f"Reorder “{milestone.name}” in its split" if self.reorder
+                     else f"Move milestone “{milestone.name}”")
 
     def undo(self, state: AccountState) -> None:
         assert self._old is not None, "undo before do"
@@ -166,9 +179,7 @@ def reorder_milestone(
     journey_id: str, milestone_id: str, index: int, parent_id: str | None
 ) -> MoveMilestone:
     """Reorder within a split: a move under the same parent."""
-    command = MoveMilestone(journey_id, milestone_id, parent_id, index)
-    command.text = "Reorder split"
-    return command
+    return MoveMilestone(journey_id, milestone_id, parent_id, index, reorder=True)
 
 
 @dataclass
@@ -189,6 +200,20 @@ class MoveNodes(JourneyCommand):
         graph = state.journey(self.journey_id)
         self._old = {key: graph.position(*key) for key in self.positions}
         self._apply(state, self.positions)
+        self.text = self._describe(state)
+
+    def _describe(self, state: AccountState) -> str:
+        """One milestone (with none, some or all of its outputs, which travel with it) or
+        one output by name; several nodes by count."""
+        graph = state.journey(self.journey_id)
+        milestones = [node_id for kind, node_id in self.positions if kind == "milestone"]
+        outputs = [graph.output(node_id) for kind, node_id in self.positions
+                   if kind == "output"]
+        if len(milestones) == 1 and all(o.milestone_id == milestones[0] for o in outputs):
+            return f"Move milestone “{graph.milestone(milestones[0]).name}”"
+        if not milestones and len(outputs) == 1:
+            return f"Move {output_label(state, self.journey_id, outputs[0])}"
+        return f"Move {len(self.positions)} nodes"
 
     def undo(self, state: AccountState) -> None:
         self._apply(state, self._old)
@@ -211,7 +236,7 @@ class AddOutput(JourneyCommand):
 
     def do(self, state: AccountState) -> None:
         state.journey(self.journey_id).add_output(self.output)
-        self.text = f"Connect to {state.connection_name(self.output.connection_id)}"
+        self.text = f"Add {output_label(state, self.journey_id, self.output, 'to')}"
 
     def undo(self, state: AccountState) -> None:
         state.journey(self.journey_id).remove_output(self.output.id)
@@ -227,7 +252,10 @@ class RemoveOutput(JourneyCommand):
         self.text = "Remove output"
 
     def do(self, state: AccountState) -> None:
+        output = state.journey(self.journey_id).output(self.output_id)
+        label = output_label(state, self.journey_id, output)
         self._removed = state.journey(self.journey_id).remove_output(self.output_id)
+        self.text = f"Remove {label}"
 
     def undo(self, state: AccountState) -> None:
         assert self._removed is not None, "undo before do"
@@ -247,9 +275,12 @@ class SetOutputActive(JourneyCommand):
 
     def do(self, state: AccountState) -> None:
         graph = state.journey(self.journey_id)
-        old = graph.output(self.output_id).active
+        output = graph.output(self.output_id)
+        old = output.active
         graph.set_output_active(self.output_id, self.active)
         self._old = old
+        verb = "Activate" if self.active else "Deactivate"
+        self.text = f"{verb} {output_label(state, self.journey_id, output)}"
 
     def undo(self, state: AccountState) -> None:
         assert self._old is not None, "undo before do"
@@ -269,6 +300,7 @@ class RenameJourney(JourneyCommand):
         old = state.journey(self.journey_id).name
         state.rename_journey(self.journey_id, self.name)
         self._old = old
+        self.text = f"Rename journey “{old}” to “{state.journey(self.journey_id).name}”"
 
     def undo(self, state: AccountState) -> None:
         assert self._old is not None, "undo before do"
@@ -343,11 +375,17 @@ class SetActiveAudienceLimit(Command):
 
 
 class Macro(Command):
-    """Several commands as one undo step; all or nothing."""
+    """Several commands as one undo step; all or nothing.
 
-    def __init__(self, text: str, commands: Sequence[Command]) -> None:
+    ``named_by``, one of ``commands``, gives the step its name once done (the name the
+    command itself would have in the History), so the wording is not repeated here.
+    """
+
+    def __init__(self, text: str, commands: Sequence[Command], *,
+                 named_by: Command | None = None) -> None:
         self.text = text
         self.commands = list(commands)
+        self.named_by = named_by
         self.changes_account = any(c.changes_account for c in self.commands)
 
     @property
@@ -364,6 +402,8 @@ class Macro(Command):
             for command in reversed(done):
                 command.undo(state)
             raise
+        if self.named_by is not None:
+            self.text = self.named_by.text
 
     def undo(self, state: AccountState) -> None:
         undone: list[Command] = []
@@ -382,7 +422,6 @@ def remove_milestone_with_outputs(
 ) -> Macro:
     """Remove a leaf milestone and its outputs in one step (outputs first, as the rule says)."""
     graph = state.journey(journey_id)
-    name = graph.milestone(milestone_id).name
     steps: list[Command] = [RemoveOutput(journey_id, o.id) for o in graph.outputs_of(milestone_id)]
-    steps.append(RemoveMilestone(journey_id, milestone_id))
-    return Macro(f"Remove milestone “{name}”", steps)
+    removal = RemoveMilestone(journey_id, milestone_id)
+    return Macro(removal.text, [*steps, removal], named_by=removal)

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QUndoView,
     QVBoxLayout,
     QWidget,
 )
@@ -67,7 +66,7 @@ from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
 from app.ui.preview import estimator_of
 from app.ui.status import AudienceMeter, DatabaseLabel, EvaluatedLabel
-from app.ui.undo import EditController
+from app.ui.undo import EditController, HistoryView
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +174,7 @@ class MainWindow(QMainWindow):
 
         self.inspector = Inspector(self.scene, self)
         self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector)
-        self.undo_view = QUndoView(self.undo_stack)
-        self.undo_view.setObjectName("undoView")
-        self.undo_view.setEmptyLabel("Opened")
+        self.undo_view = HistoryView(self.undo_stack)
         self.history_dock = self._dock("History", "historyDock", self.undo_view)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)

@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 from typing import Literal, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QUndoView, QWidget
 
 from app.core.account import AccountState
 from app.core.commands import Command
@@ -199,3 +200,35 @@ class EditController(QObject):
         else:
             log.warning("Edit failed: %s", problem)
             self.refused.emit(str(problem))
+
+
+HISTORY_ITEM_PADDING = 8
+"""The horizontal padding of a History row (``QUndoView::item`` in the style sheet)."""
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Measures a row at the width its text really gets: the style sheet's padding is
+    added after Qt wraps the text, so a line that just fits would be cut with "…"."""
+
+    def sizeHint(self, option: QStyleOptionViewItem,
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        narrower = QStyleOptionViewItem(option)
+        narrower.rect = option.rect.adjusted(0, 0, -2 * HISTORY_ITEM_PADDING, 0)
+        return super().sizeHint(narrower, index)
+
+
+class HistoryView(QUndoView):
+    """The History tab: one row per undo step, named after what it changed.
+
+    Names such as "Deactivate output “CRM webhook” of “Signed up for trial”" are long,
+    so rows wrap to the panel's width instead of being cut off.
+    """
+
+    def __init__(self, stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(stack, parent)
+        self.setObjectName("undoView")
+        self.setEmptyLabel("Opened")
+        self.setWordWrap(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QUndoView.ResizeMode.Adjust)
+        self.setItemDelegate(_WrappingDelegate(self))

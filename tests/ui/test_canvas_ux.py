@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QAction, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton
@@ -27,6 +27,7 @@ from app.ui.dialogs import ConnectionDialog, MilestoneDialog
 from app.ui.main_window import MainWindow
 from app.ui.palette import mime_for
 from app.ui.status import evaluated_text
+from app.ui.undo import HISTORY_ITEM_PADDING
 
 from .conftest import TRIAL
 from .demo import DemoStudio
@@ -341,3 +342,82 @@ def test_an_evaluation_of_another_year_shows_the_year(in_india: None) -> None:
         "Evaluated 1 Jan 2026, 01:30"
     assert evaluated_text(moment, now=datetime(2025, 12, 31, 19, 0, tzinfo=UTC)) == \
         "Evaluated 01:30"  # already 1 January in India, an hour later
+
+
+# --------------------------------------------------------------------------- the history
+
+
+def history(window: MainWindow) -> list[str]:
+    """The rows of the History tab, after its "Opened" row."""
+    model = window.undo_view.model()
+    return [str(model.index(row, 0).data()) for row in range(1, model.rowCount())]
+
+
+def drag(window: MainWindow, start: QPointF, end: QPointF) -> None:
+    viewport = window.view.viewport()
+    a, b = at(window, start), at(window, end)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for step in range(1, 7):
+        QTest.mouseMove(viewport, a + (b - a) * step / 6)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def test_history_entries_name_what_each_edit_changed(qtbot: QtBot, window: MainWindow) -> None:
+    window.panel.select(TRIAL)
+    window.view.reset_zoom()
+    scene = window.scene
+    # A click on an output's badge.
+    output = scene.output_items["out-trial-crm"]
+    window.view.center_on_scene(output.scene_body().center())
+    click(window, output.mapToScene(output.badge_rect().center()))
+    # A new name typed into the inspector.
+    watched = scene.milestone_items["ms-watched"]
+    window.view.center_on_scene(watched.scene_body().center())
+    click(window, body_point(watched))
+    field = window.inspector.name_field
+    assert field is not None
+    field.selectAll()
+    qtbot.keyClicks(field, "Watched this week")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    # A milestone dragged down a little (its outputs travel with it).
+    converted = scene.milestone_items["ms-converted"]
+    window.view.center_on_scene(converted.scene_body().center())
+    start = body_point(converted)
+    drag(window, start, start + QPointF(0, 40))
+    # A partner added with the send handle, then removed with Delete.
+    click_handle(window, converted, "output")
+    dialog = window.active_dialog
+    assert isinstance(dialog, ConnectionDialog)
+    dialog.choose("cn-braze")
+    dialog.accept()
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    # A milestone added with + and removed with Delete.
+    added = add_milestone_with(window, converted, "extend", "Renewed")
+    click(window, body_point(added))
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    expected = [
+        "Deactivate output “CRM webhook” of “Signed up for trial”",
+        "Rename milestone “Watched content” to “Watched this week”",
+        "Move milestone “Converted to paid”",
+        "Add output “Braze” to “Converted to paid”",
+        "Remove output “Braze” of “Converted to paid”",
+        "Add milestone “Renewed”",
+        "Remove milestone “Renewed”",
+    ]
+    assert history(window) == expected
+    assert [window.undo_stack.text(i) for i in range(window.undo_stack.count())] == expected
+    # The History tab shows them whole: long names wrap, none is cut off with "…".
+    window.history_dock.raise_()
+    QApplication.processEvents()
+    view = window.undo_view
+    for row, text in enumerate(expected, start=1):
+        rect = view.visualRect(view.model().index(row, 0))
+        assert view.viewport().rect().contains(rect), text
+        room = QRect(0, 0, rect.width() - 2 * HISTORY_ITEM_PADDING, 10_000)
+        needed = view.fontMetrics().boundingRect(room, Qt.TextFlag.TextWordWrap, text)
+        assert rect.height() >= needed.height(), text
+    # Undone steps keep their names, so the history still says what Redo would do.
+    window.undo()
+    window.undo()
+    assert history(window) == expected
+    assert window.undo_stack.redoText() == "Add milestone “Renewed”"

@@ -110,7 +110,8 @@ def test_an_edit_is_one_step_persisted_at_once_and_undo_redo_are_persisted_too(
     output = Output(milestone_id="ms-converted", connection_id="cn-facebook")
     assert editor.run(AddOutput(TRIAL, output))
     assert editor.undo_stack.count() == 1
-    assert editor.undo_stack.undoText() == "Connect to Facebook Custom Audiences"
+    assert editor.undo_stack.undoText() == (
+        "Add output “Facebook Custom Audiences” to “Converted to paid”")
     assert graph.has_output(output.id)
     assert stored(db_path) == ordered(studio.state.snapshot()) != before
     editor.undo_action.trigger()
@@ -184,7 +185,7 @@ def test_dragging_a_node_moves_it_and_one_undo_restores_it(
     assert abs(moved[0] - start[0] - 60) < 2 and abs(moved[1] - start[1] - 140) < 2
     assert (item.pos().x(), item.pos().y()) == pytest.approx(moved, abs=0.11)
     assert editor.undo_stack.count() == 1
-    assert editor.undo_stack.undoText() == "Move node"
+    assert editor.undo_stack.undoText() == "Move milestone “Converted to paid”"
     assert stored(db_path) == ordered(studio.state.snapshot())
     editor.undo()
     assert graph.position("milestone", "ms-converted") == start
@@ -206,7 +207,7 @@ def test_a_dragged_milestone_carries_its_outputs_in_the_same_step(
     assert graph.position("output", "out-trial-crm") == pytest.approx(
         (output_start[0], output_start[1] + dy), abs=0.2)
     assert editor.undo_stack.count() == 1
-    assert editor.undo_stack.undoText() == "Move 2 nodes"
+    assert editor.undo_stack.undoText() == "Move milestone “Signed up for trial”"
     editor.undo()
     assert studio.state.snapshot() == before
     assert stored(db_path) == ordered(before)
@@ -426,7 +427,7 @@ def test_reordering_a_split_by_dragging_a_sibling_above_another(
     assert [m.name for m in graph.children("ms-watched")] == [
         "Shared content", "Saved content for later", "Remaining users"]
     assert shared_item.texts()[0] == "SPLIT · 1 OF 3"
-    assert editor.undo_stack.undoText() == "Reorder split"
+    assert editor.undo_stack.undoText() == "Reorder “Shared content” in its split"
     editor.undo()
     assert [m.name for m in graph.children("ms-watched")] == [
         "Saved content for later", "Shared content", "Remaining users"]

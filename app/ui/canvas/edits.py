@@ -203,12 +203,9 @@ def delete_command(graph: JourneyGraph, milestone_ids: Iterable[str],
         return None
     if len(steps) == 1:
         return steps[0]
-    if len(order) == 1:
-        text = f"Remove milestone “{graph.milestone(order[0]).name}”"
-    elif not order:
-        text = f"Remove {len(outputs)} outputs"
-    else:
-        text = f"Remove {len(order)} milestones"
+    if len(order) == 1:  # a milestone with its outputs: named as the milestone's removal
+        return Macro(steps[-1].text, steps, named_by=steps[-1])
+    text = f"Remove {len(outputs)} outputs" if not order else f"Remove {len(order)} milestones"
     return Macro(text, steps)
 
 

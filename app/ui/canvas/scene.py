@@ -391,7 +391,7 @@ class JourneyScene(QGraphicsScene):
         if index == graph.child_index(milestone.id):
             return move
         reorder = reorder_milestone(graph.id, milestone.id, index, milestone.parent_id)
-        return Macro("Reorder split", [move, reorder])
+        return Macro(reorder.text, [move, reorder], named_by=reorder)
 
     def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
         super().contextMenuEvent(event)
