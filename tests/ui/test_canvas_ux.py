@@ -123,6 +123,16 @@ def test_milestones_added_with_plus_at_the_end_of_a_path_come_into_view(
     assert item.scene_body().left() > first_look.right()
 
 
+def test_a_new_milestone_is_not_left_under_the_minimap(window: MainWindow) -> None:
+    item = end_of_longest_path(window)
+    at_the_edge(window, item, QPointF(1000, 1000))  # the bottom-right corner
+    assert window.minimap.isVisible()
+    added = add_milestone_with(window, item, "extend", "Renewed")
+    shown = window.view.mapFromScene(with_handles(added)).boundingRect()
+    assert window.view.viewport().rect().contains(shown)
+    assert not window.minimap.geometry().intersects(shown)
+
+
 def at_the_edge(window: MainWindow, item: MilestoneItem, away: QPointF) -> None:
     """Pan so the card and its handles just fit at one edge of the canvas (the one
     ``away`` points to): whatever is added beyond it lands out of sight unless the

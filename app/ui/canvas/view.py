@@ -28,7 +28,7 @@ from PySide6.QtGui import (
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsView, QScrollBar, QWidget
 
 from app.ui import theme
 from app.ui.canvas.scene import JourneyScene
@@ -50,6 +50,16 @@ ZOOM_STEP = 1.2
 
 def clamp_zoom(value: float) -> float:
     return max(MIN_ZOOM, min(MAX_ZOOM, value))
+
+
+def _clearing_shift(shown: QRect, area: QRect, viewport: QRect) -> tuple[int, int]:
+    """The shortest move of the canvas (dx, dy in pixels, as :meth:`JourneyView.pan_by`)
+    that takes ``shown`` off ``area`` while keeping it inside ``viewport``; (0, 0) when
+    there is none."""
+    moves = [(0, area.top() - shown.bottom() - 1), (area.left() - shown.right() - 1, 0),
+             (0, area.bottom() + 1 - shown.top()), (area.right() + 1 - shown.left(), 0)]
+    fitting = [(dx, dy) for dx, dy in moves if viewport.contains(shown.translated(dx, dy))]
+    return min(fitting, key=lambda move: abs(move[0]) + abs(move[1]), default=(0, 0))
 
 
 class JourneyView(QGraphicsView):
@@ -104,8 +114,26 @@ class JourneyView(QGraphicsView):
         self.viewportChanged.emit()
 
     def reveal(self, rect: QRectF) -> None:
-        """Scroll (as little as needed) so the scene ``rect`` is in sight, with a margin."""
+        """Scroll (as little as needed) so the scene ``rect`` is in sight, with a margin,
+        and not under a widget floating over the canvas (the minimap)."""
         self.ensureVisible(rect, REVEAL_MARGIN, REVEAL_MARGIN)
+        viewport = self.viewport().rect()
+        shown = self.mapFromScene(rect).boundingRect().adjusted(
+            -REVEAL_MARGIN, -REVEAL_MARGIN, REVEAL_MARGIN, REVEAL_MARGIN)
+        for area in self._overlays():
+            if area.intersects(shown):
+                dx, dy = _clearing_shift(shown, area, viewport)
+                self.pan_by(dx, dy)
+                return
+
+    def _overlays(self) -> list[QRect]:
+        """Where widgets float over the canvas, in viewport coordinates."""
+        viewport = self.viewport()
+        return [child.geometry().translated(-viewport.pos())
+                for child in self.findChildren(QWidget,
+                                               options=Qt.FindChildOption.FindDirectChildrenOnly)
+                if child is not viewport and child.isVisible()
+                and not child.findChildren(QScrollBar)]
 
     # ------------------------------------------------------------------ zoom
 
