@@ -10,9 +10,11 @@ any status change in any journey updates it.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from app.core.account import AccountState
@@ -138,17 +140,40 @@ def evaluated_text(moment: datetime, now: datetime | None = None) -> str:
 
 
 class EvaluatedLabel(QLabel):
-    """When the shown journey's audiences were last calculated, in local time."""
+    """When the shown journey's audiences were last calculated, in local time.
+
+    At local midnight "Evaluated 14:32" would start to mean the wrong day, so the label
+    says it again then (with the date).
+    """
 
     TIP = "When the shown journey's audiences were last calculated"
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("databaseLabel")  # the same quiet style
         self.setToolTip(self.TIP)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._moment: datetime | None = None
+        self.midnight = QTimer(self)
+        """Fires at the next local midnight while a time is shown."""
+        self.midnight.setSingleShot(True)
+        self.midnight.timeout.connect(self._refresh)
 
-    def show_evaluated(self, moment: datetime, now: datetime | None = None) -> None:
+    def show_evaluated(self, moment: datetime) -> None:
         """Show ``moment`` (stored UTC); the tooltip has the full date and seconds."""
-        self.setText(evaluated_text(moment, now))
+        self._moment = moment
         local = local_time(moment)
         self.setToolTip(f"{self.TIP}: {local.day} {local:%B %Y, %H:%M:%S} ({local:%Z})")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._moment is None:
+            return
+        now = self._clock()
+        self.setText(evaluated_text(self._moment, now))
+        local_now = local_time(now)
+        # The next midnight on the local calendar (a few seconds after, to be past it).
+        tomorrow = (local_now + timedelta(days=1)).replace(hour=0, minute=0, second=2,
+                                                           microsecond=0)
+        self.midnight.start(max(1000, int((tomorrow - local_now).total_seconds() * 1000)))

@@ -26,7 +26,7 @@ from app.ui.canvas.items import MilestoneItem, NodeItem
 from app.ui.dialogs import ConnectionDialog, MilestoneDialog
 from app.ui.main_window import MainWindow
 from app.ui.palette import mime_for
-from app.ui.status import evaluated_text
+from app.ui.status import EvaluatedLabel, evaluated_text
 from app.ui.undo import HISTORY_ITEM_PADDING
 
 from .conftest import TRIAL
@@ -431,3 +431,17 @@ def test_history_entries_name_what_each_edit_changed(qtbot: QtBot, window: MainW
     window.undo()
     assert history(window) == expected
     assert window.undo_stack.redoText() == "Add milestone “Renewed”"
+
+
+def test_at_local_midnight_the_label_adds_the_date(qtbot: QtBot, in_india: None) -> None:
+    india = timezone(timedelta(hours=5, minutes=30))
+    now = datetime(2026, 12, 2, 23, 50, tzinfo=india)
+    label = EvaluatedLabel(clock=lambda: now)
+    qtbot.addWidget(label)
+    label.show_evaluated(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))  # 23:30 in India
+    assert label.text() == "Evaluated 23:30"
+    # Due just after midnight, India time: ten minutes from "now".
+    assert 600_000 <= label.midnight.remainingTime() <= 603_000
+    now = datetime(2026, 12, 3, 0, 0, 2, tzinfo=india)
+    label.midnight.timeout.emit()
+    assert label.text() == "Evaluated 2 Dec, 23:30"
