@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QAction, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QAction, QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 from pytestqt.qtbot import QtBot
@@ -31,31 +31,9 @@ from app.ui.undo import HISTORY_ITEM_PADDING
 
 from .conftest import TRIAL
 from .demo import DemoStudio
+from .test_editing import at, click, drop
 
 # --------------------------------------------------------------------------- gestures
-
-
-def at(window: MainWindow, point: QPointF) -> QPoint:
-    return window.view.mapFromScene(point)
-
-
-def click(window: MainWindow, point: QPointF) -> None:
-    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton,
-                     Qt.KeyboardModifier.NoModifier, at(window, point))
-
-
-def drop(window: MainWindow, mime: QMimeData, point: QPointF) -> None:
-    """A palette drag arriving on the canvas at ``point`` (scene coordinates), dropped."""
-    viewport = window.view.viewport()
-    position = QPointF(at(window, point))
-    copy = Qt.DropAction.CopyAction
-    buttons = Qt.MouseButton.LeftButton
-    none = Qt.KeyboardModifier.NoModifier
-    QApplication.sendEvent(viewport, QDragEnterEvent(position.toPoint(), copy, mime, buttons,
-                                                     none))
-    QApplication.sendEvent(viewport, QDragMoveEvent(position.toPoint(), copy, mime, buttons,
-                                                    none))
-    QApplication.sendEvent(viewport, QDropEvent(position, copy, mime, buttons, none))
 
 
 def body_point(item: NodeItem) -> QPointF:
