@@ -152,3 +152,7 @@ def print_startup_marks(window: MainWindow, *, quit_after_sizes: bool) -> None:
 
     AfterPaint(viewport, lambda: mark("paint"))
     runner.figuresChanged.connect(sizes_arrived)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
