@@ -144,6 +144,8 @@ def print_startup_marks(window: MainWindow, *, quit_after_sizes: bool) -> None:
     def sizes_arrived(_journey_id: str) -> None:
         runner.figuresChanged.disconnect(sizes_arrived)
         AfterPaint(viewport, sizes_shown)
+        # The cards that changed may all lie outside the view: paint it all the same.
+        viewport.update()
 
     def sizes_shown() -> None:
         mark("sizes")
