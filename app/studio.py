@@ -87,16 +87,26 @@ class Studio:
         return self.state
 
     def evaluate(
-        self, document: JourneyDocument, as_of: datetime | None = None
+        self,
+        document: JourneyDocument,
+        as_of: datetime | None = None,
+        *,
+        store: bool | None = None,
     ) -> EvaluationResult:
-        """Evaluate a journey's audiences at ``as_of`` (default now) and store the results.
+        """Evaluate a journey's audiences at ``as_of`` (default now).
+
+        The stored memberships are the journey's current state, so by default only an
+        evaluation of now (``as_of`` None) is stored; one of another time is a what-if,
+        returned but not stored unless ``store`` is true.
 
         Safe off the GUI thread: it works on ``document`` (an immutable copy of the
         journey, taken where the journey lives) over a connection of its own.
         """
         from app.engine.evaluation import evaluate_journey
 
-        return evaluate_journey(self.database, JourneyGraph.from_document(document), as_of)
+        graph = JourneyGraph.from_document(document)
+        keep = as_of is None if store is None else store
+        return evaluate_journey(self.database, graph, as_of, store=keep)
 
     def estimate(
         self,

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from app.cli._common import print_table
 from app.core.errors import NotFoundError, StudioError
 from app.core.graph import JourneyGraph
-from app.engine.evaluation import evaluate_journey
 from app.studio import Studio
 
 
@@ -18,13 +17,22 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "evaluate",
         help="evaluate a journey: size, added and removed per milestone",
         description="Evaluate every audience of a journey over the imported events, store "
-        "the memberships and print, per milestone: name, parent, size, added, removed.",
+        "the memberships and print, per milestone: name, parent, size, added, removed "
+        "(compared with the stored memberships). With --as-of it is a what-if: printed, "
+        "not stored, unless --store is given.",
     )
     parser.add_argument("journey", metavar="JOURNEY", help="the journey's name (or id)")
     parser.add_argument(
         "--as-of",
         metavar="ISO",
-        help="evaluate as of this UTC time, e.g. 2024-03-01T12:00:00Z (default: now)",
+        help="evaluate as of this UTC time, e.g. 2024-03-01T12:00:00Z (default: now); "
+        "the result is printed, not stored",
+    )
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help="with --as-of: store the result as the current memberships (the next "
+        "evaluation then reports who joined and left since that time)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=_evaluate)
@@ -59,7 +67,9 @@ def find_journey(studio: Studio, name_or_id: str) -> JourneyGraph:
 
 def _evaluate(studio: Studio, args: argparse.Namespace) -> int:
     graph = find_journey(studio, args.journey)
-    result = evaluate_journey(studio.database, graph, parse_as_of(args.as_of))
+    as_of = parse_as_of(args.as_of)
+    stored = as_of is None or args.store
+    result = studio.evaluate(graph.document(), as_of, store=stored)
     names = {m.id: m.name for m in graph.milestones_in_order()}
     rows = [
         {
@@ -79,6 +89,7 @@ def _evaluate(studio: Studio, args: argparse.Namespace) -> int:
             "journey_id": graph.id,
             "as_of": result.as_of.isoformat(),
             "evaluated_at": result.evaluated_at.isoformat(),
+            "stored": stored,
             "population": {"size": people.size, "added": people.added,
                            "removed": people.removed},
             "milestones": rows,
@@ -87,6 +98,9 @@ def _evaluate(studio: Studio, args: argparse.Namespace) -> int:
     people = result.population
     print(f"{graph.name} as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC: "
           f"{people.size} users in the journey (+{people.added} −{people.removed})")
+    if not stored:
+        print("A what-if: not stored (added and removed compare with the stored "
+              "memberships; --store keeps it).")
     if not rows:
         print("No milestones yet.")
         return 0

@@ -187,9 +187,19 @@ def milestone_query(
 
 
 def evaluate_journey(
-    database: Database | Engine, graph: JourneyGraph, as_of: datetime | None = None
+    database: Database | Engine,
+    graph: JourneyGraph,
+    as_of: datetime | None = None,
+    *,
+    store: bool = True,
 ) -> EvaluationResult:
-    """Evaluate every audience of ``graph`` at ``as_of`` (default now), store and return it."""
+    """Evaluate every audience of ``graph`` at ``as_of`` (default now), store and return it.
+
+    ``store=False`` is a what-if: the same work and the same answer (adds and drops
+    counted against the stored members), but nothing of it is kept, so the stored
+    memberships stay the journey's current state and the next stored run is compared
+    with them, not with the what-if.
+    """
     as_of = utc(as_of)
     as_of_ms = to_ms(as_of)
     evaluation_id = uuid.uuid4().hex
@@ -207,6 +217,8 @@ def evaluate_journey(
         for m in milestones:
             query = milestone_query(graph, m, as_of_ms, input_ids)
             results.append(step.store(m.id, m.name, m.parent_id, query))
+        if not store:
+            connection.rollback()  # memberships, drops, history rows, new audience keys
     return EvaluationResult(
         evaluation_id, graph.id, as_of, evaluated_at, people, tuple(results)
     )

@@ -74,7 +74,7 @@ def test_import_evaluate_and_re_evaluate(
               amount=12.0, input_id=IOS),
         Event(U3, BASE_MS, event_name=OPEN, input_id="in-streaming-web"),
     ], 10_000_000, [U1, U2, U3])
-    as_of = ["--as-of", "2024-01-05T00:00:00Z"]
+    as_of = ["--as-of", "2024-01-05T00:00:00Z", "--store"]  # the next run compares with it
     assert main(["--db", db_path, "evaluate", "Buyers", *as_of, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["as_of"] == "2024-01-05T00:00:00+00:00"
