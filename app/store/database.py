@@ -13,6 +13,7 @@ more than half a second, on every start of the app if it were done each time.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,16 +56,22 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 #: the engine's index range scans read fewer, fuller pages.
 SQLITE_PAGE_SIZE = 16_384
 POSTGRES_CONNECT_TIMEOUT_S = 10
+PRIVATE_FILE_MODE = 0o600
+"""A new SQLite file: customer data, read and written by its owner only. SQLite gives
+its -wal, -shm and -journal files the database file's mode."""
+PRIVATE_FOLDER_MODE = 0o700
 
 
 def default_database_url() -> str:
-    """The SQLite file in the user's data folder (created if missing).
+    """The SQLite file in the user's data folder (created if missing, owner only).
 
     Local-first: with no configuration at all, journeys live in one file that
-    belongs to the person using the program.
+    belongs to the person using the program. The folder holds customer data, so
+    when it is made here only its owner may enter it (an existing one is left as is).
     """
     folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=PRIVATE_FOLDER_MODE, exist_ok=True)
     return URL.create("sqlite", database=str(folder / "journeys.db")).render_as_string(
         hide_password=False
     )
@@ -127,6 +134,7 @@ class Database:
         self._url = _parse_url(default_database_url() if url is None else url)
         self._engine = _create_engine(self._url, echo=echo)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        _create_private_file(self._url)
         try:
             self._upgrade()
         except BaseException:
@@ -238,6 +246,24 @@ def _is_sqlite_memory(url: URL) -> bool:
         or "mode=memory" in database
         or (url.query.get("mode") == "memory")
     )
+
+
+def _create_private_file(url: URL) -> None:
+    """Create a SQLite database file that does not exist yet, readable by its owner only.
+
+    SQLite would create it with the process's umask, usually readable by everyone
+    on the machine. An empty file is an empty database to SQLite. A file that exists
+    keeps its mode (who may read it is its owner's choice); when the file can't be
+    made (no such folder), SQLite's own error says so when it connects.
+    """
+    if url.get_backend_name() != "sqlite" or _is_sqlite_memory(url) or "uri" in url.query:
+        return
+    try:
+        descriptor = os.open(url.database or "", os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                             PRIVATE_FILE_MODE)
+    except OSError:
+        return
+    os.close(descriptor)
 
 
 def _create_engine(url: URL, *, echo: bool) -> Engine:
