@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="database: a SQLAlchemy URL (sqlite:///…, postgresql+psycopg://…) or a file "
-        "path; default: journeys.db in the user data folder",
+        help="the database, SQLite or PostgreSQL: a file path or a SQLAlchemy URL "
+        "(sqlite:///…, postgresql+psycopg://…); default: journeys.db in the user data folder",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)

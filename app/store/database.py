@@ -56,6 +56,10 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 #: the engine's index range scans read fewer, fuller pages.
 SQLITE_PAGE_SIZE = 16_384
 POSTGRES_CONNECT_TIMEOUT_S = 10
+SUPPORTED_BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+"""The databases the store keeps its data in: the migrations and the engine's SQL are
+written and tested for these. (DuckDB serves the engine's tests as a query backend
+only: it has no migrations.)"""
 PRIVATE_FILE_MODE = 0o600
 """A new SQLite file: customer data, read and written by its owner only. SQLite gives
 its -wal, -shm and -journal files the database file's mode."""
@@ -155,7 +159,7 @@ class Database:
 
     @property
     def dialect_name(self) -> str:
-        """``sqlite``, ``postgresql``, ``duckdb``, …"""
+        """``sqlite`` or ``postgresql`` (see :data:`SUPPORTED_BACKENDS`)."""
         return self._engine.dialect.name
 
     # ------------------------------------------------------------------ sessions
@@ -271,6 +275,13 @@ def _create_engine(url: URL, *, echo: bool) -> Engine:
     options: dict[str, Any] = {"echo": echo, "json_deserializer": _lenient_json_loads}
     shown = url.render_as_string(hide_password=True)
     backend = url.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise DataError(
+            f"Can't open the database at {shown}: “{backend}” databases are not supported. "
+            f"Journey Studio keeps its data in SQLite (a file path, or "
+            f"sqlite:///path/to/journeys.db) or PostgreSQL "
+            f"(postgresql+psycopg://user@host/dbname)."
+        )
     if backend == "sqlite":
         if _is_sqlite_memory(url):
             # One shared connection, so every session sees the one in-memory database.

@@ -129,7 +129,8 @@ def test_malformed_url_is_a_data_error(url: str) -> None:
 
 
 def test_unknown_database_kind_is_a_data_error() -> None:
-    with pytest.raises(DataError, match="not a database kind"):
+    with pytest.raises(DataError, match=r"“nosuchdb” databases are not supported.*SQLite.*"
+                       r"PostgreSQL"):
         Database("nosuchdb://host/x")
 
 
