@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.cli._arguments import not_negative, whole_number
 from app.core.errors import StudioError
 from app.ingest.demo_data import DEMO_INPUTS, seed_demo_events, write_demo_files
 from app.studio import Studio
@@ -21,9 +22,9 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "demo", help="generate demo users and events",
         description="Generate demo customer data across the demo workspaces and inputs.",
     )
-    command.add_argument("--users", type=int, default=1000, metavar="N",
+    command.add_argument("--users", type=not_negative, default=1000, metavar="N",
                          help="number of users (default 1,000)")
-    command.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    command.add_argument("--seed", type=whole_number, default=7, help="random seed (default 7)")
     command.add_argument("--out", type=Path, metavar="DIR",
                          help="also write mParticle batch files (JSON lines, gzip) here")
     command.add_argument("--no-store", action="store_true",
@@ -32,8 +33,6 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _demo(studio: Studio, args: argparse.Namespace) -> int:
-    if args.users < 0:
-        raise StudioError("--users must be 0 or more.")
     if args.no_store and args.out is None:
         raise StudioError("--no-store needs --out DIR: otherwise nothing would be generated.")
     if args.out is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
+from app.cli._arguments import utc_time
 from app.cli._common import print_table
-from app.core.errors import NotFoundError, StudioError
+from app.core.errors import NotFoundError
 from app.core.graph import JourneyGraph
 from app.studio import Studio
 
@@ -25,6 +26,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument(
         "--as-of",
         metavar="ISO",
+        type=utc_time,
         help="evaluate as of this UTC time, e.g. 2024-03-01T12:00:00Z (default: now); "
         "the result is printed, not stored",
     )
@@ -36,21 +38,6 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=_evaluate)
-
-
-def parse_as_of(text: str | None) -> datetime | None:
-    """An ISO-8601 time as aware UTC (a time without zone is UTC); None for now."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise StudioError(
-            f"“{text}” is not an ISO-8601 time; write e.g. 2024-03-01 or 2024-03-01T12:00:00Z."
-        ) from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def find_journey(studio: Studio, name_or_id: str) -> JourneyGraph:
@@ -67,7 +54,7 @@ def find_journey(studio: Studio, name_or_id: str) -> JourneyGraph:
 
 def _evaluate(studio: Studio, args: argparse.Namespace) -> int:
     graph = find_journey(studio, args.journey)
-    as_of = parse_as_of(args.as_of)
+    as_of: datetime | None = args.as_of
     stored = as_of is None or args.store
     result = studio.evaluate(graph.document(), as_of, store=stored)
     names = {m.id: m.name for m in graph.milestones_in_order()}

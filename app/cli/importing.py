@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from app.cli._arguments import positive
 from app.core.errors import StudioError
 from app.ingest.chunking import Rejection
 from app.ingest.importer import DEFAULT_CHUNK_SIZE, FORMATS, Progress, import_files
@@ -44,7 +45,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                          "or csv (columns in the README)")
     command.add_argument("--input", required=True, metavar="WORKSPACE/INPUT",
                          help='the input the events arrive through, e.g. "Streaming App/iOS"')
-    command.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="N",
+    command.add_argument("--chunk-size", type=positive, default=DEFAULT_CHUNK_SIZE, metavar="N",
                          help=f"events per transaction (default {DEFAULT_CHUNK_SIZE:,})")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=_import)

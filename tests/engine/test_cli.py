@@ -150,7 +150,9 @@ def test_import_errors_name_the_milestone_criterion_and_field(
                           "field amount[0]: condition on “amount”: “between” needs exactly two")
     assert main(["--db", db_path, "evaluate", "Nope"]) == 1
     assert "There is no journey called “Nope”" in capsys.readouterr().err
-    assert main(["--db", db_path, "evaluate", "Trial to paid", "--as-of", "soon"]) == 1
+    with pytest.raises(SystemExit) as usage_error:  # a bad argument: argparse's usage error
+        main(["--db", db_path, "evaluate", "Trial to paid", "--as-of", "soon"])
+    assert usage_error.value.code == 2
     assert "“soon” is not an ISO-8601 time" in capsys.readouterr().err
 
 

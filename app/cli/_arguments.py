@@ -1,0 +1,67 @@
+"""Checked argument types: a value that can't be right is argparse's usage error.
+
+Each function is an argparse ``type=``: it turns the text into the value or raises
+:class:`argparse.ArgumentTypeError` with the reason, which argparse prints under the
+command's usage line (exit code 2) before any database is opened, where the value
+would otherwise end in a traceback deep inside (``--chunk-size 0``) or an
+evaluation of a time no event can have (``--as-of 0001-01-01``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+
+from app.ingest.values import MIN_TIMESTAMP_MS
+
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=MIN_TIMESTAMP_MS)
+"""The earliest time an imported event may have: nothing can be evaluated before it."""
+
+
+def whole_number(text: str) -> int:
+    """Any whole number (a seed)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, not “{text}”") from None
+
+
+def _at_least(text: str, lowest: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = lowest - 1
+    if value < lowest:
+        raise argparse.ArgumentTypeError(f"a whole number of {lowest} or more, not “{text}”")
+    return value
+
+
+def positive(text: str) -> int:
+    """A whole number of 1 or more (a size, a count of events per transaction)."""
+    return _at_least(text, 1)
+
+
+def not_negative(text: str) -> int:
+    """A whole number of 0 or more (a number of users)."""
+    return _at_least(text, 0)
+
+
+def utc_time(text: str) -> datetime:
+    """An ISO-8601 time as aware UTC (a time without zone is UTC), not before any event."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"“{text}” is not an ISO-8601 time; write e.g. 2024-03-01 or 2024-03-01T12:00:00Z"
+        ) from None
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(
+            f"“{text}” is not a time that can be written in UTC"
+        ) from None
+    if moment < EARLIEST_TIME:
+        raise argparse.ArgumentTypeError(
+            f"“{text}” is before {EARLIEST_TIME:%Y-%m-%d}, the earliest time events are kept"
+        )
+    return moment
