@@ -6,6 +6,12 @@ command changes the in-memory state, then everything it touched is written in
 one transaction. If writing fails (another window saved first, the server went
 away), the command is reverted in memory too, so what is shown is what is
 stored.
+
+Rules that span the account hold between windows and processes too, each of
+which checks its edits against its own copy: journeys and the account row are
+versioned (a stale save is refused), journey names are unique in the store, and
+an edit that activates audiences or sets the limit asks core's limit rule again,
+inside its transaction, of the account as stored with the edit applied.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.core.account import AccountState
+from app.core.account import AccountState, check_stored_limit
 from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
+from app.core.errors import ConflictError, JourneyRuleError
 from app.core.graph import JourneyGraph
 from app.core.models import Account, JourneyDocument, Milestone
 from app.store.database import Database, default_database_url
@@ -48,10 +55,17 @@ def database_url(value: str | None) -> str:
 class Studio:
     """An open database with its account in memory."""
 
-    def __init__(self, database: Database, state: AccountState, versions: dict[str, int]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        state: AccountState,
+        versions: dict[str, int],
+        account_version: int = 1,
+    ) -> None:
         self.database = database
         self.state = state
         self._versions = versions
+        self._account_version = account_version
 
     @classmethod
     def open(cls, url: str | None = None, *, seed_demo: bool = True) -> Studio:
@@ -71,19 +85,19 @@ class Studio:
 
                 # After the account commit: the importer writes in its own transactions.
                 seed_demo_events(database)
-            state, versions = _load(database)
+            state, versions, account_version = _load(database)
         except BaseException:
             database.dispose()
             raise
         log.info("Opened %s with %d journeys", database.url, len(versions))
-        return cls(database, state, versions)
+        return cls(database, state, versions, account_version)
 
     def close(self) -> None:
         self.database.dispose()
 
     def reload(self) -> AccountState:
         """Read everything again (after a conflict); listeners must subscribe anew."""
-        self.state, self._versions = _load(self.database)
+        self.state, self._versions, self._account_version = _load(self.database)
         return self.state
 
     def evaluate(
@@ -150,17 +164,45 @@ class Studio:
         forward: Callable[[AccountState], None],
         backward: Callable[[AccountState], None],
     ) -> None:
+        active_before = self._active_ids(command.journey_ids)
         forward(self.state)
         try:
-            self._persist(command)
+            self._persist(command, self._newly_active(active_before))
         except BaseException:
             backward(self.state)
             raise
 
-    def _persist(self, command: Command) -> None:
+    def _active_ids(self, journey_ids: tuple[str, ...]) -> dict[str, frozenset[str]]:
+        """The active audiences of these journeys in memory (none for a journey not there)."""
+        return {
+            j: self.state.journey(j).active_milestone_ids() if self.state.has_journey(j)
+            else frozenset()
+            for j in journey_ids
+        }
+
+    def _newly_active(self, before: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        """What the edit just done in memory activated, journey by journey (only non-empty).
+
+        Each journey's stored version is the one it had in memory before the edit
+        (the save is refused otherwise), so this is also what the edit activates in
+        the store.
+        """
+        after = self._active_ids(tuple(before))
+        return {j: after[j] - before[j] for j in before if after[j] - before[j]}
+
+    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]]) -> None:
         new_versions: dict[str, int | None] = {}
+        account_version = self._account_version
+        checks_limit = bool(newly_active) or command.changes_account
         with self.database.transaction() as session:
+            accounts = AccountRepository(session)
             journeys = JourneyRepository(session)
+            # First statement: the account's compare-and-set, or its lock when the limit is
+            # checked, so concurrent checks of the limit run one after the other.
+            if command.changes_account:
+                account_version = accounts.save_account(self.state.account, account_version)
+            elif checks_limit:
+                accounts.lock()
             for journey_id in command.journey_ids:
                 expected = self._versions.get(journey_id)
                 if self.state.has_journey(journey_id):
@@ -169,8 +211,9 @@ class Studio:
                 elif expected is not None:
                     journeys.delete(journey_id, expected)
                     new_versions[journey_id] = None
-            if command.changes_account:
-                AccountRepository(session).save_account(self.state.account)
+            if checks_limit:
+                _check_limit_as_stored(accounts, journeys, newly_active, command.changes_account)
+        self._account_version = account_version
         for journey_id, version in new_versions.items():
             if version is None:
                 self._versions.pop(journey_id, None)
@@ -198,7 +241,30 @@ def _create_account(session: Session, seed_demo: bool) -> None:
         journeys.save(document, None)
 
 
-def _load(database: Database) -> tuple[AccountState, dict[str, int]]:
+def _check_limit_as_stored(
+    accounts: AccountRepository,
+    journeys: JourneyRepository,
+    newly_active: dict[str, frozenset[str]],
+    limit_changed: bool,
+) -> None:
+    """Ask core's limit rule of the account as stored with this edit's writes applied.
+
+    Another window or process may have lowered the limit or activated audiences since
+    this window loaded the account; then the edit is refused as a conflict (the window
+    offers Reload) and the transaction stores nothing.
+    """
+    account, _ = accounts.stored_account()
+    stored = [item.document for item in journeys.list()]
+    try:
+        check_stored_limit(account, stored, newly_active, limit_changed=limit_changed)
+    except JourneyRuleError as refusal:
+        raise ConflictError(
+            f"{refusal} Nothing was saved: another window or someone else changed the "
+            f"account since you opened it; reload to see their changes."
+        ) from refusal
+
+
+def _load(database: Database) -> tuple[AccountState, dict[str, int], int]:
     with database.transaction() as session:
         data = AccountRepository(session).load()
         stored = JourneyRepository(session).list()
@@ -208,4 +274,4 @@ def _load(database: Database) -> tuple[AccountState, dict[str, int]]:
     for item in stored:
         state.load_journey(item.document)
         versions[item.document.journey.id] = item.version
-    return state, versions
+    return state, versions, data.version

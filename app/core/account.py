@@ -8,12 +8,22 @@ edit activates audiences. Journey-level rules that involve other journeys
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from app.core import errors
 from app.core.events import AccountChanged, EventSource, JourneyAdded, JourneyRemoved
 from app.core.graph import JourneyGraph, clean_name, reason
 from app.core.models import Account, Connection, Input, Journey, JourneyDocument, Workspace
+
+
+def journey_name_key(name: str) -> str:
+    """What no two journeys of an account may share: the name with spaces collapsed and
+    capitals ignored (Unicode case folding, so “Straße” and “STRASSE” clash too).
+
+    The store keeps this key under a unique index, so the rule also holds between
+    windows and processes that each checked it only against their own copy.
+    """
+    return " ".join(name.split()).casefold()
 
 
 class AccountState(EventSource):
@@ -116,17 +126,17 @@ class AccountState(EventSource):
         return journey_id in self._journeys
 
     def journey_by_name(self, name: str) -> JourneyGraph:
-        wanted = " ".join(name.split()).casefold()
+        wanted = journey_name_key(name)
         for graph in self._journeys.values():
-            if graph.name.casefold() == wanted:
+            if journey_name_key(graph.name) == wanted:
                 return graph
         raise errors.NotFoundError(f"There is no journey called “{name}”.")
 
     def check_journey(self, journey: Journey) -> None:
         """Name and inputs rules for a journey record being created or replaced."""
-        cleaned = clean_name(journey.name, "journey").casefold()
+        cleaned = journey_name_key(clean_name(journey.name, "journey"))
         for other in self._journeys.values():
-            if other.id != journey.id and other.name.casefold() == cleaned:
+            if other.id != journey.id and journey_name_key(other.name) == cleaned:
                 raise errors.DuplicateNameError(
                     f"There is already a journey called “{other.name}”."
                 )
@@ -251,3 +261,36 @@ class AccountState(EventSource):
         position = len(items) if index is None else max(0, min(index, len(items)))
         items.insert(position, (graph.id, graph))
         self._journeys = dict(items)
+
+
+def check_stored_limit(
+    account: Account,
+    journeys: Iterable[JourneyDocument],
+    newly_active: Mapping[str, Iterable[str]],
+    *,
+    limit_changed: bool,
+) -> None:
+    """The active-audience limit asked again of the account as an edit is about to store it.
+
+    A window checks an edit against its own copy of the account, which another window
+    or process may have changed since (a lower limit, outputs activated elsewhere). So
+    the save asks the same rules of what is stored: ``account`` and ``journeys`` are the
+    account and every journey as stored with the edit applied, ``newly_active`` the
+    audiences the edit activates (journey id -> milestone ids), ``limit_changed`` whether
+    it sets the limit. Raises the error the edit would have met in memory had the
+    window been up to date.
+    """
+    state = AccountState(account)
+    for document in journeys:
+        state.load_journey(document)
+    if limit_changed:
+        state.check_set_limit(state.limit)
+    names = [
+        name
+        for journey_id, milestone_ids in newly_active.items()
+        if state.has_journey(journey_id)
+        for name in state.journey(journey_id).names_of(milestone_ids)
+    ]
+    count = state.active_audience_count()
+    if names and count > state.limit:
+        raise errors.ActiveAudienceLimitError(names, count, state.limit)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Dialect,
     Double,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -33,6 +34,9 @@ ID_LENGTH = 64
 
 NAME_LENGTH = 255
 """Room above the model's 80-character names so a longer limit needs no migration."""
+
+JOURNEY_NAME_INDEX = "uq_journeys_name_key"
+"""The unique index on (account, name key): a save that meets it clashes on the name."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,13 +84,18 @@ class Base(DeclarativeBase):
 
 
 class AccountRow(Base):
-    """The account; there is exactly one per database."""
+    """The account; there is exactly one per database.
+
+    ``version`` is bumped by every change of the account's own fields, like a
+    journey's: a window that changes the limit names the version it started from.
+    """
 
     __tablename__ = "accounts"
 
     id: Mapped[str] = _id(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     active_audience_limit: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
 
 
 class WorkspaceRow(Base):
@@ -120,13 +129,22 @@ class ConnectionRow(Base):
 
 
 class JourneyRow(Base):
-    """A journey; ``version`` is bumped by every save (optimistic concurrency)."""
+    """A journey; ``version`` is bumped by every save (optimistic concurrency).
+
+    ``name_key`` is the name as the uniqueness rule compares it
+    (:func:`app.core.account.journey_name_key`); its unique index keeps two windows
+    from both creating “Same” and “same”.
+    """
 
     __tablename__ = "journeys"
+    __table_args__ = (
+        Index(JOURNEY_NAME_INDEX, "account_id", "name_key", unique=True),
+    )
 
     id: Mapped[str] = _id(primary_key=True)
     account_id: Mapped[str] = _id(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name_key: Mapped[str] = mapped_column(String(NAME_LENGTH))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,13 +1,19 @@
-"""AccountRepository: the one account of a database, its workspaces, inputs and connections."""
+"""AccountRepository: the one account of a database, its workspaces, inputs and connections.
+
+The account row is versioned like a journey: a change of its own fields names the
+version it started from and is refused with a ConflictError when another window
+or process changed the account since.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.orm import Session
 
-from app.core.errors import DataError
+from app.core.errors import ConflictError, DataError
 from app.core.models import Account, Connection, Input, Workspace
 from app.store.repositories._support import assign, flush, json_value, validated
 from app.store.schema import AccountRow, ConnectionRow, InputRow, WorkspaceRow
@@ -21,6 +27,8 @@ class AccountData:
     workspaces: tuple[Workspace, ...] = ()
     inputs: tuple[Input, ...] = ()
     connections: tuple[Connection, ...] = ()
+    version: int = 1
+    """The account row's version: what a later change of the account must name."""
 
 
 class AccountRepository:
@@ -69,6 +77,7 @@ class AccountRepository:
                 name=row.name,
                 active_audience_limit=row.active_audience_limit,
             ),
+            version=row.version,
             workspaces=tuple(
                 validated(Workspace, f"workspace “{w.name}”", id=w.id, name=w.name)
                 for w in workspace_rows
@@ -113,21 +122,90 @@ class AccountRepository:
         for connection in data.connections:
             self.save_connection(connection)
 
-    def save_account(self, account: Account) -> None:
-        """Create the account, or update its name and limit."""
-        rows = self._session.scalars(select(AccountRow)).all()
+    def save_account(self, account: Account, expected_version: int | None = None) -> int:
+        """Create the account, or update its name and limit; return its new version.
+
+        With ``expected_version`` (the version the caller loaded), the update is an
+        atomic compare-and-set and the first statement of the transaction (on SQLite
+        that takes the write lock before anything is read); if the stored version moved
+        on meanwhile, ConflictError and nothing is written. Without it, the account is
+        created or overwritten (setting up a database).
+        """
+        if expected_version is not None:
+            return self._compare_and_set(account, expected_version)
+        rows = self._session.scalars(
+            select(AccountRow).execution_options(populate_existing=True)
+        ).all()
         others = [r for r in rows if r.id != account.id]
         if others:
             raise DataError(
                 f"This database already belongs to the account “{others[0].name}”; "
                 f"Journey Studio keeps one account per database."
             )
-        values = {"name": account.name, "active_audience_limit": account.active_audience_limit}
+        values: dict[str, Any] = {
+            "name": account.name,
+            "active_audience_limit": account.active_audience_limit,
+        }
         if rows:
+            values["version"] = rows[0].version + 1
             assign(rows[0], values)
         else:
+            values["version"] = 1
             self._session.add(AccountRow(id=account.id, **values))
         flush(self._session, "the account")
+        return int(values["version"])
+
+    def lock(self) -> None:
+        """Hold the account until the transaction ends: other writers that lock it wait.
+
+        An edit that checks a rule spanning the account (the active-audience limit)
+        against what is stored locks first, so two such edits can't both read the old
+        state and both pass. The statement is a write that changes nothing: on
+        PostgreSQL it locks the row (as SELECT … FOR UPDATE would), on SQLite it takes
+        the database's write lock before anything is read. The version is left alone:
+        edits elsewhere in the account don't make a window's limit change stale.
+        """
+        self._session.execute(update(_table()).values(version=AccountRow.version))
+
+    def stored_account(self) -> tuple[Account, int]:
+        """The account as stored now, with its version (not the rows cached in the session)."""
+        row = self._session.execute(
+            select(
+                AccountRow.id, AccountRow.name, AccountRow.active_audience_limit,
+                AccountRow.version,
+            )
+        ).first()
+        if row is None:
+            raise DataError("This database has no account yet.")
+        account = validated(
+            Account, "account", id=row.id, name=row.name,
+            active_audience_limit=row.active_audience_limit,
+        )
+        return account, row.version
+
+    def _compare_and_set(self, account: Account, expected: int) -> int:
+        """Move the account from ``expected`` to the next version, or raise ConflictError."""
+        result = self._session.execute(
+            update(_table())
+            .where(AccountRow.id == account.id, AccountRow.version == expected)
+            .values(
+                name=account.name,
+                active_audience_limit=account.active_audience_limit,
+                version=expected + 1,
+            )
+        )
+        if cast("CursorResult[Any]", result).rowcount == 1:
+            return expected + 1
+        limit = self._session.scalar(
+            select(AccountRow.active_audience_limit).where(AccountRow.id == account.id)
+        )
+        if limit is None:
+            raise DataError("The account can't be saved: this database holds another account.")
+        raise ConflictError(
+            f"The account settings were changed in another window or by someone else since "
+            f"you opened them (the active-audience limit is now {limit}). Nothing was "
+            f"overwritten; reload to see their changes."
+        )
 
     def add_workspace(self, workspace: Workspace, position: int) -> None:
         """Add a workspace at ``position`` in the account's workspace list."""
@@ -179,3 +257,8 @@ class AccountRepository:
         if account_id is None:
             raise DataError(f"The {what} can't be saved before the account is.")
         return account_id
+
+
+def _table() -> Table:
+    """The Core table of the account: the version guard bypasses the ORM."""
+    return cast(Table, AccountRow.__table__)

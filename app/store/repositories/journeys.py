@@ -32,12 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.core.account import journey_name_key
 from app.core.errors import ConflictError, DataError
 from app.core.graph import JourneyGraph
 from app.core.models import Journey, JourneyDocument, Output
 from app.store.repositories._support import assign, first_line
 from app.store.repositories.journey_rows import journey_document, milestone_values, output_values
 from app.store.schema import (
+    JOURNEY_NAME_INDEX,
     AccountRow,
     Base,
     ConnectionRow,
@@ -152,6 +154,7 @@ class JourneyRepository:
                 literal(journey.id, String()),
                 AccountRow.id,
                 literal(journey.name, String()),
+                literal(journey_name_key(journey.name), String()),
                 literal(1, Integer()),
                 literal(now, UTCDateTime()),
                 literal(now, UTCDateTime()),
@@ -159,7 +162,7 @@ class JourneyRepository:
             .where(~exists().where(JourneyRow.id == journey.id))
             .limit(1)
         )
-        columns = ["id", "account_id", "name", "version", "created_at", "updated_at"]
+        columns = ["id", "account_id", "name", "name_key", "version", "created_at", "updated_at"]
         try:
             statement = insert(table).from_select(columns, source)
             # SQLAlchemy only keeps an INSERT's row count when asked to.
@@ -167,6 +170,8 @@ class JourneyRepository:
                 self._session.execute(statement.execution_options(preserve_rowcount=True))
             )
         except IntegrityError as exc:
+            if _is_name_clash(exc):
+                raise ConflictError(_name_taken_elsewhere(journey.name)) from exc
             raise ConflictError(_created_elsewhere(journey.name)) from exc
         if inserted == 1:
             return
@@ -181,13 +186,19 @@ class JourneyRepository:
         values: dict[str, Any] = {"version": expected + 1, "updated_at": now}
         if name is not None:
             values["name"] = name
-        bumped = _rowcount(
-            self._session.execute(
-                update(_table(JourneyRow))
-                .where(JourneyRow.id == journey_id, JourneyRow.version == expected)
-                .values(**values)
+            values["name_key"] = journey_name_key(name)
+        try:
+            bumped = _rowcount(
+                self._session.execute(
+                    update(_table(JourneyRow))
+                    .where(JourneyRow.id == journey_id, JourneyRow.version == expected)
+                    .values(**values)
+                )
             )
-        )
+        except IntegrityError as exc:
+            if name is not None and _is_name_clash(exc):
+                raise ConflictError(_name_taken_elsewhere(name)) from exc
+            raise
         if bumped == 1:
             return
         stored = self._session.execute(
@@ -389,4 +400,19 @@ def _created_elsewhere(name: str) -> str:
     return (
         f"“{name}” is already saved (from another window or by someone else), so it can't "
         f"be created again. Nothing was overwritten; reload the journey list."
+    )
+
+
+def _is_name_clash(exc: IntegrityError) -> bool:
+    """Whether the unique index on journey names refused the row (both backends name it:
+    PostgreSQL the index, SQLite its columns)."""
+    text = str(exc.orig)
+    return JOURNEY_NAME_INDEX in text or "journeys.name_key" in text
+
+
+def _name_taken_elsewhere(name: str) -> str:
+    return (
+        f"There is already a journey called “{name}” (or the same apart from capitals and "
+        f"spaces): another window or someone else saved it since you opened the journey "
+        f"list. Nothing was saved; reload the journey list to see it."
     )

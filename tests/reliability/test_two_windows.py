@@ -1,0 +1,173 @@
+"""Two windows on one database: no rule of the account is kept only in memory.
+
+Each :class:`~app.studio.Studio` is one window: its own copy of the account in
+memory, saving to a shared database. A window that has not seen the other's
+edits must not store what the rules forbid (more active audiences than the
+stored limit, two journeys whose names differ only in capitals), nor overwrite
+the other's account settings. The refusal is a ConflictError, which the window
+shows with its Reload banner and the CLI prints; nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from app.core.commands import (
+    Command,
+    CreateJourney,
+    RenameJourney,
+    SetActiveAudienceLimit,
+    SetOutputActive,
+)
+from app.core.errors import ConflictError
+from app.core.models import Account, Connection, Journey, JourneyDocument, Milestone, Output
+from app.store import AccountData, AccountRepository, Database
+from app.studio import Studio
+
+CONNECTIONS = (
+    Connection(id="cn-hook", name="Webhook", partner="webhook"),
+    Connection(id="cn-braze", name="Braze", partner="braze"),
+)
+
+
+def seed_account(url: str, limit: int) -> None:
+    """Store an account with two connections: what journeys need to have outputs."""
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            AccountRepository(session).create(
+                AccountData(
+                    account=Account(id="acct", name="Acme", active_audience_limit=limit),
+                    connections=CONNECTIONS,
+                )
+            )
+    finally:
+        database.dispose()
+
+
+def chain_journey(name: str, depth: int, active_at: int, journey_id: str | None = None
+                  ) -> JourneyDocument:
+    """A journey of ``depth`` milestones in a line, “Step 1” … “Step N”, with an active
+    output on step ``active_at`` and an inactive one on the last step."""
+    journey = Journey(name=name) if journey_id is None else Journey(id=journey_id, name=name)
+    prefix = journey.id
+    milestones = tuple(
+        Milestone(id=f"{prefix}-m{n}", name=f"Step {n}",
+                  parent_id=f"{prefix}-m{n - 1}" if n > 1 else None)
+        for n in range(1, depth + 1)
+    )
+    outputs = (
+        Output(id=f"{prefix}-on", milestone_id=f"{prefix}-m{active_at}", connection_id="cn-hook"),
+        Output(id=f"{prefix}-off", milestone_id=f"{prefix}-m{depth}", connection_id="cn-braze",
+               active=False),
+    )
+    return JourneyDocument(journey=journey, milestones=milestones, outputs=outputs)
+
+
+def stored(url: str) -> tuple[object, ...]:
+    """What a window opened now would show."""
+    studio = Studio.open(url, seed_demo=False)
+    try:
+        return studio.state.snapshot()
+    finally:
+        studio.close()
+
+
+@pytest.fixture
+def windows(db_url: str) -> Iterator[tuple[Studio, Studio]]:
+    """Two windows on one database with a journey of five steps, three of them active
+    (an active output on step 3, an inactive one on step 5), and a limit of 10."""
+    seed_account(db_url, limit=10)
+    first = Studio.open(db_url, seed_demo=False)
+    first.execute(CreateJourney(chain_journey("Onboarding", 5, 3, journey_id="onb")))
+    second = Studio.open(db_url, seed_demo=False)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def refused(window: Studio, command: Command, *patterns: str) -> None:
+    """``command`` is refused with a conflict whose message matches every pattern, and the
+    window's memory is as it was."""
+    before = window.state.snapshot()
+    with pytest.raises(ConflictError) as caught:
+        window.execute(command)
+    for pattern in patterns:
+        assert pattern in str(caught.value)
+    assert window.state.snapshot() == before
+
+
+def test_a_stale_window_cannot_activate_past_a_limit_lowered_elsewhere(
+    db_url: str, windows: tuple[Studio, Studio]
+) -> None:
+    first, second = windows
+    first.execute(SetActiveAudienceLimit(3))
+    after_first = stored(db_url)
+
+    # The second window still believes the limit is 10: activating the output on step 5
+    # (steps 4 and 5 become active, 5 in all) passes its own check, not the stored one.
+    refused(second, SetOutputActive("onb", "onb-off", True),
+            "“Step 4”, “Step 5”", "5 active audiences", "limit of 3")
+
+    assert stored(db_url) == after_first
+    second.reload()
+    assert second.state.limit == 3
+    assert second.state.active_audience_count() == 3
+
+
+def test_a_stale_limit_change_does_not_overwrite_a_newer_one(
+    db_url: str, windows: tuple[Studio, Studio]
+) -> None:
+    first, second = windows
+    first.execute(SetActiveAudienceLimit(8))
+
+    refused(second, SetActiveAudienceLimit(6), "another window")
+
+    account, _ = stored(db_url)
+    assert isinstance(account, Account)
+    assert account.active_audience_limit == 8
+    second.reload()
+    second.execute(SetActiveAudienceLimit(6))
+    assert stored(db_url)[0] == second.state.account
+
+
+def test_a_stale_window_cannot_lower_the_limit_below_what_another_activated(
+    db_url: str, windows: tuple[Studio, Studio]
+) -> None:
+    first, second = windows
+    first.execute(SetOutputActive("onb", "onb-off", True))  # 5 active now
+    after_first = stored(db_url)
+
+    # The second window counts 3 active audiences, so 4 looks allowed to it.
+    refused(second, SetActiveAudienceLimit(4), "5 audiences are active")
+
+    assert stored(db_url) == after_first
+
+
+def test_two_windows_cannot_both_create_same_and_same(
+    db_url: str, windows: tuple[Studio, Studio]
+) -> None:
+    first, second = windows
+    first.execute(CreateJourney(JourneyDocument(journey=Journey(name="Same"))))
+    after_first = stored(db_url)
+
+    refused(second, CreateJourney(JourneyDocument(journey=Journey(name="same"))),
+            "“same”", "already")
+
+    assert stored(db_url) == after_first
+    second.reload()
+    assert [g.name for g in second.state.journeys()] == ["Onboarding", "Same"]
+
+
+def test_a_stale_rename_cannot_take_a_name_created_elsewhere(
+    db_url: str, windows: tuple[Studio, Studio]
+) -> None:
+    first, second = windows
+    first.execute(CreateJourney(JourneyDocument(journey=Journey(name="Win back"))))
+    after_first = stored(db_url)
+
+    refused(second, RenameJourney("onb", "WIN BACK"), "“WIN BACK”", "already")
+
+    assert stored(db_url) == after_first
