@@ -11,9 +11,20 @@ shows with its Reload banner and the CLI prints; nothing of it is stored.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import Table, delete, update
 
+from app.core.account import journey_name_key
 from app.core.commands import (
     Command,
     CreateJourney,
@@ -21,9 +32,10 @@ from app.core.commands import (
     SetActiveAudienceLimit,
     SetOutputActive,
 )
-from app.core.errors import ConflictError
+from app.core.errors import ConflictError, StudioError
 from app.core.models import Account, Connection, Journey, JourneyDocument, Milestone, Output
 from app.store import AccountData, AccountRepository, Database
+from app.store.schema import AccountRow, JourneyInputRow, JourneyRow, MilestoneRow, OutputRow
 from app.studio import Studio
 
 CONNECTIONS = (
@@ -171,3 +183,142 @@ def test_a_stale_rename_cannot_take_a_name_created_elsewhere(
     refused(second, RenameJourney("onb", "WIN BACK"), "“WIN BACK”", "already")
 
     assert stored(db_url) == after_first
+
+
+# ---------------------------------------------------------------------- interleaved edits
+
+NAMES = ("Same", "same", "SAME ", "Other", "other")
+WINDOW = st.integers(0, 1)
+PICK = st.integers(0, 7)
+
+
+def reset_database(url: str, limit: int) -> None:
+    """Back to the seeded account with no journeys, between two examples: creating a
+    database per example would cost more than the example."""
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            for row_type in (OutputRow, MilestoneRow, JourneyInputRow, JourneyRow):
+                session.execute(delete(cast(Table, row_type.__table__)))
+            session.execute(
+                update(cast(Table, AccountRow.__table__)).values(
+                    active_audience_limit=limit, version=1
+                )
+            )
+    finally:
+        database.dispose()
+
+
+class TwoWindows(RuleBasedStateMachine):
+    """Two windows (Studios) edit one database in turns, each from its own copy of the
+    account, which goes stale as the other saves; a third reads what is stored.
+
+    Invariants: the stored active count never exceeds the stored limit; stored
+    journey names differ by more than capitals; an
+    acknowledged edit is what a fresh load shows for what it changed; a refused edit
+    changed neither the window's memory nor the store.
+    """
+
+    url = ""
+    """The database, set per backend by the test that runs the machine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        reset_database(self.url, limit=4)
+        self.windows = [Studio.open(self.url, seed_demo=False) for _ in range(2)]
+        self.fresh = Studio.open(self.url, seed_demo=False)
+        self.acknowledged = self.refused = 0
+
+    def teardown(self) -> None:
+        for studio in (*self.windows, self.fresh):
+            studio.close()
+
+    # ------------------------------------------------------------------ edits
+
+    @rule(window=WINDOW, name=st.sampled_from(NAMES), active=st.booleans())
+    def create_journey(self, window: int, name: str, active: bool) -> None:
+        document = chain_journey(name, depth=3, active_at=2)
+        outputs = (document.outputs[0].model_copy(update={"active": active}),
+                   document.outputs[1])
+        self._edit(window, CreateJourney(document.model_copy(update={"outputs": outputs})))
+
+    @rule(window=WINDOW, pick=PICK, name=st.sampled_from(NAMES))
+    def rename_journey(self, window: int, pick: int, name: str) -> None:
+        journey_id = self._journey(window, pick)
+        if journey_id is not None:
+            self._edit(window, RenameJourney(journey_id, name))
+
+    @rule(window=WINDOW, pick=PICK, last=st.booleans(), active=st.booleans())
+    def toggle_output(self, window: int, pick: int, last: bool, active: bool) -> None:
+        journey_id = self._journey(window, pick)
+        if journey_id is not None:
+            output_id = f"{journey_id}-{'off' if last else 'on'}"
+            self._edit(window, SetOutputActive(journey_id, output_id, active))
+
+    @rule(window=WINDOW, limit=st.integers(0, 7))
+    def set_limit(self, window: int, limit: int) -> None:
+        self._edit(window, SetActiveAudienceLimit(limit))
+
+    @rule(window=WINDOW)
+    def reload(self, window: int) -> None:
+        """What the Reload banner does after a conflict."""
+        self.windows[window].reload()
+        assert self.windows[window].state.snapshot() == self._stored()
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def stored_active_count_within_the_stored_limit(self) -> None:
+        state = self.fresh.reload()
+        assert state.active_audience_count() <= state.limit, (
+            f"{state.active_audience_count()} active audiences stored against a limit "
+            f"of {state.limit}"
+        )
+
+    @invariant()
+    def stored_journey_names_differ_by_more_than_capitals(self) -> None:
+        names = [g.name for g in self.fresh.reload().journeys()]
+        assert len({journey_name_key(n) for n in names}) == len(names), names
+
+    # ------------------------------------------------------------------ helpers
+
+    def _journey(self, window: int, pick: int) -> str | None:
+        journeys = sorted(g.id for g in self.windows[window].state.journeys())
+        return journeys[pick % len(journeys)] if journeys else None
+
+    def _stored(self) -> tuple[object, ...]:
+        return self.fresh.reload().snapshot()
+
+    def _edit(self, window: int, command: Command) -> None:
+        studio = self.windows[window]
+        memory_before, stored_before = studio.state.snapshot(), self._stored()
+        try:
+            studio.execute(command)
+        except StudioError:
+            self.refused += 1
+            assert studio.state.snapshot() == memory_before, "a refused edit changed memory"
+            assert self._stored() == stored_before, "a refused edit changed the store"
+            return
+        self.acknowledged += 1
+        account, documents = self._stored()
+        stored = {d.journey.id: d for d in cast(tuple[JourneyDocument, ...], documents)}
+        for journey_id in command.journey_ids:
+            assert stored.get(journey_id) == studio.state.journey(journey_id).document()
+        if command.changes_account:
+            assert account == studio.state.account
+
+
+def test_two_windows_interleaving_edits_keep_every_rule_in_the_store(db_url: str) -> None:
+    seed_account(db_url, limit=4)
+    machine = type("TwoWindowsHere", (TwoWindows,), {"url": db_url})
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=20,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
+        ),
+    )
