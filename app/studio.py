@@ -259,8 +259,8 @@ def _check_limit_as_stored(
         check_stored_limit(account, stored, newly_active, limit_changed=limit_changed)
     except JourneyRuleError as refusal:
         raise ConflictError(
-            f"{refusal} Nothing was saved: another window or someone else changed the "
-            f"account since you opened it; reload to see their changes."
+            f"Not saved: the account was changed in another window or by someone else "
+            f"since you opened it. {refusal}"
         ) from refusal
 
 
