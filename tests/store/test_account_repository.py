@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import update
 
-from app.core.errors import DataError
+from app.core.errors import ConflictError, DataError
 from app.core.models import Account, Connection, Input, Workspace
 from app.store import AccountData, AccountRepository, Database
 from app.store.schema import AccountRow, ConnectionRow
@@ -70,6 +71,67 @@ def test_save_account_updates_name_and_limit(db: Database) -> None:
         AccountRepository(session).save_account(changed)
     loaded = _load(db)
     assert loaded is not None and loaded.account == changed
+
+
+def test_each_change_of_the_account_bumps_its_version(db: Database) -> None:
+    account = Account(name="Acme", active_audience_limit=25)
+    with db.transaction() as session:
+        assert AccountRepository(session).save_account(account) == 1
+    with db.transaction() as session:
+        assert AccountRepository(session).save_account(account, 1) == 2
+    loaded = _load(db)
+    assert loaded is not None and loaded.version == 2
+
+
+def test_a_stale_account_change_is_a_conflict_and_overwrites_nothing(db: Database) -> None:
+    """Two windows loaded version 1; the first sets the limit to 8, the second to 6."""
+    account = Account(name="Acme", active_audience_limit=25)
+    with db.transaction() as session:
+        AccountRepository(session).save_account(account)
+    with db.transaction() as session:
+        AccountRepository(session).save_account(
+            account.model_copy(update={"active_audience_limit": 8}), 1
+        )
+    with pytest.raises(ConflictError, match=r"another window.*limit is now 8"), \
+            db.transaction() as session:
+        AccountRepository(session).save_account(
+            account.model_copy(update={"active_audience_limit": 6}), 1
+        )
+    loaded = _load(db)
+    assert loaded is not None
+    assert loaded.account.active_audience_limit == 8 and loaded.version == 2
+
+
+def test_a_second_lock_waits_for_the_first_transaction_and_then_sees_its_changes(
+    db_url: str,
+) -> None:
+    """What keeps two saves that check the limit from both reading the old state."""
+    with Database(db_url) as window_a, Database(db_url) as window_b:
+        account = Account(name="Acme", active_audience_limit=25)
+        with window_a.transaction() as session:
+            AccountRepository(session).save_account(account)
+        seen: list[BaseException | int] = []
+
+        def lock_b() -> None:
+            try:
+                with window_b.transaction() as session:
+                    accounts = AccountRepository(session)
+                    accounts.lock()
+                    seen.append(accounts.stored_account()[0].active_audience_limit)
+            except BaseException as exc:  # handed back to the test thread
+                seen.append(exc)
+
+        with window_a.transaction() as session:
+            accounts = AccountRepository(session)
+            accounts.lock()
+            thread = threading.Thread(target=lock_b)
+            thread.start()
+            thread.join(timeout=0.5)
+            assert thread.is_alive(), f"B did not wait for A's lock: {seen}"
+            accounts.save_account(account.model_copy(update={"active_audience_limit": 3}), 1)
+        thread.join(timeout=15)
+        assert not thread.is_alive()
+        assert seen == [3]
 
 
 def test_there_is_one_account_per_database(db: Database) -> None:

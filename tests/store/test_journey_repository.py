@@ -474,6 +474,71 @@ def test_creating_a_journey_whose_id_exists_is_a_conflict(
     assert stored(seeded_db, journey_document.journey.id).document == journey_document
 
 
+def named(document: JourneyDocument, name: str) -> JourneyDocument:
+    """``document`` under another name (same ids)."""
+    journey = document.journey.model_copy(update={"name": name})
+    return document.model_copy(update={"journey": journey})
+
+
+def empty_journey(name: str) -> JourneyDocument:
+    return JourneyDocument(journey=Journey(name=name))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("Same", "same"), ("Win back", "  WIN   back "), ("Straße", "STRASSE")]
+)
+def test_a_name_that_differs_only_in_capitals_or_spaces_is_a_conflict(
+    seeded_db: Database, first: str, second: str
+) -> None:
+    """Another window's copy of the account did not have the first journey yet: the store
+    refuses the second one, which that window's own check let through."""
+    save(seeded_db, empty_journey(first), None)
+    with pytest.raises(ConflictError, match=f"There is already a journey called “{second}”"):
+        save(seeded_db, empty_journey(second), None)
+    with seeded_db.transaction() as session:
+        assert [j.name for j in JourneyRepository(session).list()] == [first]
+
+
+def test_renaming_onto_a_name_taken_elsewhere_is_a_conflict(
+    seeded_db: Database, journey_document: JourneyDocument
+) -> None:
+    save(seeded_db, journey_document, None)
+    save(seeded_db, empty_journey("Win back"), None)
+    with pytest.raises(ConflictError, match="reload the journey list"):
+        save(seeded_db, named(journey_document, "win back"), 1)
+    assert stored(seeded_db, journey_document.journey.id).document == journey_document
+    assert stored(seeded_db, journey_document.journey.id).version == 1
+    # Its own name in other capitals is no clash.
+    assert save(seeded_db, named(journey_document, "TRIAL TO PAID"), 1) == 2
+
+
+def test_concurrent_creations_of_one_name_only_one_wins(
+    db_url: str, account_data: AccountData, store_account_into: StoreAccount
+) -> None:
+    """B's “same” waits for A's open transaction holding “Same”, then is refused."""
+    with Database(db_url) as window_a, Database(db_url) as window_b:
+        store_account_into(window_a, account_data)
+        outcome: list[BaseException | int] = []
+
+        def save_b() -> None:
+            try:
+                outcome.append(save(window_b, empty_journey("same"), None))
+            except BaseException as exc:  # handed back to the test thread
+                outcome.append(exc)
+
+        with window_a.transaction() as session:
+            JourneyRepository(session).save(empty_journey("Same"), None)
+            thread = threading.Thread(target=save_b)
+            thread.start()
+            thread.join(timeout=0.5)
+            assert thread.is_alive(), f"B did not wait for A's transaction: {outcome}"
+        thread.join(timeout=15)
+        assert not thread.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], ConflictError), outcome
+        with window_a.transaction() as session:
+            assert [j.name for j in JourneyRepository(session).list()] == ["Same"]
+
+
 # ---------------------------------------------------------------------- deleting
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -295,5 +296,48 @@ def test_events_keep_their_ids_and_values_through_the_type_and_input_codes(db_ur
         assert _differences(db_url) == []
         with engine.connect() as connection:
             assert len(read_all(connection, stored)) == len(events) + 1
+    finally:
+        engine.dispose()
+
+
+def test_journeys_that_already_share_a_name_are_numbered_by_the_upgrade(db_url: str) -> None:
+    """0010 adds the unique name key: journeys stored as “Same”, “same” and “SAME ” by two
+    windows before it keep the oldest name and get “ (2)”, “ (3)”; the account is version 1."""
+    from datetime import datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    _migrate(db_url, "0009")
+    created = [datetime(2026, 1, day) for day in (1, 2, 3, 4)]
+    rows = {
+        "accounts": [{"id": "a", "name": "A", "active_audience_limit": 5}],
+        "journeys": [
+            {"id": journey_id, "account_id": "a", "name": name, "version": 1,
+             "created_at": at, "updated_at": at}
+            for journey_id, name, at in (
+                ("j3", "SAME ", created[2]), ("j1", "Same", created[0]),
+                ("j4", "Other", created[3]), ("j2", "same", created[1]),
+            )
+        ],
+    }
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        _insert_rows(engine, rows)
+        Database(db_url).dispose()
+        assert _differences(db_url) == []
+        with engine.connect() as connection:
+            assert read_all(connection, "SELECT id, name, name_key FROM journeys") == {
+                ("j1", "Same", "same"), ("j2", "same (2)", "same (2)"),
+                ("j3", "SAME (3)", "same (3)"), ("j4", "Other", "other"),
+            }
+            assert read_all(connection, "SELECT id, version FROM accounts") == {("a", 1)}
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO journeys (id, account_id, name, name_key, version, created_at,"
+                " updated_at) VALUES ('j5', 'a', 'OTHER', 'other', 1, '2026-01-05',"
+                " '2026-01-05')"
+            )
+        _downgrade_opened(db_url, "0009")
+        assert "name_key" not in {c["name"] for c in inspect(engine).get_columns("journeys")}
     finally:
         engine.dispose()
