@@ -11,6 +11,7 @@ shows with its Reload banner and the CLI prints; nothing of it is stored.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -24,6 +25,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Table, delete, update
 
+from app.cli import main
 from app.core.account import journey_name_key
 from app.core.commands import (
     Command,
@@ -322,3 +324,43 @@ def test_two_windows_interleaving_edits_keep_every_rule_in_the_store(db_url: str
             report_multiple_bugs=False,
         ),
     )
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def test_the_cli_reports_a_name_saved_meanwhile_by_another_process_clearly(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``journeys journey import --name same`` loads the account, and another process saves
+    “Same” before the import saves: a one-line error, exit status 1, nothing stored."""
+    seed_account(db_url, limit=10)
+    setup = Studio.open(db_url, seed_demo=False)
+    setup.execute(CreateJourney(chain_journey("Onboarding", 3, 2)))
+    setup.close()
+    assert main(["--db", db_url, "journey", "export", "Onboarding"]) == 0
+    exported = tmp_path / "onboarding.json"
+    exported.write_text(capsys.readouterr().out, "utf-8")
+    before = stored(db_url)
+    opened = Studio.open
+
+    def open_then_another_process_saves(url: str | None = None, **options: bool) -> Studio:
+        studio = opened(url, **options)
+        other = opened(url, seed_demo=False)
+        other.execute(CreateJourney(JourneyDocument(journey=Journey(name="Same"))))
+        other.close()
+        return studio
+
+    monkeypatch.setattr(Studio, "open", open_then_another_process_saves)
+    code = main(["--db", db_url, "journey", "import", str(exported), "--name", "same"])
+    monkeypatch.undo()
+
+    error = capsys.readouterr().err
+    assert code == 1
+    assert error.startswith("journeys: There is already a journey called “same”")
+    assert "Traceback" not in error and len(error.splitlines()) == 1
+    account, documents = stored(db_url)
+    assert sorted(d.journey.name for d in cast(tuple[JourneyDocument, ...], documents)) == [
+        "Onboarding", "Same"]
+    assert account == before[0]
