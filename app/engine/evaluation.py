@@ -1,6 +1,8 @@
 """Journey evaluation: memberships per audience, adds and drops, size history.
 
-``evaluate_journey(database, graph, as_of)`` computes, in one transaction:
+``evaluate_journey(database, graph, as_of)`` computes, in one read transaction
+(nothing is written to the database, so edits and imports are never kept
+waiting by the long part):
 
 1. the journey's population (users with an event through one of its inputs at
    or before ``as_of``), stored as the audience whose id is the journey id;
@@ -9,18 +11,21 @@
    exclusive: a user lands in the first sibling that matches); a Remaining-users
    milestone is the parent minus all its earlier siblings.
 
-Each audience's new set goes into ``audience_members`` with one ``INSERT …
-SELECT`` when it has no stored members yet; otherwise into a temporary table,
-from which only the difference is written (drops deleted and noted in
-``audience_drops``, adds inserted marked with the audience's run number). A
-size-history row (as_of, evaluated_at, size, adds, drops) is appended. All set
-work happens in the database; Python only sees counts.
+Each audience's new set goes into a temporary workspace, and its difference
+with the stored members into two more temporary tables (adds and drops). Then
+a short write transaction applies the differences: drops deleted and noted in
+``audience_drops``, adds inserted marked with the audience's run number (a
+first run inserts the whole set), and a size-history row (as_of, evaluated_at,
+size, adds, drops) appended per audience. All set work happens in the
+database; Python only sees counts.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,13 +38,11 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    column,
     delete,
     func,
     insert,
     literal,
     select,
-    table,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -58,12 +61,18 @@ from app.engine.compiler import (
     population,
     to_ms,
 )
-from app.engine.workspace import empty_temporary
+from app.engine.workspace import (
+    EVALUATION_ADDS,
+    EVALUATION_DROPS,
+    EVALUATION_TABLE,
+    Workspace,
+)
 from app.store.audience_tables import (
     AudienceDropRow,
     AudienceKeyRow,
     AudienceSizeRow,
     cast_table,
+    scratch_key,
 )
 from app.store.database import Database
 from app.store.event_summaries import refresh_summaries
@@ -97,6 +106,8 @@ class EvaluationResult:
     evaluated_at: datetime
     population: AudienceResult
     milestones: tuple[AudienceResult, ...]
+    write_lock_seconds: float = 0.0
+    """How long storing the result held the write lock (what other writers may wait)."""
 
     def milestone(self, milestone_id: str) -> AudienceResult:
         for result in self.milestones:
@@ -199,131 +210,281 @@ def evaluate_journey(
     counted against the stored members), but nothing of it is kept, so the stored
     memberships stay the journey's current state and the next stored run is compared
     with them, not with the what-if.
+
+    Two steps on one connection: :func:`_compute` only reads the database (the
+    long part), :func:`_apply` then takes the write lock to store the result; a
+    what-if stops after the first.
     """
-    as_of = utc(as_of)
-    as_of_ms = to_ms(as_of)
-    evaluation_id = uuid.uuid4().hex
-    milestones = list(graph.milestones_in_order())
-    with engine_of(database).begin() as connection:
-        _take_turn(connection, graph.id)
-        # Taken once it is this run's turn, so history rows are in the order runs applied.
-        evaluated_at = datetime.now(UTC)
-        refresh_summaries(connection)
-        _forget_removed(connection, graph.id, {graph.id, *(m.id for m in milestones)})
-        input_ids = input_filter(connection, graph.journey.input_ids)
-        step = _Step(connection, evaluation_id, graph.id, as_of, evaluated_at)
-        people = step.store(graph.id, POPULATION_NAME, None, population(input_ids, as_of_ms))
-        results: list[AudienceResult] = []
-        for m in milestones:
-            query = milestone_query(graph, m, as_of_ms, input_ids)
-            results.append(step.store(m.id, m.name, m.parent_id, query))
-        if not store:
-            connection.rollback()  # memberships, drops, history rows, new audience keys
-    return EvaluationResult(
-        evaluation_id, graph.id, as_of, evaluated_at, people, tuple(results)
-    )
+    engine = engine_of(database)
+    with engine.begin() as connection:
+        refresh_summaries(connection)  # writes only when events came in some other way
+    with engine.connect() as connection:
+        try:
+            plan = _compute(connection, graph, utc(as_of))
+            if not store:
+                return plan.result(datetime.now(UTC), plan.audiences, 0.0)
+            return _apply(connection, plan)
+        finally:
+            _drop_workspace(connection)
 
 
-FRESH_TABLE = "audience_fresh"
-"""A temporary table (one per connection) holding the audience being recomputed."""
+@dataclass(frozen=True)
+class _Planned:
+    """One audience's new set, computed, and how it differs from the stored one.
 
-fresh = table(FRESH_TABLE, column("user_id"))
+    ``stored`` is what the plan was made against: the audience's stored key
+    (None: never evaluated) and its number of runs. Its set is in the
+    workspace; when the audience had stored members (``whole`` false), its adds
+    and drops are in :data:`EVALUATION_ADDS` and :data:`EVALUATION_DROPS`.
+    """
+
+    audience_id: str
+    name: str
+    parent_id: str | None
+    stored: tuple[int | None, int]
+    whole: bool
+    size: int
+    added: int
+    removed: int
+
+    def result(self) -> AudienceResult:
+        return AudienceResult(
+            self.audience_id, self.name, self.parent_id, self.size, self.added, self.removed
+        )
 
 
-@dataclass
-class _Step:
-    connection: Connection
+@dataclass(frozen=True)
+class _Plan:
+    """A computed evaluation, not stored yet: the population first, then the milestones."""
+
     evaluation_id: str
     journey_id: str
     as_of: datetime
-    evaluated_at: datetime
+    audiences: tuple[_Planned, ...]
 
-    def store(
-        self, audience_id: str, name: str, parent_id: str | None, query: UserSet
-    ) -> AudienceResult:
-        """Replace the stored members of ``audience_id`` by ``query``'s users; count the moves.
-
-        An audience with no stored members (a first run) takes the query's users
-        straight into ``audience_members``: one write a member. Otherwise the
-        new set goes to a temporary table first and only the difference is
-        written: drops deleted (and noted in ``audience_drops``), adds inserted
-        with this run's number, which is how the adds are found later.
-        """
-        key = _key_of(self.connection, audience_id)
-        run = _runs(self.connection, audience_id) + 1
-        execute = self.connection.execute
-        execute(delete(drops).where(drops.c.audience_key == key))
-        source = as_member(query).subquery()
-        if not self._has_members(key):
-            added = self._insert(
-                insert(members).from_select(
-                    ["audience_key", "user_id", "since_run"],
-                    select(_key(key), source.c.user_id, _run(run)),
-                ),
-                members_of(audience_id),
-            )
-            size, removed = added, 0
-        else:
-            user_id = "INTEGER" if self.connection.dialect.name == "sqlite" else "BIGINT"
-            empty_temporary(self.connection, FRESH_TABLE, f"(user_id {user_id} PRIMARY KEY)")
-            size = self._insert(
-                insert(fresh).from_select(["user_id"], select(source.c.user_id)),
-                select(fresh.c.user_id),
-            )
-            current = members.c.audience_key == key
-            gone = select(_key(key), members.c.user_id).where(
-                current, members.c.user_id.not_in(select(fresh.c.user_id))
-            )
-            dropped = select(drops.c.user_id).where(drops.c.audience_key == key)
-            removed = self._insert(
-                insert(drops).from_select(["audience_key", "user_id"], gone), dropped
-            )
-            if removed:
-                execute(delete(members).where(current, members.c.user_id.in_(dropped)))
-            known = select(members.c.user_id).where(
-                current, members.c.user_id == fresh.c.user_id
-            )
-            added = self._insert(
-                insert(members).from_select(
-                    ["audience_key", "user_id", "since_run"],
-                    select(_key(key), fresh.c.user_id, _run(run)).where(~known.exists()),
-                ),
-                select(members.c.user_id).where(current, members.c.since_run == run),
-            )
-        result = AudienceResult(audience_id, name, parent_id, size, added, removed)
-        execute(
-            insert(history).values(
-                audience_id=audience_id,
-                evaluation_id=self.evaluation_id,
-                journey_id=self.journey_id,
-                as_of=self.as_of,
-                evaluated_at=self.evaluated_at,
-                size=result.size,
-                added=result.added,
-                removed=result.removed,
-            )
+    def result(
+        self, evaluated_at: datetime, audiences: Sequence[_Planned], write_lock_seconds: float
+    ) -> EvaluationResult:
+        people, *milestones = (a.result() for a in audiences)
+        return EvaluationResult(
+            self.evaluation_id, self.journey_id, self.as_of, evaluated_at, people,
+            tuple(milestones), write_lock_seconds,
         )
-        return result
 
-    def _has_members(self, key: int) -> bool:
-        found = self.connection.execute(
-            select(members.c.user_id).where(members.c.audience_key == key).limit(1)
-        ).first()
-        return found is not None
 
-    def _insert(self, statement: Any, rows: Select[Any]) -> int:
-        """Run an INSERT … SELECT; the number of rows it inserted.
+def _compute(connection: Connection, graph: JourneyGraph, as_of: datetime) -> _Plan:
+    """Every audience's new set and its difference with the stored one, in temporary tables.
 
-        The driver's row count where it has one (SQLite, PostgreSQL); otherwise
-        (DuckDB) ``rows`` is counted afterwards.
-        """
-        inserted = self.connection.execute(statement).rowcount
-        if inserted is not None and inserted >= 0:
-            return int(inserted)
-        counted = self.connection.execute(
-            select(func.count()).select_from(rows.subquery())
-        ).scalar_one()
-        return int(counted)
+    One read transaction: every query sees the same snapshot of the events and
+    memberships, and nothing is written to the database itself (temporary
+    tables belong to the connection), so edits and imports go on meanwhile.
+    Each milestone reads its parent and earlier siblings from this run's
+    workspace, as :func:`milestone_query` says.
+    """
+    as_of_ms = to_ms(as_of)
+    _begin_reading(connection)
+    work = Workspace(connection, EVALUATION_TABLE)
+    for changes in (EVALUATION_ADDS, EVALUATION_DROPS):
+        Workspace(connection, changes)
+    input_ids = input_filter(connection, graph.journey.input_ids)
+    size = work.fill(graph.id, population(input_ids, as_of_ms))
+    planned = [_plan_changes(connection, graph.id, POPULATION_NAME, None, size)]
+    for m in graph.milestones_in_order():
+        query = milestone_query(
+            graph, m, as_of_ms, input_ids, table=work.table, fresh=work.filled
+        )
+        size = work.fill(m.id, query)
+        planned.append(_plan_changes(connection, m.id, m.name, m.parent_id, size))
+    connection.commit()
+    return _Plan(uuid.uuid4().hex, graph.id, as_of, tuple(planned))
+
+
+def _plan_changes(
+    connection: Connection, audience_id: str, name: str, parent_id: str | None, size: int
+) -> _Planned:
+    """Compare the audience's new set (in the workspace) with its stored members.
+
+    An audience with no stored members (a first run) has every member as an
+    add: nothing is copied, :func:`_store` takes the set from the workspace.
+    Otherwise the adds and drops go to their temporary tables, so that storing
+    them writes only the difference.
+    """
+    key = _stored_key(connection, audience_id)
+    stored = (key, _runs(connection, audience_id))
+    scratch = scratch_key(audience_id)
+    adds, removes, work = EVALUATION_ADDS, EVALUATION_DROPS, EVALUATION_TABLE
+    for changes in (adds, removes):
+        connection.execute(delete(changes).where(changes.c.audience_key == scratch))
+    if key is None or not _has_members(connection, key):
+        return _Planned(audience_id, name, parent_id, stored, True, size, size, 0)
+    new = select(work.c.user_id).where(work.c.audience_key == scratch)
+    current = members.c.audience_key == key
+    removed = _inserted(connection, removes, scratch, select(
+        _key(scratch), members.c.user_id
+    ).where(current, members.c.user_id.not_in(new)))
+    known = select(members.c.user_id).where(current, members.c.user_id == work.c.user_id)
+    added = _inserted(connection, adds, scratch, select(
+        _key(scratch), work.c.user_id
+    ).where(work.c.audience_key == scratch, ~known.exists()))
+    return _Planned(audience_id, name, parent_id, stored, False, size, added, removed)
+
+
+def _apply(connection: Connection, plan: _Plan) -> EvaluationResult:
+    """Store a computed evaluation: the write lock is held only for the differences.
+
+    An audience stored by another run since the plan was made (its key or
+    number of runs moved) is compared again, now, under the lock, so the
+    stored members always end up equal to this run's sets.
+    """
+    keep = {a.audience_id for a in plan.audiences}
+    with _writing(connection, plan.journey_id) as held:
+        # Taken once it is this run's turn, so history rows are in the order runs applied.
+        evaluated_at = datetime.now(UTC)
+        _forget_removed(connection, plan.journey_id, keep)
+        done = []
+        for planned in plan.audiences:
+            now = (_stored_key(connection, planned.audience_id),
+                   _runs(connection, planned.audience_id))
+            if now != planned.stored:
+                planned = _plan_changes(connection, planned.audience_id, planned.name,
+                                        planned.parent_id, planned.size)
+            _store(connection, planned, plan, evaluated_at)
+            done.append(planned)
+    return plan.result(evaluated_at, done, held.seconds)
+
+
+def _store(
+    connection: Connection, planned: _Planned, plan: _Plan, evaluated_at: datetime
+) -> None:
+    """Write one audience's planned change and its size-history row.
+
+    Drops are deleted (and noted in ``audience_drops``), adds inserted with
+    this run's number, which is how the adds are found later.
+    """
+    key = _key_of(connection, planned.audience_id)
+    run = planned.stored[1] + 1
+    scratch = scratch_key(planned.audience_id)
+    execute = connection.execute
+    execute(delete(drops).where(drops.c.audience_key == key))
+    added_from = EVALUATION_TABLE if planned.whole else EVALUATION_ADDS
+    if not planned.whole and planned.removed:
+        gone = EVALUATION_DROPS
+        execute(insert(drops).from_select(
+            ["audience_key", "user_id"],
+            select(_key(key), gone.c.user_id).where(gone.c.audience_key == scratch),
+        ))
+        execute(delete(members).where(
+            members.c.audience_key == key,
+            members.c.user_id.in_(select(gone.c.user_id).where(gone.c.audience_key == scratch)),
+        ))
+    if planned.added:
+        execute(insert(members).from_select(
+            ["audience_key", "user_id", "since_run"],
+            select(_key(key), added_from.c.user_id, _run(run))
+            .where(added_from.c.audience_key == scratch),
+        ))
+    execute(
+        insert(history).values(
+            audience_id=planned.audience_id,
+            evaluation_id=plan.evaluation_id,
+            journey_id=plan.journey_id,
+            as_of=plan.as_of,
+            evaluated_at=evaluated_at,
+            size=planned.size,
+            added=planned.added,
+            removed=planned.removed,
+        )
+    )
+
+
+def _has_members(connection: Connection, key: int) -> bool:
+    found = connection.execute(
+        select(members.c.user_id).where(members.c.audience_key == key).limit(1)
+    ).first()
+    return found is not None
+
+
+def _inserted(connection: Connection, into: Table, scratch: int, rows: Select[Any]) -> int:
+    """Insert ``rows`` (audience ``scratch``'s) into the temporary ``into``; how many.
+
+    The driver's row count where it has one (SQLite, PostgreSQL); otherwise
+    (DuckDB) the audience's rows are counted afterwards.
+    """
+    inserted = connection.execute(
+        insert(into).from_select(["audience_key", "user_id"], rows)
+    ).rowcount
+    if inserted is not None and inserted >= 0:
+        return int(inserted)
+    counted = connection.execute(
+        select(func.count()).select_from(into).where(into.c.audience_key == scratch)
+    ).scalar_one()
+    return int(counted)
+
+
+def _drop_workspace(connection: Connection) -> None:
+    """Drop the run's temporary tables: they may hold millions of rows, kept per connection."""
+    if connection.in_transaction():
+        connection.rollback()
+    for work in (EVALUATION_TABLE, EVALUATION_ADDS, EVALUATION_DROPS):
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {work.name}")
+    connection.commit()
+
+
+def _begin_reading(connection: Connection) -> None:
+    """Start the computation's read transaction: one snapshot for all its queries.
+
+    SQLite's Python driver begins a transaction only before a write, so each
+    read would see the latest commit; an explicit BEGIN (deferred: no lock is
+    taken) makes the reads one transaction. PostgreSQL reads one snapshot at
+    REPEATABLE READ. Neither blocks a writer.
+    """
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+    elif dialect == "postgresql":
+        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+@dataclass
+class _Held:
+    """How long the write lock of :func:`_writing` was held, once it is released."""
+
+    seconds: float = 0.0
+
+
+APPLY_BUSY_TIMEOUT_MS = 120_000
+"""How long storing an evaluation waits for another writer (SQLite). Longer than an
+edit waits: the run has already done its work, and it holds the lock only briefly."""
+
+
+@contextmanager
+def _writing(connection: Connection, journey_id: str) -> Iterator[_Held]:
+    """A write transaction, committed at the end; yields how long it held the lock.
+
+    SQLite takes the write lock at BEGIN IMMEDIATE, so the run waits for it
+    there rather than failing when it first writes. On PostgreSQL, runs of one
+    journey take turns (see :func:`_take_turn`). The time counts from the lock
+    taken to the commit done: what other writers may have to wait.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    held = _Held()
+    if sqlite:
+        usual = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={APPLY_BUSY_TIMEOUT_MS:d}")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={usual:d}")
+    else:
+        _take_turn(connection, journey_id)
+    started = time.perf_counter()
+    try:
+        yield held
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
+    held.seconds = time.perf_counter() - started
 
 
 def _key(key: int) -> Any:
@@ -340,10 +501,6 @@ def _runs(connection: Connection, audience_id: str) -> int:
         select(func.count()).select_from(history).where(history.c.audience_id == audience_id)
     ).scalar_one()
     return int(count)
-
-
-NO_AUDIENCE = -1
-"""An audience key no audience has (the first is 1)."""
 
 
 def _stored_key(connection: Connection, audience_id: str) -> int | None:
@@ -382,20 +539,16 @@ def _key_of(connection: Connection, audience_id: str) -> int:
 
 
 def _take_turn(connection: Connection, journey_id: str) -> None:
-    """Make concurrent evaluations of one journey run one after the other.
+    """On PostgreSQL, make the stores of concurrent evaluations of one journey take turns.
 
-    Two at once would both insert the same (audience, user) members. On
-    PostgreSQL a transaction-scoped advisory lock keyed by the journey waits for
-    the other run. Elsewhere the first statement is a write (a no-op delete), so
-    SQLite takes its write lock now: later runs wait (busy timeout) instead of
-    failing when they try to write over a snapshot another run changed.
+    Two at once would both insert the same (audience, user) members. A
+    transaction-scoped advisory lock keyed by the journey waits for the other
+    run's store. (SQLite has one writer at a time, DuckDB one process.)
     """
     if connection.dialect.name == "postgresql":
         connection.execute(
             select(func.pg_advisory_xact_lock(func.hashtext(literal(journey_id, String()))))
         )
-    else:
-        connection.execute(delete(drops).where(drops.c.audience_key == NO_AUDIENCE))
 
 
 def _forget_removed(connection: Connection, journey_id: str, keep: set[str]) -> None:

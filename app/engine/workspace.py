@@ -8,8 +8,10 @@ user_id) lets the next query test membership by key (see
 the work out of the stored tables: temporary tables belong to one connection,
 are not part of the database file, and need no write lock.
 
-:func:`empty_temporary` is the one way such tables are made; evaluation uses
-it for the set it compares with the stored members. Each user names its own
+:func:`empty_temporary` is the one way such tables are made. An evaluation
+computes every audience of its journey into a workspace, and the differences
+with the stored members into two more, all while only reading the database; it
+then takes the write lock just to apply those differences. Each user names its own
 table, so two sharing a connection (an in-memory database) do not clear each
 other's rows."""
 
@@ -22,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     delete,
+    func,
     insert,
     literal,
     select,
@@ -44,6 +47,12 @@ def _work_table(name: str) -> Table:
 
 
 ESTIMATE_TABLE = _work_table("estimate_work")
+EVALUATION_TABLE = _work_table("evaluation_work")
+"""An evaluation's new sets, every audience of the journey."""
+EVALUATION_ADDS = _work_table("evaluation_adds")
+"""The members an evaluation adds to audiences that have stored members."""
+EVALUATION_DROPS = _work_table("evaluation_drops")
+"""The members an evaluation removes from them."""
 
 
 def empty_temporary(connection: Connection, name: str, definition: str) -> None:
@@ -79,16 +88,24 @@ class Workspace:
             f"PRIMARY KEY (audience_key, user_id)){clustered}",
         )
 
-    def fill(self, audience_id: str, query: UserSet) -> None:
-        """Put ``query``'s users in as ``audience_id``'s members."""
+    def fill(self, audience_id: str, query: UserSet) -> int:
+        """Put ``query``'s users in as ``audience_id``'s members; how many there are."""
         source = as_member(query).subquery()
         self.filled = self.filled | {audience_id}
-        self.connection.execute(
+        key = scratch_key(audience_id)
+        inserted = self.connection.execute(
             insert(self.table).from_select(
                 ["audience_key", "user_id"],
-                select(literal(scratch_key(audience_id), BigInteger()), source.c.user_id),
+                select(literal(key, BigInteger()), source.c.user_id),
             )
-        )
+        ).rowcount
+        if inserted is not None and inserted >= 0:
+            return int(inserted)
+        # No row count from the driver (DuckDB): count the audience's rows.
+        counted = self.connection.execute(
+            select(func.count()).select_from(self.table).where(self.table.c.audience_key == key)
+        ).scalar_one()
+        return int(counted)
 
     def clear(self) -> None:
         self.connection.execute(delete(self.table))

@@ -32,6 +32,7 @@ from sqlalchemy import (
     make_url,
     select,
     table,
+    text,
 )
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +51,11 @@ a database stored at this revision is opened without loading Alembic."""
 ALEMBIC_VERSION = table("alembic_version", column("version_num"))
 """Where Alembic keeps a database's revision (its default version table)."""
 SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite write waits for another writer's lock before it gives up."""
+POSTGRES_LOCK_TIMEOUT_MS = 5000
+"""The same for PostgreSQL: how long a statement of :meth:`Database.transaction`
+waits for a row or table lock. Only there: an evaluation or import may wait as
+long as it takes, a person's edit should not."""
 #: Page size of new SQLite files (SQLite's default is 4,096). Events arrive all over
 #: the two covering indexes (name|type, then time): with 16 KiB pages an import touches,
 #: and its commits write back, fewer pages (1M events: ~30% less time in SQLite), and
@@ -64,6 +70,16 @@ PRIVATE_FILE_MODE = 0o600
 """A new SQLite file: customer data, read and written by its owner only. SQLite gives
 its -wal, -shm and -journal files the database file's mode."""
 PRIVATE_FOLDER_MODE = 0o700
+
+BUSY_MESSAGE = "The database is busy (an evaluation or import is writing); try again."
+"""What a person is told when a write waited for another writer and gave up."""
+
+
+class BusyError(StudioError):
+    """Another writer held the database longer than a write waits; nothing was changed."""
+
+    def __init__(self, message: str = BUSY_MESSAGE) -> None:
+        super().__init__(message)
 
 
 def default_database_url() -> str:
@@ -174,12 +190,15 @@ class Database:
         """
         try:
             with self._sessions.begin() as session:
+                _limit_lock_waits(session)
                 yield session
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise StudioError(
                     f"Lost the connection to the database at {self.url}: {_reason(exc)}"
                 ) from exc
+            if is_busy(exc):
+                raise BusyError() from exc
             raise
 
     def dispose(self) -> None:
@@ -330,6 +349,42 @@ def _sqlite_pragmas(*, file_based: bool) -> Any:
             cursor.close()
 
     return on_connect
+
+
+SQLITE_BUSY_CODES = (5, 6)
+"""SQLITE_BUSY and SQLITE_LOCKED: the primary result codes of a lock not obtained."""
+POSTGRES_BUSY_STATES = ("55P03", "40P01")
+"""lock_not_available (lock_timeout ran out) and deadlock_detected."""
+
+
+def is_busy(exc: DBAPIError) -> bool:
+    """Whether ``exc`` means another writer held a lock longer than this one would wait."""
+    original = exc.orig
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in SQLITE_BUSY_CODES
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if isinstance(state, str):
+        return state in POSTGRES_BUSY_STATES
+    text = str(original).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+@contextmanager
+def busy_as_studio_error() -> Iterator[None]:
+    """Turn a lock wait that ran out into a :class:`BusyError` (work outside a session)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if is_busy(exc):
+            raise BusyError() from exc
+        raise
+
+
+def _limit_lock_waits(session: Session) -> None:
+    """On PostgreSQL, bound this transaction's lock waits (SQLite's busy timeout does it there)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {POSTGRES_LOCK_TIMEOUT_MS:d}"))
 
 
 def _reason(exc: SQLAlchemyError) -> str:
