@@ -28,7 +28,7 @@ from app.core.criteria import AudienceDefinition
 from app.core.errors import ConflictError, JourneyRuleError
 from app.core.graph import JourneyGraph
 from app.core.models import Account, JourneyDocument, Milestone
-from app.store.database import Database, default_database_url
+from app.store.database import Database, busy_as_studio_error, default_database_url
 from app.store.repositories import AccountRepository, JourneyRepository
 
 # The audience engine and the importers are imported where they are first used: opening
@@ -114,13 +114,17 @@ class Studio:
         returned but not stored unless ``store`` is true.
 
         Safe off the GUI thread: it works on ``document`` (an immutable copy of the
-        journey, taken where the journey lives) over a connection of its own.
+        journey, taken where the journey lives) over a connection of its own. It only
+        reads while it computes, so edits go on meanwhile; storing the result waits
+        for another writer, and a :class:`~app.store.database.BusyError` says so when
+        the wait runs out.
         """
         from app.engine.evaluation import evaluate_journey
 
         graph = JourneyGraph.from_document(document)
         keep = as_of is None if store is None else store
-        return evaluate_journey(self.database, graph, as_of, store=keep)
+        with busy_as_studio_error():
+            return evaluate_journey(self.database, graph, as_of, store=keep)
 
     def estimate(
         self,

@@ -4,9 +4,11 @@
 core :class:`~app.core.commands.Command` in a :class:`StudioUndoCommand` and
 pushes it; ``QUndoStack.push`` calls ``redo()``, and the first ``redo()`` is
 ``Studio.execute`` (apply and persist in one transaction), later ones are
-``Studio.redo``. A refused edit (a :class:`JourneyRuleError`) changes nothing,
-so the wrapper marks itself obsolete during that first ``redo()`` and Qt drops
-it instead of pushing it: a refused command never reaches the stack.
+``Studio.redo``. An edit the store did not take (refused by a rule, a conflict,
+a busy database, any failure) changes nothing, so the wrapper marks itself
+obsolete during that first ``redo()`` and Qt drops it instead of pushing it:
+the stack only ever holds stored edits. An unexpected error is raised again by
+:meth:`EditController.run` once the push is over.
 
 Undo and redo can be refused too (another journey has since used the
 active-audience budget, or another window saved first). Qt has already moved
@@ -56,9 +58,11 @@ class StudioUndoCommand(QUndoCommand):
         self.command = command
         self._done_once = False
         self.error: StudioError | None = None
+        self.failure: Exception | None = None
+        """An unexpected error of the first execute, raised again once Qt has dropped us."""
 
     def redo(self) -> None:
-        """First call: execute (refusal -> obsolete, never pushed); then redo."""
+        """First call: execute (refusal or failure -> obsolete, never pushed); then redo."""
         if self.controller.replaying:
             return
         first = not self._done_once
@@ -73,6 +77,14 @@ class StudioUndoCommand(QUndoCommand):
                 self.setObsolete(True)
             else:
                 self.controller.halt(self, "redo", problem)
+            return
+        except Exception as problem:
+            if not first:
+                raise
+            # Not stored: it must not reach the stack, where Undo would refer to it. An
+            # exception leaving redo() would be swallowed by Qt, which then pushes us.
+            self.failure = problem
+            self.setObsolete(True)
             return
         self._done_once = True
         self.setText(self.command.text)  # some commands name what they touched on do()
@@ -119,6 +131,8 @@ class EditController(QObject):
             return False
         wrapper = StudioUndoCommand(self, command)
         self.stack.push(wrapper)  # calls wrapper.redo(), which executes
+        if wrapper.failure is not None:
+            raise wrapper.failure
         if wrapper.error is not None:
             self._report(wrapper.error)
             return False

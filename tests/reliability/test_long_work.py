@@ -163,3 +163,22 @@ def test_a_write_meeting_a_held_write_lock_waits_then_says_the_database_is_busy(
         assert stored_name(url, SIGNED_UP) == "Started a trial"
     finally:
         studio.close()
+
+
+def test_an_evaluation_that_cannot_store_its_result_says_the_database_is_busy(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storing waits longer than an edit does, but not for ever: then the same message."""
+    monkeypatch.setattr(evaluation, "APPLY_BUSY_TIMEOUT_MS", 300)
+    studio = Studio.open(sqlite_url)
+    try:
+        document = studio.state.journey(TRIAL).document()
+        with another_writer(sqlite_url), pytest.raises(StudioError) as refused:
+            studio.evaluate(document)
+        assert str(refused.value) == BUSY_MESSAGE
+        assert stored_members(studio.database, SIGNED_UP) == set()
+        # The next run stores its result.
+        result = studio.evaluate(document)
+        assert len(stored_members(studio.database, SIGNED_UP)) == result.milestone(SIGNED_UP).size
+    finally:
+        studio.close()
