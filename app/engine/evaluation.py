@@ -22,6 +22,7 @@ database; Python only sees counts.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,7 +45,7 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
@@ -76,6 +77,8 @@ from app.store.audience_tables import (
 )
 from app.store.database import Database
 from app.store.event_summaries import refresh_summaries
+
+log = logging.getLogger(__name__)
 
 drops = cast_table(AudienceDropRow)
 keys = cast_table(AudienceKeyRow)
@@ -422,12 +425,19 @@ def _inserted(connection: Connection, into: Table, scratch: int, rows: Select[An
 
 
 def _drop_workspace(connection: Connection) -> None:
-    """Drop the run's temporary tables: they may hold millions of rows, kept per connection."""
-    if connection.in_transaction():
-        connection.rollback()
-    for work in (EVALUATION_TABLE, EVALUATION_ADDS, EVALUATION_DROPS):
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {work.name}")
-    connection.commit()
+    """Drop the run's temporary tables: they may hold millions of rows, kept per connection.
+
+    Tidying only: a failure here (a lost connection, whose tables are gone with
+    it) must neither hide the run's own error nor fail a stored run.
+    """
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        for work in (EVALUATION_TABLE, EVALUATION_ADDS, EVALUATION_DROPS):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {work.name}")
+        connection.commit()
+    except SQLAlchemyError:
+        log.debug("Could not drop an evaluation's temporary tables", exc_info=True)
 
 
 def _begin_reading(connection: Connection) -> None:

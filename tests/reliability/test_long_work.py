@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -182,3 +183,39 @@ def test_an_evaluation_that_cannot_store_its_result_says_the_database_is_busy(
         assert len(stored_members(studio.database, SIGNED_UP)) == result.milestone(SIGNED_UP).size
     finally:
         studio.close()
+
+
+def test_a_run_stored_while_another_computed_is_taken_into_account(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of one journey: the one that stores last compares with what the first stored.
+
+    Its adds and drops are computed against the memberships it read; when
+    another run stored in between, they are computed again under the write
+    lock, so the stored members are exactly its sets and its counts add up.
+    """
+    document = studio.state.journey(TRIAL).document()
+    earlier = datetime.now(UTC) - timedelta(days=20)
+    real_apply = evaluation._apply
+    overtaken: dict[str, Any] = {}
+
+    def apply_after_another_run(connection: Any, plan: Any) -> Any:
+        if not overtaken:
+            overtaken["run"] = None  # the other run stores at once
+            overtaken["run"] = studio.evaluate(document, earlier)
+        return real_apply(connection, plan)
+
+    monkeypatch.setattr(evaluation, "_apply", apply_after_another_run)
+    result = studio.evaluate(document)
+    other = overtaken["run"]
+    sizes = [(a.size, b.size) for a, b in zip(result.milestones, other.milestones, strict=True)]
+    assert any(now != then for now, then in sizes), "the two runs should differ"
+    for mine, before in zip(
+        (result.population, *result.milestones), (other.population, *other.milestones),
+        strict=True,
+    ):
+        assert mine.size == before.size + mine.added - mine.removed, mine.name
+        assert len(stored_members(studio.database, mine.audience_id)) == mine.size
+    # Nothing left to change: a run at the same time finds the stored sets equal to its own.
+    again = studio.evaluate(document, result.as_of)
+    assert all(a.added == a.removed == 0 for a in (again.population, *again.milestones))
