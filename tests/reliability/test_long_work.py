@@ -202,7 +202,7 @@ def test_a_run_stored_while_another_computed_is_taken_into_account(
     def apply_after_another_run(connection: Any, plan: Any) -> Any:
         if not overtaken:
             overtaken["run"] = None  # the other run stores at once
-            overtaken["run"] = studio.evaluate(document, earlier)
+            overtaken["run"] = studio.evaluate(document, earlier, store=True)
         return real_apply(connection, plan)
 
     monkeypatch.setattr(evaluation, "_apply", apply_after_another_run)
