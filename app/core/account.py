@@ -110,6 +110,12 @@ class AccountState(EventSource):
         connection = self.connections.get(connection_id)
         return connection.name if connection else "that connection"
 
+    def milestone_name(self, milestone_id: str) -> str | None:
+        for graph in self._journeys.values():
+            if graph.has_milestone(milestone_id):
+                return graph.milestone(milestone_id).name
+        return None
+
     # ------------------------------------------------------------------ journeys
 
     def journeys(self) -> Iterator[JourneyGraph]:
@@ -175,8 +181,7 @@ class AccountState(EventSource):
             update={"name": clean_name(document.journey.name, "journey")}
         )
         graph = JourneyGraph(journey, self)
-        for milestone in document.milestones:
-            graph.add_milestone(milestone)
+        graph.add_milestones(document.milestones)
         # Outputs go in inactive first so the limit is checked once, for the whole journey,
         # and a refusal names every audience it would activate.
         for output in document.outputs:

@@ -354,6 +354,22 @@ Group.model_rebuild()
 Clause.model_rebuild()
 AudienceDefinition.model_rebuild()
 
+
+def audience_references(definition: AudienceDefinition) -> list[str]:
+    """The milestone ids that the audience-membership criteria of ``definition`` name.
+
+    In clause order, nested groups included, each id once.
+    """
+    found: dict[str, None] = {}
+    pending: list[Clause] = list(reversed(definition.clauses))
+    while pending:
+        item = pending.pop().item
+        if isinstance(item, Group):
+            pending.extend(reversed(item.clauses))
+        elif isinstance(item, AudienceMembershipCriterion):
+            found.setdefault(item.milestone_id)
+    return list(found)
+
 DEFINITION_SCHEMA_VERSION = 1
 """Bumped when a saved definition would read differently; exports carry it."""
 

@@ -38,6 +38,20 @@ class CycleError(JourneyRuleError):
     """A milestone moved under itself or under one of its own descendants."""
 
 
+class AudienceMembershipError(JourneyRuleError):
+    """A criterion uses an audience it can't: the milestone's own, one after it, or none.
+
+    ``milestone_id`` is the milestone whose criteria were refused and ``audience_id``
+    the audience they refer to, so an import can say where in its file the
+    criterion is.
+    """
+
+    def __init__(self, message: str, milestone_id: str, audience_id: str) -> None:
+        super().__init__(message)
+        self.milestone_id = milestone_id
+        self.audience_id = audience_id
+
+
 class SplitRuleError(JourneyRuleError):
     """The Remaining-users rules of a split: only one, always last, never alone."""
 

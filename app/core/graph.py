@@ -20,7 +20,7 @@ from typing import Protocol
 import networkx as nx
 
 from app.core import errors
-from app.core.criteria import AudienceDefinition
+from app.core.criteria import AudienceDefinition, audience_references
 from app.core.events import (
     EventSource,
     JourneyChanged,
@@ -53,6 +53,9 @@ class AccountContext(Protocol):
     def has_connection(self, connection_id: str) -> bool: ...
 
     def connection_name(self, connection_id: str) -> str: ...
+
+    def milestone_name(self, milestone_id: str) -> str | None:
+        """The name of a milestone of any journey of the account, or None if there is none."""
 
 
 def clean_name(name: str, what: str) -> str:
@@ -267,6 +270,11 @@ class JourneyGraph(EventSource):
                 f"“{REMAINING_USERS}” takes everyone its split's other milestones did not; "
                 "it has no criteria of its own."
             )
+        # A new milestone has nothing below it yet. An audience that is not there is let
+        # through: undoing a removal brings criteria back as they were, and the audience
+        # they refer to may have been removed before.
+        for audience_id in audience_references(milestone.definition):
+            self._check_audience(milestone.id, milestone.name, audience_id, set(), True)
         after = self._children_with(parent, milestone.id, index, milestone.remaining)
         problem = self._split_problem(after, {**self._milestones, milestone.id: milestone})
         if problem:
@@ -286,6 +294,22 @@ class JourneyGraph(EventSource):
         self.emit(NodeAdded(self.id, "milestone", milestone.id))
         self._refresh_status()
         return milestone
+
+    def add_milestones(self, milestones: Iterable[Milestone]) -> None:
+        """Add a whole tree of milestones, parents first (a new journey: import, copy, undo).
+
+        Their criteria go in once every milestone is there, so that one may refer to a
+        milestone later in tree order (on another branch), and every reference is
+        checked as an edit of the criteria would be, missing audiences included.
+        """
+        originals = list(milestones)
+        added = [
+            self.add_milestone(m.model_copy(update={"definition": AudienceDefinition()}))
+            for m in originals
+        ]
+        for milestone, original in zip(added, originals, strict=True):
+            if not original.definition.is_empty:
+                self.set_definition(milestone.id, original.definition)
 
     def check_remove_milestone(self, milestone_id: str) -> None:
         milestone = self.milestone(milestone_id)
@@ -347,6 +371,29 @@ class JourneyGraph(EventSource):
                 f"“{REMAINING_USERS}” takes everyone its split's other milestones did not; "
                 "it has no criteria of its own."
             )
+        # A reference the criteria already hold may have lost its audience since (removing
+        # a milestone does not ask who refers to it); editing the rest stays possible.
+        kept = set(audience_references(milestone.definition))
+        below = self.subtree_ids(milestone_id) - {milestone_id}
+        for audience_id in audience_references(definition):
+            self._check_audience(
+                milestone_id, milestone.name, audience_id, below, audience_id in kept
+            )
+
+    def check_use_audience(self, milestone_id: str, audience_id: str) -> None:
+        """Refuse if the criteria of ``milestone_id`` can't use the audience of ``audience_id``.
+
+        Allowed: any milestone of the account that does not depend on this one (before
+        it, on another branch, in another journey). Refused: the milestone itself, a
+        milestone after it (whose users are picked from its own), none at all.
+        """
+        milestone = self.milestone(milestone_id)
+        below = self.subtree_ids(milestone_id) - {milestone_id}
+        self._check_audience(milestone_id, milestone.name, audience_id, below, False)
+
+    def can_use_audience(self, milestone_id: str, audience_id: str) -> str | None:
+        """Why a picker should not offer ``audience_id`` to ``milestone_id``'s criteria, or None."""
+        return reason(lambda: self.check_use_audience(milestone_id, audience_id))
 
     def can_set_definition(
         self, milestone_id: str, definition: AudienceDefinition
@@ -389,6 +436,7 @@ class JourneyGraph(EventSource):
             if problem:
                 raise errors.SplitRuleError(problem)
         if new_parent != old_parent:
+            self._check_audiences_above(milestone_id, new_parent)
             parents = {mid: m.parent_id for mid, m in self._milestones.items()}
             parents[milestone_id] = parent_id
             self._check_budget(self._compute_active(parents))
@@ -520,6 +568,56 @@ class JourneyGraph(EventSource):
                     f"This journey already has a milestone called “{other.name}”. "
                     f"Audiences are known by name, so pick another."
                 )
+
+    def _check_audience(
+        self, milestone_id: str, name: str, audience_id: str, below: set[str], may_be_gone: bool
+    ) -> None:
+        """The membership rule for one reference of ``milestone_id``'s criteria.
+
+        ``below`` are the milestones after it; ``may_be_gone`` lets through a reference
+        to an audience that is not there (any more).
+        """
+        if audience_id == milestone_id:
+            raise errors.AudienceMembershipError(
+                f"The criteria of “{name}” can't use its own audience: they are what decide "
+                f"who is in it. Remove that criterion.",
+                milestone_id, audience_id,
+            )
+        if audience_id in below:
+            other = self._milestones[audience_id].name
+            raise errors.AudienceMembershipError(
+                f"The criteria of “{name}” can't use the audience of “{other}”, which comes "
+                f"after it in the journey: “{other}” picks its users from those of “{name}”, "
+                f"so each would wait on the other. Use a milestone before “{name}” or on "
+                f"another branch.",
+                milestone_id, audience_id,
+            )
+        if not may_be_gone and not self._audience_exists(audience_id):
+            raise errors.AudienceMembershipError(
+                f"The criteria of “{name}” use an audience that is not in this account "
+                f"(any more). Pick another milestone, or remove that criterion.",
+                milestone_id, audience_id,
+            )
+
+    def _audience_exists(self, audience_id: str) -> bool:
+        """A milestone of this journey, or of the account (unknowable without one: yes)."""
+        if audience_id in self._milestones:
+            return True
+        return self._context is None or self._context.milestone_name(audience_id) is not None
+
+    def _check_audiences_above(self, milestone_id: str, new_parent: str) -> None:
+        """Moving ``milestone_id`` under ``new_parent`` puts its branch below new milestones:
+        none of those may refer to an audience of that branch."""
+        if new_parent == START:
+            return
+        branch = self.subtree_ids(milestone_id)
+        old_above = {m.id for m in self.path_to(milestone_id)}
+        for above in self.path_to(new_parent):
+            if above.id in old_above:
+                continue
+            for audience_id in audience_references(above.definition):
+                if audience_id in branch:
+                    self._check_audience(above.id, above.name, audience_id, branch, True)
 
     def _check_budget(self, active_after: frozenset[str]) -> None:
         if self._context is not None and active_after - self._active:
