@@ -7,14 +7,22 @@ a "Remaining users" milestone or an "everyone in the journey" milestone needs.
 
 The models are frozen so that commands can keep the old definition for undo,
 and they round-trip through JSON so the store can keep them in a JSON column.
+
+They hold only what every database can store and the engine can evaluate: the
+bounds below are the one place where counts, windows, numbers and text are
+limited, and an import, the editor and the store all read them from here.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +32,37 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
+
+COUNT_MAX = 1_000_000
+"""The most events a criterion counts to (the criteria editor's spin box stops there too)."""
+WINDOW_DAYS_MAX = 3650
+"""The longest "within the last N days" window: ten years."""
+GROUP_DEPTH_MAX = 10
+"""How deep groups nest in groups. Each level is a level of the query and of the text
+that describes it; past a few a definition is unreadable anyway."""
+LIST_VALUES_MAX = 1000
+"""The most values one list compares with (``in``, ``not_in``, device platforms): each
+value is a bound parameter of the query, and databases cap those."""
+
+
+def _no_nul(text: str) -> str:
+    """Text as every database stores it: PostgreSQL refuses NUL in text, SQLite keeps it."""
+    if "\x00" in text:
+        raise ValueError("contains a NUL character (\\x00), which can't be stored")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""Any text of a definition: names, values, ids."""
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A number of a definition: finite (NaN and Infinity compare with nothing, and PostgreSQL
+refuses NaN where SQLite stores it) and written as a number, not as text."""
+Count = Annotated[int, Field(strict=True, ge=0, le=COUNT_MAX)]
+"""How many events: a whole number (not text, not true/false) up to :data:`COUNT_MAX`."""
+WindowDays = Annotated[int, Field(strict=True, ge=1, le=WINDOW_DAYS_MAX)]
+Flag = Annotated[bool, Field(strict=True)]
+"""True or false as JSON writes them, not "yes" or 1."""
 
 AttributeType = Literal["string", "number", "boolean", "date", "list"]
 """How a condition reads its attribute. ``list`` is a list of strings (user attributes)."""
@@ -61,8 +100,8 @@ Operator = Literal[
     "not_exists",
 ]
 
-Scalar = str | float | bool | datetime
-ConditionValue = Scalar | list[Scalar] | None
+Scalar = Text | FiniteFloat | bool | datetime
+ConditionValue = Scalar | Annotated[list[Scalar], Field(max_length=LIST_VALUES_MAX)] | None
 
 EventType = Literal[
     "custom_event",
@@ -85,7 +124,7 @@ class _Frozen(BaseModel):
 class Condition(_Frozen):
     """A comparison of one attribute with a value, typed so the engine compares rightly."""
 
-    attribute: str = Field(min_length=1, max_length=255)
+    attribute: Text = Field(min_length=1, max_length=255)
     type: AttributeType = "string"
     operator: Operator
     value: ConditionValue = None
@@ -144,14 +183,15 @@ _TYPE_NAMES = {"number": "a number", "date": "a date", "boolean": "true or false
 
 def _typed_value(value: Scalar, kind: AttributeType, where: str) -> Scalar:
     """``value`` as a ``kind`` (numbers and dates may be given as text), or a refusal."""
-    if kind == "number" and not isinstance(value, bool):
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
+    if kind == "number" and isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            number = None
+        if number is not None and math.isfinite(number):
+            return number
+        if number is not None or isinstance(value, int | float):
+            raise ValueError(f"{where}: {_value_text(value)} is not a finite number")
     elif kind == "date":
         if isinstance(value, datetime):
             return value
@@ -173,7 +213,7 @@ class TimeWindow(_Frozen):
     """
 
     kind: Literal["within_last_days", "before", "after", "on", "between"] = "within_last_days"
-    days: int | None = Field(default=30, ge=1, le=3650)
+    days: WindowDays | None = 30
     start: datetime | None = None
     end: datetime | None = None
 
@@ -204,11 +244,11 @@ class EventCriterion(_Frozen):
 
     kind: Literal["event"] = "event"
     event_type: EventType = "custom_event"
-    event_name: str | None = Field(default=None, max_length=255)
-    commerce_action: str | None = Field(default=None, max_length=64)
+    event_name: Text | None = Field(default=None, max_length=255)
+    commerce_action: Text | None = Field(default=None, max_length=64)
     conditions: tuple[Condition, ...] = ()
     count_operator: CountOperator = ">"
-    count: int = Field(default=0, ge=0)
+    count: Count = 0
     window: TimeWindow = TimeWindow()
 
     @field_validator("conditions")
@@ -235,7 +275,7 @@ class AmountCondition(_Frozen):
     """A comparison of a commerce event's total amount with a number (or two, for between)."""
 
     operator: Literal["eq", "ne", "gt", "ge", "lt", "le", "between", "exists", "not_exists"]
-    value: float | list[float] | None = None
+    value: FiniteFloat | Annotated[list[FiniteFloat], Field(max_length=2)] | None = None
 
     @property
     def condition_value(self) -> ConditionValue:
@@ -265,7 +305,7 @@ class EcommerceCriterion(_Frozen):
     amount: tuple[AmountCondition, ...] = ()
     conditions: tuple[Condition, ...] = ()
     count_operator: CountOperator = ">"
-    count: int = Field(default=0, ge=0)
+    count: Count = 0
     window: TimeWindow = TimeWindow()
 
     @field_validator("conditions")
@@ -281,14 +321,16 @@ class UserAttributeCriterion(_Frozen):
 
 class IdentityCriterion(_Frozen):
     kind: Literal["identity"] = "identity"
-    identity_type: str = Field(min_length=1, max_length=64)
-    present: bool = True
+    identity_type: Text = Field(min_length=1, max_length=64)
+    present: Flag = True
 
 
 class DeviceCriterion(_Frozen):
     kind: Literal["device"] = "device"
-    platforms: tuple[str, ...] = Field(min_length=1)
-    negate: bool = False
+    platforms: tuple[Annotated[Text, Field(max_length=64)], ...] = Field(
+        min_length=1, max_length=LIST_VALUES_MAX
+    )
+    negate: Flag = False
 
 
 class LocationCriterion(_Frozen):
@@ -305,8 +347,8 @@ class LocationCriterion(_Frozen):
 
 class AudienceMembershipCriterion(_Frozen):
     kind: Literal["audience"] = "audience"
-    milestone_id: str = Field(min_length=1)
-    member: bool = True
+    milestone_id: Text = Field(min_length=1, max_length=64)
+    member: Flag = True
 
 
 Criterion = Annotated[
@@ -338,6 +380,21 @@ class AudienceDefinition(_Frozen):
 
     clauses: tuple[Clause, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _groups_not_too_deep(cls, data: Any) -> Any:
+        """Refuse deep nesting before validating it: pydantic would recurse into all of it."""
+        clauses = data.get("clauses") if isinstance(data, Mapping) else None
+        if isinstance(clauses, Sequence) and not isinstance(clauses, str):
+            for number, clause in enumerate(clauses, start=1):
+                depth = _group_depth(clause)
+                if depth > GROUP_DEPTH_MAX:
+                    raise ValueError(
+                        f"clause {number} nests groups {depth} deep; groups nest at most "
+                        f"{GROUP_DEPTH_MAX} deep"
+                    )
+        return data
+
     @property
     def is_empty(self) -> bool:
         return not self.clauses
@@ -353,6 +410,31 @@ class AudienceDefinition(_Frozen):
 Group.model_rebuild()
 Clause.model_rebuild()
 AudienceDefinition.model_rebuild()
+
+
+def _group_depth(clause: object) -> int:
+    """How many groups nest in ``clause`` (raw data or models), without recursing."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(clause, 0)]
+    while pending:
+        current, depth = pending.pop()
+        item = _part(current, "item")
+        if _part(item, "kind") != "group":
+            deepest = max(deepest, depth)
+            continue
+        inner = _part(item, "clauses")
+        if isinstance(inner, Sequence) and not isinstance(inner, str) and inner:
+            pending.extend((c, depth + 1) for c in inner)
+        else:
+            deepest = max(deepest, depth + 1)
+    return deepest
+
+
+def _part(value: object, name: str) -> object:
+    """``value[name]`` of raw data, or ``value.name`` of a model; None if neither."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None) if isinstance(value, BaseModel) else None
 
 
 def audience_references(definition: AudienceDefinition) -> list[str]:
@@ -409,42 +491,181 @@ def validation_messages(error: ValidationError) -> list[str]:
 
     e.g. ``clause 2 (ecommerce criterion), field amount[0]: “between” needs exactly
     two values, low and high``. Clauses are counted from 1; nested groups read
-    ``clause 3 › clause 1``.
+    ``clause 3 › clause 1``. See :func:`plain_problems` for the wording.
     """
     lines: list[str] = []
-    for problem in error.errors():
-        where: list[str] = []
-        fields: list[str] = []
-        loc = list(problem["loc"])
-        index = 0
-        while index < len(loc):
-            part = loc[index]
-            if (part == "clauses" and index + 1 < len(loc)
-                    and isinstance(loc[index + 1], int)):
-                number = int(loc[index + 1]) + 1
-                kind = loc[index + 3] if index + 3 < len(loc) else None
-                label = f"clause {number}"
-                if isinstance(kind, str) and kind in _KIND_NAMES:
-                    label += f" ({_KIND_NAMES[kind]})"
-                    index += 4
-                else:
-                    index += 2
-                    if index < len(loc) and loc[index] == "item":
-                        index += 1
-                where.append(label)
-                fields = []
-                continue
-            if isinstance(part, int) and fields:
-                fields[-1] += f"[{part}]"
-            else:
-                fields.append(str(part))
-            index += 1
-        message = str(problem["msg"]).removeprefix("Value error, ")
+    for loc, message in plain_problems(error.errors()):
+        where, fields = _location_words(loc)
         head = " › ".join(where) or "definition"
         if fields:
-            head += ", field " + ".".join(fields)
+            head += ", field " + fields
         lines.append(f"{head}: {message}")
     return lines
+
+
+def plain_problems(problems: Sequence[ErrorDetails]) -> list[tuple[tuple[int | str, ...], str]]:
+    """pydantic's errors as (location, message in plain words), one per problem.
+
+    A value that fits no member of a union (text, number, list…) is one problem,
+    not one per member: said as what it should have been, or, when one member
+    came close (a number but not a finite one), as that member's complaint. The
+    union members' names are left out of the location.
+    """
+    groups: dict[tuple[int | str, ...], list[ErrorDetails]] = {}
+    for problem in problems:
+        loc = tuple(problem["loc"])
+        tag = next((i for i, part in enumerate(loc) if _is_union_member(part)), len(loc))
+        groups.setdefault(loc[:tag], []).append(problem)
+    found: list[tuple[tuple[int | str, ...], str]] = []
+    for where, group in groups.items():
+        close = [p for p in group if not _is_type_problem(p)]
+        if close:
+            found.append((_without_members(close[0]["loc"]), _plain(close[0])))
+        elif len(group) == 1:
+            found.append((where, _plain(group[0])))
+        else:
+            found.append((where, _one_of(group)))
+    # A list whose items failed is also "too short after validation": say the items only.
+    return [
+        (loc, message) for loc, message in found
+        if not (message.startswith("should have at least")
+                and any(len(other) > len(loc) and other[: len(loc)] == loc
+                        for other, _ in found))
+    ]
+
+
+_MEMBER = re.compile(r"^(str|int|float|bool|datetime|none|list|tuple|dict)$|[\[\-]")
+"""How pydantic names a union member in a location (``float``, ``list[float]``,
+``function-after[…]``); field names never look like that."""
+
+
+def _is_union_member(part: int | str) -> bool:
+    return isinstance(part, str) and bool(_MEMBER.search(part))
+
+
+def _without_members(loc: Sequence[int | str]) -> tuple[int | str, ...]:
+    return tuple(part for part in loc if not _is_union_member(part))
+
+
+def _is_type_problem(problem: ErrorDetails) -> bool:
+    kind = problem["type"]
+    return kind.endswith(("_type", "_parsing")) or kind in ("none_required", "int_from_float")
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "datetime": "a date",
+    "date": "a date",
+    "list": "a list",
+    "tuple": "a list",
+    "dict": "an object",
+    "model": "an object",
+    "model_attributes": "an object",
+    "none": "empty (null)",
+}
+
+
+def _type_words(problem: ErrorDetails) -> str | None:
+    kind = problem["type"]
+    if kind == "none_required":
+        return _TYPE_WORDS["none"]
+    if kind == "int_from_float":
+        return _TYPE_WORDS["int"]
+    stem = re.sub(r"(_from_date)?_(type|parsing)$", "", kind)
+    return _TYPE_WORDS.get(stem)
+
+
+def _one_of(group: Sequence[ErrorDetails]) -> str:
+    given = group[0].get("input")
+    if isinstance(given, int) and not isinstance(given, bool):
+        return "should be a finite number; this one is too large for any database"
+    words = list(dict.fromkeys(w for w in map(_type_words, group) if w))
+    if not words:
+        return _plain(group[0])
+    if len(words) == 1:
+        return f"should be {words[0]}"
+    return f"should be {', '.join(words[:-1])} or {words[-1]}"
+
+
+def _plain(problem: ErrorDetails) -> str:
+    """One pydantic error in the words of this program (no "Input should", no URL)."""
+    kind = problem["type"]
+    ctx: dict[str, Any] = dict(problem.get("ctx") or {})
+    given = problem.get("input")
+    text = isinstance(given, str)
+    kinds = ", ".join((*CRITERION_KINDS, "group"))
+    words = {
+        "finite_number": "should be a finite number, not NaN or Infinity",
+        "string_unicode": "is not valid UTF-8 text",
+        "missing": "is missing",
+        "extra_forbidden": "is not a field here",
+        "less_than_equal": f"should be at most {_number(ctx.get('le'))}",
+        "less_than": f"should be less than {_number(ctx.get('lt'))}",
+        "greater_than_equal": f"should be at least {_number(ctx.get('ge'))}",
+        "greater_than": f"should be more than {_number(ctx.get('gt'))}",
+        "too_long": f"should be at most {_number(ctx.get('max_length'))} characters long"
+                    if text else f"should have at most {_number(ctx.get('max_length'))} items",
+        "string_too_long": f"should be at most {_number(ctx.get('max_length'))} characters long",
+        "too_short": "should not be empty" if text
+                     else f"should have at least {_number(ctx.get('min_length'))} items",
+        "string_too_short": "should not be empty",
+        "literal_error": "should be " + _quoted(str(ctx.get("expected"))),
+        "union_tag_invalid": f"“{ctx.get('tag')}” is not a kind of criterion; use one of "
+                             f"{kinds}",
+        "union_tag_not_found": f"needs a “kind”: one of {kinds}",
+    }
+    if kind in words:
+        return words[kind]
+    if kind == "int_type" and isinstance(given, float) and given.is_integer():
+        return "should be a whole number, written without a decimal point"
+    if kind == "float_type" and isinstance(given, int) and not isinstance(given, bool):
+        return "should be a finite number; this one is too large for any database"
+    type_words = _type_words(problem)
+    if type_words and _is_type_problem(problem):
+        return f"should be {type_words}"
+    message = str(problem["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return message.replace("Input should", "should")
+
+
+def _quoted(text: str) -> str:
+    """pydantic's ``'a', 'b' or 'c'`` with this program's quotes."""
+    return re.sub(r"'([^']*)'", r"“\1”", text)
+
+
+def _number(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _location_words(loc: Sequence[int | str]) -> tuple[list[str], str]:
+    """(``["clause 2 (event criterion)", …]``, ``"window.days"``) for a location."""
+    where: list[str] = []
+    fields: list[str] = []
+    parts = list(loc)
+    index = 0
+    while index < len(parts):
+        part = parts[index]
+        if part == "clauses" and index + 1 < len(parts) and isinstance(parts[index + 1], int):
+            label = f"clause {int(parts[index + 1]) + 1}"
+            rest = parts[index + 2:]
+            if len(rest) >= 2 and rest[0] == "item" and rest[1] in _KIND_NAMES:
+                label += f" ({_KIND_NAMES[str(rest[1])]})"
+                index += 4
+            elif len(rest) >= 2 and rest[0] == "item":
+                index += 3
+            else:
+                index += 2
+            where.append(label)
+            fields = []
+            continue
+        if isinstance(part, int) and fields:
+            fields[-1] += f"[{part}]"
+        else:
+            fields.append(str(part))
+        index += 1
+    return where, ".".join(fields)
 
 
 def describe(definition: AudienceDefinition) -> str:

@@ -70,8 +70,7 @@ def test_the_json_schema_covers_every_criterion_kind() -> None:
                 {"join": "or", "item": {"kind": "group", "clauses": [
                     {"item": {"kind": "event", "count": -1}}]}},
             ]},
-            "clause 2 (group) › clause 1 (event criterion), field count: Input should be "
-            "greater than or equal to 0",
+            "clause 2 (group) › clause 1 (event criterion), field count: should be at least 0",
         ),
         (
             {"clauses": [{"item": {"kind": "user_attribute", "condition": {
