@@ -41,19 +41,31 @@ WINDOW_DAYS_MAX = 3650
 GROUP_DEPTH_MAX = 10
 """How deep groups nest in groups. Each level is a level of the query and of the text
 that describes it; past a few a definition is unreadable anyway."""
+CLAUSES_MAX = 50
+"""The most clauses a definition holds, counting those inside groups and the groups.
+Each clause is a step of the audience's query, composed into the next one; a few
+more than 90 along one path overflow the query compiler's stack, on every database."""
+CONDITIONS_MAX = 50
+"""The most attribute or amount conditions one event criterion holds."""
 LIST_VALUES_MAX = 1000
 """The most values one list compares with (``in``, ``not_in``, device platforms): each
 value is a bound parameter of the query, and databases cap those."""
 
 
-def _no_nul(text: str) -> str:
-    """Text as every database stores it: PostgreSQL refuses NUL in text, SQLite keeps it."""
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """Text as every database stores it: PostgreSQL refuses NUL in text (SQLite keeps
+    it), and a lone surrogate (bytes of a file that were not UTF-8) is no text at all."""
     if "\x00" in text:
         raise ValueError("contains a NUL character (\\x00), which can't be stored")
+    if _SURROGATE.search(text):
+        raise ValueError("is not valid UTF-8 text")
     return text
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = Annotated[str, AfterValidator(_storable)]
 """Any text of a definition: names, values, ids."""
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A number of a definition: finite (NaN and Infinity compare with nothing, and PostgreSQL
@@ -246,7 +258,7 @@ class EventCriterion(_Frozen):
     event_type: EventType = "custom_event"
     event_name: Text | None = Field(default=None, max_length=255)
     commerce_action: Text | None = Field(default=None, max_length=64)
-    conditions: tuple[Condition, ...] = ()
+    conditions: tuple[Condition, ...] = Field(default=(), max_length=CONDITIONS_MAX)
     count_operator: CountOperator = ">"
     count: Count = 0
     window: TimeWindow = TimeWindow()
@@ -302,8 +314,8 @@ class EcommerceCriterion(_Frozen):
 
     kind: Literal["ecommerce"] = "ecommerce"
     action: CommerceAction = "purchase"
-    amount: tuple[AmountCondition, ...] = ()
-    conditions: tuple[Condition, ...] = ()
+    amount: tuple[AmountCondition, ...] = Field(default=(), max_length=CONDITIONS_MAX)
+    conditions: tuple[Condition, ...] = Field(default=(), max_length=CONDITIONS_MAX)
     count_operator: CountOperator = ">"
     count: Count = 0
     window: TimeWindow = TimeWindow()
@@ -382,17 +394,26 @@ class AudienceDefinition(_Frozen):
 
     @model_validator(mode="before")
     @classmethod
-    def _groups_not_too_deep(cls, data: Any) -> Any:
-        """Refuse deep nesting before validating it: pydantic would recurse into all of it."""
+    def _not_too_big(cls, data: Any) -> Any:
+        """Refuse deep nesting and too many clauses before validating them (pydantic would
+        recurse into all of it): such a definition could be stored but not evaluated."""
         clauses = data.get("clauses") if isinstance(data, Mapping) else None
-        if isinstance(clauses, Sequence) and not isinstance(clauses, str):
-            for number, clause in enumerate(clauses, start=1):
-                depth = _group_depth(clause)
-                if depth > GROUP_DEPTH_MAX:
-                    raise ValueError(
-                        f"clause {number} nests groups {depth} deep; groups nest at most "
-                        f"{GROUP_DEPTH_MAX} deep"
-                    )
+        if not isinstance(clauses, Sequence) or isinstance(clauses, str):
+            return data
+        total = 0
+        for number, clause in enumerate(clauses, start=1):
+            depth, count = _size(clause)
+            if depth > GROUP_DEPTH_MAX:
+                raise ValueError(
+                    f"clause {number} nests groups {depth} deep; groups nest at most "
+                    f"{GROUP_DEPTH_MAX} deep"
+                )
+            total += count
+        if total > CLAUSES_MAX:
+            raise ValueError(
+                f"{total:,} clauses (groups and what they hold included); a definition "
+                f"holds at most {CLAUSES_MAX}"
+            )
         return data
 
     @property
@@ -412,12 +433,15 @@ Clause.model_rebuild()
 AudienceDefinition.model_rebuild()
 
 
-def _group_depth(clause: object) -> int:
-    """How many groups nest in ``clause`` (raw data or models), without recursing."""
+def _size(clause: object) -> tuple[int, int]:
+    """How deep groups nest in ``clause`` (raw data or models), and how many clauses it
+    is with those inside it; without recursing."""
     deepest = 0
+    count = 0
     pending: list[tuple[object, int]] = [(clause, 0)]
     while pending:
         current, depth = pending.pop()
+        count += 1
         item = _part(current, "item")
         if _part(item, "kind") != "group":
             deepest = max(deepest, depth)
@@ -427,7 +451,7 @@ def _group_depth(clause: object) -> int:
             pending.extend((c, depth + 1) for c in inner)
         else:
             deepest = max(deepest, depth + 1)
-    return deepest
+    return deepest, count
 
 
 def _part(value: object, name: str) -> object:
@@ -493,14 +517,19 @@ def validation_messages(error: ValidationError) -> list[str]:
     two values, low and high``. Clauses are counted from 1; nested groups read
     ``clause 3 › clause 1``. See :func:`plain_problems` for the wording.
     """
-    lines: list[str] = []
-    for loc, message in plain_problems(error.errors()):
-        where, fields = _location_words(loc)
-        head = " › ".join(where) or "definition"
-        if fields:
-            head += ", field " + fields
-        lines.append(f"{head}: {message}")
-    return lines
+    return [f"{location_text(loc)}: {message}" for loc, message in plain_problems(error.errors())]
+
+
+def location_text(loc: Sequence[int | str]) -> str:
+    """Where in a definition ``loc`` (a pydantic location) is, in words.
+
+    e.g. ``clause 3 (group) › clause 1 (event criterion), field window.days``.
+    """
+    where, fields = _location_words(loc)
+    head = " › ".join(where) or "definition"
+    if fields:
+        head += ", field " + fields
+    return head
 
 
 def plain_problems(problems: Sequence[ErrorDetails]) -> list[tuple[tuple[int | str, ...], str]]:

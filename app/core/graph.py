@@ -63,6 +63,11 @@ def clean_name(name: str, what: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise errors.InvalidNameError(f"The {what} needs a name.")
+    if "\x00" in cleaned:
+        # PostgreSQL can't store it (SQLite can): refused alike on both.
+        raise errors.InvalidNameError(
+            f"The {what} name contains a NUL character (\\x00), which can't be stored."
+        )
     if len(cleaned) > NAME_MAX_LENGTH:
         raise errors.InvalidNameError(
             f"The {what} name is {len(cleaned)} characters long; "

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from app.core.commands import AddMilestone, CreateJourney, RenameJourney, RenameMilestone
 from app.core.criteria import (
+    CLAUSES_MAX,
+    CONDITIONS_MAX,
     COUNT_MAX,
     GROUP_DEPTH_MAX,
     AudienceDefinition,
@@ -21,6 +24,9 @@ from app.core.criteria import (
     EventCriterion,
     validation_messages,
 )
+from app.core.errors import InvalidNameError
+from app.core.models import Journey, JourneyDocument, Milestone
+from tests.core.conftest import make_state
 
 
 def one(item: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +115,15 @@ INF = float("inf")
          f"{GROUP_DEPTH_MAX} deep"),
         (nested(400),
          f"definition: clause 1 nests groups 400 deep; groups nest at most {GROUP_DEPTH_MAX} deep"),
+        ({"clauses": [{"join": "or", "item": EVENT}] * (CLAUSES_MAX + 1)},
+         f"definition: {CLAUSES_MAX + 1} clauses (groups and what they hold included); a "
+         f"definition holds at most {CLAUSES_MAX}"),
+        ({"clauses": [{"item": {"kind": "group", "clauses": [{"item": EVENT}] * 30}}] * 2},
+         "definition: 62 clauses"),
+        (one({**EVENT, "conditions": [{"attribute": "a", "operator": "exists"}]
+              * (CONDITIONS_MAX + 1)}),
+         f"clause 1 (event criterion), field conditions: should have at most {CONDITIONS_MAX} "
+         f"items"),
     ],
     ids=[
         "count 2**63", "count -1", "count as text", "count 2.5", "count true",
@@ -116,7 +131,8 @@ INF = float("inf")
         "NaN condition", "Infinity as text", "number past float", "NUL event name",
         "NUL list value", "NUL platform", "NUL milestone id", "NUL attribute",
         "bad UTF-8", "list for an object", "object for a list", "list for a window",
-        "too many platforms", "groups one too deep", "groups 400 deep",
+        "too many platforms", "groups one too deep", "groups 400 deep", "too many clauses",
+        "too many clauses in groups", "too many conditions",
     ],
 )
 def test_what_cannot_be_stored_or_evaluated_is_refused_in_plain_words(
@@ -139,3 +155,20 @@ def test_the_bounds_themselves_are_allowed() -> None:
     # Text that looks like a number stays accepted where the language says so: a
     # condition's value is read as its attribute's type.
     assert Condition(attribute="ltv", type="number", operator="gt", value="12.5").value == 12.5
+
+
+@pytest.mark.parametrize("name", ["Op\x00ened", "\x00"])
+def test_a_name_with_a_nul_is_refused_as_the_canvas_would_name_things(name: str) -> None:
+    """Names are text the store keeps: PostgreSQL refuses NUL where SQLite stores it."""
+    state = make_state(journeys=(("j1", "Onboarding"),))
+    AddMilestone("j1", Milestone(id="m", name="Opened")).do(state)
+    before = state.snapshot()
+    for command in (
+        RenameMilestone("j1", "m", name),
+        RenameJourney("j1", name),
+        CreateJourney(JourneyDocument(journey=Journey(id="j2", name=name))),
+        AddMilestone("j1", Milestone(id="n", name=name)),
+    ):
+        with pytest.raises(InvalidNameError, match="NUL character"):
+            command.do(state)
+        assert state.snapshot() == before
