@@ -38,13 +38,14 @@ COUNT_MAX = 1_000_000
 """The most events a criterion counts to (the criteria editor's spin box stops there too)."""
 WINDOW_DAYS_MAX = 3650
 """The longest "within the last N days" window: ten years."""
-GROUP_DEPTH_MAX = 10
-"""How deep groups nest in groups. Each level is a level of the query and of the text
-that describes it; past a few a definition is unreadable anyway."""
-CLAUSES_MAX = 50
+GROUP_DEPTH_MAX = 25
+"""How deep groups nest in groups: each level is a level of the query and of the text
+that describes it (the engine is tested 24 deep)."""
+CLAUSES_MAX = 75
 """The most clauses a definition holds, counting those inside groups and the groups.
-Each clause is a step of the audience's query, composed into the next one; a few
-more than 90 along one path overflow the query compiler's stack, on every database."""
+Each clause is a step of the audience's query, composed into the next one; about 95
+in one list overflow the query compiler's stack, on every database, so this keeps a
+margin for callers deeper in the stack (a preview in a worker thread, a test)."""
 CONDITIONS_MAX = 50
 """The most attribute or amount conditions one event criterion holds."""
 LIST_VALUES_MAX = 1000

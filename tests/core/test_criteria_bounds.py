@@ -118,8 +118,8 @@ INF = float("inf")
         ({"clauses": [{"join": "or", "item": EVENT}] * (CLAUSES_MAX + 1)},
          f"definition: {CLAUSES_MAX + 1} clauses (groups and what they hold included); a "
          f"definition holds at most {CLAUSES_MAX}"),
-        ({"clauses": [{"item": {"kind": "group", "clauses": [{"item": EVENT}] * 30}}] * 2},
-         "definition: 62 clauses"),
+        ({"clauses": [{"item": {"kind": "group", "clauses": [{"item": EVENT}] * 40}}] * 2},
+         "definition: 82 clauses"),
         (one({**EVENT, "conditions": [{"attribute": "a", "operator": "exists"}]
               * (CONDITIONS_MAX + 1)}),
          f"clause 1 (event criterion), field conditions: should have at most {CONDITIONS_MAX} "
