@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine, func, make_url, select, text
 from sqlalchemy.pool import NullPool
 
 from app.cli import main
+from app.core.commands import SetCriteria
 from app.core.criteria import (
     CLAUSES_MAX,
     CONDITIONS_MAX,
@@ -34,8 +35,13 @@ from app.core.criteria import (
     GROUP_DEPTH_MAX,
     LIST_VALUES_MAX,
     WINDOW_DAYS_MAX,
+    AudienceDefinition,
+    AudienceMembershipCriterion,
+    Clause,
 )
+from app.core.errors import AudienceMembershipError
 from app.store.schema import JourneyInputRow, JourneyRow, MilestoneRow, OutputRow
+from app.studio import Studio
 
 NAN = float("nan")
 INF = float("inf")
@@ -383,3 +389,45 @@ def test_criteria_at_every_bound_import_and_evaluate(run: Run, tmp_path: Path) -
     code, out, err = run("evaluate", name, "--json")
     assert (code, err) == (0, "")
     assert [m["name"] for m in json.loads(out)["milestones"]] == ["Widest", "Deepest"]
+
+
+def test_the_canvas_command_refuses_the_same_memberships_and_stores_nothing(
+    db_url: str,
+) -> None:
+    """SetCriteria through the application service, as the window's undo stack runs it:
+    a membership of the milestone itself or of one after it is refused with the core's
+    message and nothing is stored; one of another journey's milestone is saved and
+    evaluated."""
+    studio = Studio.open(db_url)
+    try:
+        trial = studio.state.journey_by_name("Trial to paid")
+        first, second = list(trial.milestones_in_order())[:2]
+        assert second.parent_id == first.id
+        promo = studio.state.journey_by_name("California promo")
+        elsewhere = next(promo.milestones_in_order())
+        stored_before = stored_rows(db_url)
+        for target, fragment in ((first.id, "its own audience"),
+                                 (second.id, "which comes after it")):
+            definition = AudienceDefinition(clauses=(
+                Clause(item=AudienceMembershipCriterion(milestone_id=target)),))
+            with pytest.raises(AudienceMembershipError, match=fragment):
+                studio.execute(SetCriteria(trial.id, first.id, definition))
+            assert trial.milestone(first.id).definition == first.definition
+        assert stored_rows(db_url) == stored_before
+
+        allowed = AudienceDefinition(clauses=(
+            *first.definition.clauses,
+            Clause(join="exclude", item=AudienceMembershipCriterion(milestone_id=elsewhere.id)),
+        ))
+        studio.execute(SetCriteria(trial.id, first.id, allowed))
+        result = studio.evaluate(trial.document())
+        assert [m.name for m in result.milestones] == [
+            m.name for m in trial.milestones_in_order()]
+    finally:
+        studio.close()
+    reopened = Studio.open(db_url)
+    try:
+        again = reopened.state.journey_by_name("Trial to paid")
+        assert again.milestone(first.id).definition == allowed
+    finally:
+        reopened.close()
