@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.criteria import (
+    COUNT_MAX,
     ORDER_OPERATORS,
     PRESENCE_OPERATORS,
     STRING_OPERATORS,
+    WINDOW_DAYS_MAX,
     AudienceDefinition,
     Clause,
     Condition,
@@ -181,10 +183,10 @@ class EventEditor(_Editor):
         self.event_name.setMinimumWidth(190)
         self.count_operator = cast(QComboBox, self.add(_combo(COUNT_OPERATORS)))
         self.count = cast(QSpinBox, self.add(QSpinBox()))
-        self.count.setRange(0, 1_000_000)
+        self.count.setRange(0, COUNT_MAX)
         self.count.setSuffix(" times")
         self.days = cast(QSpinBox, self.add(QSpinBox()))
-        self.days.setRange(1, 3650)
+        self.days.setRange(1, WINDOW_DAYS_MAX)
         self.days.setValue(30)
         self.days.setPrefix("in last ")
         self.days.setSuffix(" days")
