@@ -3,9 +3,11 @@
 A :class:`Studio` opens a database, loads the account and its journeys into an
 :class:`~app.core.account.AccountState`, and applies edit commands: the
 command changes the in-memory state, then everything it touched is written in
-one transaction. If writing fails (another window saved first, the server went
-away), the command is reverted in memory too, so what is shown is what is
-stored.
+one transaction. If writing fails at any step up to the commit (another window
+saved first, the server went away), the command is reverted in memory too and a
+StudioError says so; work after the commit (forgetting a deleted journey's
+memberships) can't undo a stored edit, and what it could not do is tried again
+after the next save. So what is shown is what is stored.
 
 Rules that span the account hold between windows and processes too, each of
 which checks its edits against its own copy: journeys and the account row are
@@ -18,14 +20,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.core.account import AccountState, check_stored_limit
 from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
-from app.core.errors import ConflictError, JourneyRuleError
+from app.core.errors import ConflictError, JourneyRuleError, StudioError
 from app.core.graph import JourneyGraph
 from app.core.models import Account, JourneyDocument, Milestone
 from app.store.database import Database, busy_as_studio_error, default_database_url
@@ -66,6 +71,8 @@ class Studio:
         self.state = state
         self._versions = versions
         self._account_version = account_version
+        self._unforgotten: list[str] = []
+        """Deleted journeys whose memberships a failed clean-up left behind."""
 
     @classmethod
     def open(cls, url: str | None = None, *, seed_demo: bool = True) -> Studio:
@@ -168,13 +175,25 @@ class Studio:
         forward: Callable[[AccountState], None],
         backward: Callable[[AccountState], None],
     ) -> None:
+        """Apply ``forward`` in memory and store it; memory ends equal to the store.
+
+        Up to and including the commit, a failure stores nothing, so the command is
+        reverted in memory and the failure reaches the caller as a StudioError (a
+        rule, a conflict, a busy or failing database). After the commit the edit is
+        stored, so it stays done whatever the clean-up that follows meets.
+        """
         active_before = self._active_ids(command.journey_ids)
         forward(self.state)
         try:
-            self._persist(command, self._newly_active(active_before))
-        except BaseException:
+            saved = self._persist(command, self._newly_active(active_before))
+        except BaseException as failure:
             backward(self.state)
+            if isinstance(failure, SQLAlchemyError | OSError):
+                log.warning("Not saved: %s", failure)
+                raise StudioError(_not_saved(failure)) from failure
             raise
+        self._settle(saved)
+        self._clean_up(saved.deleted_journeys)
 
     def _active_ids(self, journey_ids: tuple[str, ...]) -> dict[str, frozenset[str]]:
         """The active audiences of these journeys in memory (none for a journey not there)."""
@@ -194,7 +213,12 @@ class Studio:
         after = self._active_ids(tuple(before))
         return {j: after[j] - before[j] for j in before if after[j] - before[j]}
 
-    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]]) -> None:
+    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]]) -> _Saved:
+        """Write what ``command`` changed in one transaction; return what it stored.
+
+        Nothing in memory is touched here: if any statement or the commit fails, the
+        versions are still those of the store, and the caller reverts the command.
+        """
         new_versions: dict[str, int | None] = {}
         account_version = self._account_version
         checks_limit = bool(newly_active) or command.changes_account
@@ -217,18 +241,69 @@ class Studio:
                     new_versions[journey_id] = None
             if checks_limit:
                 _check_limit_as_stored(accounts, journeys, newly_active, command.changes_account)
-        self._account_version = account_version
-        for journey_id, version in new_versions.items():
+        return _Saved(new_versions, account_version)
+
+    def _settle(self, saved: _Saved) -> None:
+        """Take the versions the committed save gave the account and its journeys."""
+        self._account_version = saved.account_version
+        for journey_id, version in saved.versions.items():
             if version is None:
                 self._versions.pop(journey_id, None)
             else:
                 self._versions[journey_id] = version
-        deleted = [j for j, version in new_versions.items() if version is None]
-        if deleted:
-            from app.engine.evaluation import forget_audiences
 
-            # A deleted journey is empty (a rule), so its population is all it left behind.
-            forget_audiences(self.database, deleted)
+    def _clean_up(self, deleted: list[str]) -> None:
+        """Forget the memberships of deleted journeys: work after the commit, never undone.
+
+        The deletion is stored whatever happens here, so a failure must not put the
+        journey back in memory (the next edit would store it again). What could not
+        be forgotten is harmless (no journey refers to it any more) and is tried
+        again after the next save; a journey that came back meanwhile (an undone
+        deletion) keeps its memberships.
+        """
+        pending = [
+            j for j in dict.fromkeys([*self._unforgotten, *deleted])
+            if not self.state.has_journey(j)
+        ]
+        if not pending:
+            self._unforgotten = []
+            return
+        from app.engine.evaluation import forget_audiences
+
+        try:
+            with busy_as_studio_error():
+                # A deleted journey is empty (a rule), so its population is all it left behind.
+                forget_audiences(self.database, pending)
+        except Exception as failure:
+            log.warning(
+                "Stored, but the audiences of %d deleted journeys are not forgotten yet "
+                "(tried again after the next save): %s", len(pending), failure,
+            )
+            self._unforgotten = pending
+        else:
+            self._unforgotten = []
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """What one committed save stored: new versions (None: deleted) and the account's."""
+
+    versions: dict[str, int | None]
+    account_version: int
+
+    @property
+    def deleted_journeys(self) -> list[str]:
+        return [j for j, version in self.versions.items() if version is None]
+
+
+def _not_saved(failure: BaseException) -> str:
+    """The message of a save the database failed, for the banner: what happened, what now."""
+    reason = str(getattr(failure, "orig", None) or failure).strip().splitlines()
+    detail = f" ({reason[0]})" if reason and reason[0] else ""
+    return (
+        f"Not saved: the database could not store this change{detail}. Nothing was changed; "
+        f"try again."
+    )
 
 
 def _create_account(session: Session, seed_demo: bool) -> None:
