@@ -180,20 +180,75 @@ class Studio:
         Up to and including the commit, a failure stores nothing, so the command is
         reverted in memory and the failure reaches the caller as a StudioError (a
         rule, a conflict, a busy or failing database). After the commit the edit is
-        stored, so it stays done whatever the clean-up that follows meets.
+        stored, so it stays done whatever the clean-up that follows meets; that
+        holds too for a commit that went through though the database reported an
+        error (the connection dropped while it answered).
         """
         active_before = self._active_ids(command.journey_ids)
         forward(self.state)
         try:
             saved = self._persist(command, self._newly_active(active_before))
         except BaseException as failure:
+            intended = self._intended(command) if _from_the_database(failure) else None
             backward(self.state)
-            if isinstance(failure, SQLAlchemyError | OSError):
-                log.warning("Not saved: %s", failure)
-                raise StudioError(_not_saved(failure)) from failure
-            raise
+            saved_anyway = self._stored_anyway(command, intended) if intended else None
+            if saved_anyway is None:
+                if isinstance(failure, SQLAlchemyError | OSError):
+                    log.warning("Not saved: %s", failure)
+                    raise StudioError(_not_saved(failure)) from failure
+                raise
+            log.warning("Stored though the database reported an error: %s", failure)
+            forward(self.state)
+            saved = saved_anyway
         self._settle(saved)
         self._clean_up(saved.deleted_journeys)
+
+    def _intended(self, command: Command) -> _Intended:
+        """What ``command``, done in memory, asks the store to hold."""
+        return _Intended(
+            {
+                j: self.state.journey(j).document() if self.state.has_journey(j) else None
+                for j in command.journey_ids
+            },
+            self.state.account if command.changes_account else None,
+        )
+
+    def _stored_anyway(self, command: Command, intended: _Intended) -> _Saved | None:
+        """The save, if the store holds exactly what it wrote though it reported a failure.
+
+        Each journey must be at the version this save would have given it, with this
+        save's document (or be gone, for a deletion), and so must the account: a save
+        by someone else meanwhile is not taken for ours. None when anything differs
+        or the store can't be read either; the edit then counts as not saved.
+        """
+        versions: dict[str, int | None] = {}
+        account_version = self._account_version
+        try:
+            with self.database.transaction() as session:
+                journeys = JourneyRepository(session)
+                for journey_id, document in intended.documents.items():
+                    expected = self._versions.get(journey_id)
+                    stored = journeys.get(journey_id)
+                    if document is None:
+                        if expected is None:
+                            continue
+                        if stored is not None:
+                            return None
+                        versions[journey_id] = None
+                    elif (stored is None or stored.version != (expected or 0) + 1
+                          or stored.document != document):
+                        return None
+                    else:
+                        versions[journey_id] = stored.version
+                if intended.account is not None:
+                    account, account_version = AccountRepository(session).stored_account()
+                    if (account != intended.account
+                            or account_version != self._account_version + 1):
+                        return None
+        except Exception as unreadable:
+            log.warning("Could not check whether a failed save was stored: %s", unreadable)
+            return None
+        return _Saved(versions, account_version)
 
     def _active_ids(self, journey_ids: tuple[str, ...]) -> dict[str, frozenset[str]]:
         """The active audiences of these journeys in memory (none for a journey not there)."""
@@ -285,6 +340,14 @@ class Studio:
 
 
 @dataclass(frozen=True)
+class _Intended:
+    """What an edit asked the store to hold: its journeys (None: deleted), its account."""
+
+    documents: dict[str, JourneyDocument | None]
+    account: Account | None
+
+
+@dataclass(frozen=True)
 class _Saved:
     """What one committed save stored: new versions (None: deleted) and the account's."""
 
@@ -294,6 +357,13 @@ class _Saved:
     @property
     def deleted_journeys(self) -> list[str]:
         return [j for j, version in self.versions.items() if version is None]
+
+
+def _from_the_database(failure: BaseException) -> bool:
+    """Whether the database failed (so the commit may have gone through), not a rule."""
+    return isinstance(failure, SQLAlchemyError | OSError) or isinstance(
+        failure.__cause__, SQLAlchemyError
+    )
 
 
 def _not_saved(failure: BaseException) -> str:

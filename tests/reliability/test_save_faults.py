@@ -7,7 +7,8 @@ the N-th step failing, for every N. Whatever failed, the window's copy of the
 account must equal a fresh load of the database, only the studio's typed error may
 reach the caller, and a following edit neither brings back nor loses anything.
 A failure before or at the commit stores nothing and leaves nothing changed; a
-failure after it leaves the edit done, because it is stored.
+failure once the commit is through (reported by the commit itself, or met by the
+clean-up after it) leaves the edit done, because it is stored.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from app.core.commands import (
     AddMilestone,
@@ -106,7 +108,12 @@ EDITS: dict[str, Callable[[], Command]] = {
 
 @dataclass
 class Steps:
-    """Counts the SQL statements and commits on one engine; fails the ``fail_at``-th."""
+    """Counts the SQL statements and commits on one engine; fails the ``fail_at``-th.
+
+    A commit is two steps: failing before it stores nothing; failing once it is
+    through ("committed") is a commit the database carried out but reported as
+    failed, as when the connection drops while it answers.
+    """
 
     engine: Engine
     fail_at: int | None = None
@@ -127,15 +134,21 @@ class Steps:
     def _commit(self, _connection: Any) -> None:
         self.step("commit")
 
+    def _committed(self, session: Session) -> None:
+        if session.get_bind() is self.engine:
+            self.step("committed")
+
     @contextmanager
     def watching(self) -> Iterator[None]:
         event.listen(self.engine, "before_cursor_execute", self._statement)
         event.listen(self.engine, "commit", self._commit)
+        event.listen(Session, "after_commit", self._committed)
         try:
             yield
         finally:
             event.remove(self.engine, "before_cursor_execute", self._statement)
             event.remove(self.engine, "commit", self._commit)
+            event.remove(Session, "after_commit", self._committed)
 
 
 def stored(url: str) -> Studio:
