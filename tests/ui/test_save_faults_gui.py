@@ -22,6 +22,7 @@ from app.core.commands import CreateJourney
 from app.core.models import Journey, JourneyDocument
 from app.studio import Studio
 from app.ui.main_window import MainWindow
+from tests.reliability.test_save_faults import failing_clean_up
 
 from .conftest import TRIAL
 from .test_editing import body_point, click, milestone, ordered, stored
@@ -45,23 +46,6 @@ def fail_next_commit(studio: Studio) -> None:
         raise OperationalError("COMMIT", {}, OSError("disk I/O error"))
 
     event.listen(studio.database.engine, "commit", commit)
-
-
-def fail_next_clean_up(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Make the next forgetting of deleted audiences (work after a commit) fail."""
-    import app.engine.evaluation as evaluation
-
-    real = evaluation.forget_audiences
-    asked: list[list[str]] = []
-
-    def forget(database: Any, audience_ids: Any) -> None:
-        asked.append(list(audience_ids))
-        if len(asked) == 1:
-            raise OperationalError("DELETE FROM audience_members", {}, OSError("disk I/O error"))
-        real(database, audience_ids)
-
-    monkeypatch.setattr(evaluation, "forget_audiences", forget)
-    return asked
 
 
 def listed(window: MainWindow) -> list[str]:
@@ -101,7 +85,7 @@ def test_a_removal_whose_commit_fails_stays_on_the_canvas_and_off_the_history(
 def test_a_deletion_whose_clean_up_fails_stays_deleted_and_done_in_history(
     studio: Studio, editor: MainWindow, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked = fail_next_clean_up(monkeypatch)
+    asked = failing_clean_up(monkeypatch)
     assert "Spare" in listed(editor)
     assert editor.panel.select(SPARE)
     editor.panel.delete_action.trigger()
