@@ -34,6 +34,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from app.core import vocabulary as words
+from app.core.vocabulary import CommerceAction, EventType, LocationField
+
 COUNT_MAX = 1_000_000
 """The most events a criterion counts to (the criteria editor's spin box stops there too)."""
 WINDOW_DAYS_MAX = 3650
@@ -116,16 +119,6 @@ Operator = Literal[
 Scalar = Text | FiniteFloat | bool | datetime
 ConditionValue = Scalar | Annotated[list[Scalar], Field(max_length=LIST_VALUES_MAX)] | None
 
-EventType = Literal[
-    "custom_event",
-    "screen_view",
-    "commerce_event",
-    "session_start",
-    "session_end",
-    "first_run",
-    "uninstall",
-]
-
 CountOperator = Literal[">", ">=", "=", "<", "<="]
 Join = Literal["and", "or", "exclude"]
 
@@ -137,7 +130,7 @@ class _Frozen(BaseModel):
 class Condition(_Frozen):
     """A comparison of one attribute with a value, typed so the engine compares rightly."""
 
-    attribute: Text = Field(min_length=1, max_length=255)
+    attribute: Text = Field(min_length=1, max_length=words.ATTRIBUTE_NAME_LENGTH)
     type: AttributeType = "string"
     operator: Operator
     value: ConditionValue = None
@@ -257,8 +250,8 @@ class EventCriterion(_Frozen):
 
     kind: Literal["event"] = "event"
     event_type: EventType = "custom_event"
-    event_name: Text | None = Field(default=None, max_length=255)
-    commerce_action: Text | None = Field(default=None, max_length=64)
+    event_name: Text | None = Field(default=None, max_length=words.EVENT_NAME_LENGTH)
+    commerce_action: Text | None = Field(default=None, max_length=words.COMMERCE_ACTION_LENGTH)
     conditions: tuple[Condition, ...] = Field(default=(), max_length=CONDITIONS_MAX)
     count_operator: CountOperator = ">"
     count: Count = 0
@@ -268,20 +261,6 @@ class EventCriterion(_Frozen):
     @classmethod
     def _conditions_are_not_lists(cls, value: tuple[Condition, ...]) -> tuple[Condition, ...]:
         return _no_list_conditions(value)
-
-
-CommerceAction = Literal[
-    "add_to_cart",
-    "remove_from_cart",
-    "add_to_wishlist",
-    "remove_from_wishlist",
-    "checkout",
-    "checkout_option",
-    "click",
-    "view_detail",
-    "purchase",
-    "refund",
-]
 
 
 class AmountCondition(_Frozen):
@@ -334,13 +313,13 @@ class UserAttributeCriterion(_Frozen):
 
 class IdentityCriterion(_Frozen):
     kind: Literal["identity"] = "identity"
-    identity_type: Text = Field(min_length=1, max_length=64)
+    identity_type: Text = Field(min_length=1, max_length=words.IDENTITY_TYPE_LENGTH)
     present: Flag = True
 
 
 class DeviceCriterion(_Frozen):
     kind: Literal["device"] = "device"
-    platforms: tuple[Annotated[Text, Field(max_length=64)], ...] = Field(
+    platforms: tuple[Annotated[Text, Field(max_length=words.PLATFORM_LENGTH)], ...] = Field(
         min_length=1, max_length=LIST_VALUES_MAX
     )
     negate: Flag = False
@@ -348,7 +327,7 @@ class DeviceCriterion(_Frozen):
 
 class LocationCriterion(_Frozen):
     kind: Literal["location"] = "location"
-    field: Literal["country", "region", "city", "postal_code"]
+    field: LocationField
     operator: Operator = "equals"
     value: ConditionValue = None
 

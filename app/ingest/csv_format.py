@@ -18,11 +18,22 @@ from typing import Any
 
 import orjson
 
+from app.core.vocabulary import (
+    BATCH_KEY_LENGTH,
+    CITY_LENGTH,
+    COMMERCE_ACTION_LENGTH,
+    COUNTRY_LENGTH,
+    CUSTOM_EVENT_TYPE_LENGTH,
+    EVENT_NAME_LENGTH,
+    IDENTITY_VALUE_LENGTH,
+    MESSAGE_ID_LENGTH,
+    POSTAL_CODE_LENGTH,
+    REGION_LENGTH,
+)
 from app.ingest import values as v
 from app.ingest.sources import Oversized, SourceFile
 from app.ingest.values import RecordError
 from app.store.incoming import (
-    BATCH_KEY_LENGTH,
     IncomingEvent,
     IncomingRecord,
     UserRef,
@@ -128,7 +139,8 @@ def parse_row(
             continue
         where = f"column {column.kind}.{column.name}"
         if column.kind == "identity":
-            identities[column.name] = v.text(cell, where, 1024, required=True) or ""
+            identities[column.name] = v.text(cell, where, IDENTITY_VALUE_LENGTH,
+                                             required=True) or ""
             continue
         value = _typed(cell, column.value_type, where)
         if column.kind == "attr":
@@ -143,13 +155,14 @@ def parse_row(
     event_type = fields.get("event_type", "custom_event")
     if event_type not in v.EVENT_TYPES:
         raise RecordError(f"event_type {event_type[:40]!r} is not a known event type")
-    name = v.text(fields.get("event_name"), "event_name", v.MAX_NAME,
+    name = v.text(fields.get("event_name"), "event_name", EVENT_NAME_LENGTH,
                   required=event_type in ("custom_event", "screen_view"))
-    action = v.text(fields.get("commerce_action"), "commerce_action", 32)
+    action = v.text(fields.get("commerce_action"), "commerce_action",
+                    COMMERCE_ACTION_LENGTH)
     if action is not None and action not in v.COMMERCE_ACTIONS:
         raise RecordError(f"commerce_action {action!r} is not a known commerce action")
     amount = _typed(fields["amount"], "number", "amount") if "amount" in fields else None
-    message_id = v.text(fields.get("message_id"), "message_id", 255)
+    message_id = v.text(fields.get("message_id"), "message_id", MESSAGE_ID_LENGTH)
     key = prefixed("csv:", message_id, BATCH_KEY_LENGTH) if message_id is not None else (
         "sha256:" + hashlib.sha256(orjson.dumps(cells)).hexdigest())
     event = IncomingEvent(
@@ -157,14 +170,15 @@ def parse_row(
         ts_ms=ts,
         event_type=event_type,
         event_name=name,
-        custom_event_type=v.text(fields.get("custom_event_type"), "custom_event_type"),
+        custom_event_type=v.text(fields.get("custom_event_type"), "custom_event_type",
+                                 CUSTOM_EVENT_TYPE_LENGTH),
         commerce_action=action,
         amount=amount,
         attributes=v.attributes_json(event_attributes, "attr."),
-        country=v.text(fields.get("country"), "country"),
-        region=v.text(fields.get("region"), "region"),
-        city=v.text(fields.get("city"), "city", 128),
-        postal_code=v.text(fields.get("postal_code"), "postal_code", 32),
+        country=v.text(fields.get("country"), "country", COUNTRY_LENGTH),
+        region=v.text(fields.get("region"), "region", REGION_LENGTH),
+        city=v.text(fields.get("city"), "city", CITY_LENGTH),
+        postal_code=v.text(fields.get("postal_code"), "postal_code", POSTAL_CODE_LENGTH),
         platform=v.platform_name(fields.get("platform"), "platform") or default_platform,
         message_id=message_id,
     )

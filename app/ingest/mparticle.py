@@ -19,11 +19,22 @@ from typing import Any
 
 import orjson
 
+from app.core.vocabulary import (
+    BATCH_KEY_LENGTH,
+    CITY_LENGTH,
+    COMMERCE_ACTION_LENGTH,
+    COUNTRY_LENGTH,
+    CUSTOM_EVENT_TYPE_LENGTH,
+    ENVIRONMENT_LENGTH,
+    EVENT_NAME_LENGTH,
+    MESSAGE_ID_LENGTH,
+    POSTAL_CODE_LENGTH,
+    REGION_LENGTH,
+)
 from app.ingest import values as v
 from app.ingest.sources import Broken, Oversized, SourceFile, Unacceptable
 from app.ingest.values import RecordError
 from app.store.incoming import (
-    SHORT_TEXT,
     IncomingEvent,
     IncomingRecord,
     UserRef,
@@ -36,7 +47,6 @@ from app.store.staged_events import PlaceNumbers
 #: over): about 100 bytes each, held by the parsing process for the whole import
 #: (200,000 took it from 84 to 101 MB on 6M events).
 PROFILE_CACHE_LIMIT = 100_000
-SHORT = SHORT_TEXT
 
 IDENTITY_PRIORITY = ("customer_id", "email", "mobile_number", "other_id_1", "other")
 
@@ -132,8 +142,9 @@ class BatchParser:
         device = v.json_object(batch.get("device_info"), "device_info") or {}
         platform = (v.platform_name(device.get("platform"), "device_info.platform")
                     or self.default_platform)
-        _short(batch.get("environment"), SHORT, "environment")
-        key = _short(batch.get("source_request_id"), 255, "source_request_id")
+        _short(batch.get("environment"), ENVIRONMENT_LENGTH, "environment")
+        key = _short(batch.get("source_request_id"), BATCH_KEY_LENGTH,
+                     "source_request_id")
         if key is None:
             source = key_source if key_source is not None else orjson.dumps(
                 batch, option=orjson.OPT_SORT_KEYS)
@@ -227,14 +238,15 @@ class BatchParser:
             ts = v.timestamp_ms(ts, "data.timestamp_unixtime_ms", limits)
         name = data.get("event_name")
         if name is not None:
-            name = _short(name, v.MAX_NAME, "data.event_name")
+            name = _short(name, EVENT_NAME_LENGTH, "data.event_name")
         custom_type = None
         if event_type == "custom_event":
             if not name:
                 v.text(name, "data.event_name", required=True)
-            custom_type = _short(data.get("custom_event_type"), SHORT, "data.custom_event_type")
+            custom_type = _short(data.get("custom_event_type"), CUSTOM_EVENT_TYPE_LENGTH,
+                                 "data.custom_event_type")
         elif event_type == "screen_view":
-            screen = _short(data.get("screen_name"), v.MAX_NAME, "data.screen_name")
+            screen = _short(data.get("screen_name"), EVENT_NAME_LENGTH, "data.screen_name")
             if screen is not None:
                 name = screen
             elif not name:
@@ -266,7 +278,7 @@ class BatchParser:
             place = known if known is not None else self.known_place(_place(raw_place))
         message_id = data.get("source_message_id")
         if message_id is not None:
-            message_id = _short(message_id, 255, "data.source_message_id")
+            message_id = _short(message_id, MESSAGE_ID_LENGTH, "data.source_message_id")
         # tuple.__new__ skips the named tuple's Python-level __new__ (half the cost).
         return _new_event(IncomingEvent, (
             self.input_id, ts, event_type, name, custom_type, action, amount,
@@ -284,10 +296,10 @@ NO_PLACE: Place = (None, None, None, None)
 def _place(raw: tuple[Any, Any, Any, Any]) -> Place:
     """A location's (country, region, city, postal code), checked; raises on a bad one."""
     country, region, city, postal = raw
-    return (_short(country, SHORT, "data.location.country_code"),
-            _short(region, SHORT, "data.location.region_code"),
-            _short(city, 128, "data.location.city_name"),
-            _short(postal, 32, "data.location.postal_code"))
+    return (_short(country, COUNTRY_LENGTH, "data.location.country_code"),
+            _short(region, REGION_LENGTH, "data.location.region_code"),
+            _short(city, CITY_LENGTH, "data.location.city_name"),
+            _short(postal, POSTAL_CODE_LENGTH, "data.location.postal_code"))
 
 
 def _short(value: Any, limit: int, where: str) -> str | None:
@@ -324,7 +336,8 @@ def product_action(
     product_action = v.json_object(value, where)
     if product_action is None:
         return None, None
-    action = v.text(product_action.get("action"), f"{where}.action", 32, required=True)
+    action = v.text(product_action.get("action"), f"{where}.action",
+                    COMMERCE_ACTION_LENGTH, required=True)
     if action not in v.COMMERCE_ACTIONS:
         raise RecordError(f"{where}.action {action!r} is not a known commerce action")
     amount = v.number(product_action.get("total_amount"), f"{where}.total_amount")

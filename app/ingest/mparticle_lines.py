@@ -23,12 +23,13 @@ text). Invalid UTF-8 anywhere in a line is refused here as by orjson.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import Annotated, Any, cast
 
 import msgspec
 import orjson
 from msgspec import Meta, Raw, Struct
 
+from app.core import vocabulary as words
 from app.ingest import values as v
 from app.ingest.mparticle import (
     EXTRA_DATA_FIELD_ORDER,
@@ -40,42 +41,45 @@ from app.ingest.mparticle import (
 )
 from app.store.incoming import (
     EVENT_TYPE_CODES,
-    EXTERNAL_ID_LENGTH,
-    SHORT_TEXT,
     IncomingEvent,
     IncomingRecord,
     UserRef,
 )
 from app.store.staged_events import PlaceNumbers
 
-_Short = Annotated[str, Meta(max_length=SHORT_TEXT)]
-_Name = Annotated[str, Meta(max_length=v.MAX_NAME)]
-_Key = Annotated[str, Meta(max_length=255)]
+# Strings of at most the core's sizes (app/core/vocabulary.py), checked in C: the same
+# sizes as the parser's checks, so never looser.
+_Name = Annotated[str, Meta(max_length=words.EVENT_NAME_LENGTH)]
+_BatchKey = Annotated[str, Meta(max_length=words.BATCH_KEY_LENGTH)]
+_City = Annotated[str, Meta(max_length=words.CITY_LENGTH)]
+_Country = Annotated[str, Meta(max_length=words.COUNTRY_LENGTH)]
+_CustomEventType = Annotated[str, Meta(max_length=words.CUSTOM_EVENT_TYPE_LENGTH)]
+_Environment = Annotated[str, Meta(max_length=words.ENVIRONMENT_LENGTH)]
+_MessageId = Annotated[str, Meta(max_length=words.MESSAGE_ID_LENGTH)]
+_Platform = Annotated[str, Meta(max_length=words.PLATFORM_LENGTH)]
+_PostalCode = Annotated[str, Meta(max_length=words.POSTAL_CODE_LENGTH)]
+_Region = Annotated[str, Meta(max_length=words.REGION_LENGTH)]
 # MPIDs are signed 64-bit. orjson reads larger integers as floats (refused as an
 # mpid), up to 2**64 - 1 as integers: those few go through the parser.
 _Mpid = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _NULL = Raw(b"null")
-if TYPE_CHECKING:
-    _EventType = str
-else:  # the parser's own list of event types, checked in C
-    _EventType = Literal[tuple(sorted(v.EVENT_TYPES))]
 
 
 class _Location(Struct):
-    country_code: _Short | None = None
-    region_code: _Short | None = None
-    city_name: Annotated[str, Meta(max_length=128)] | None = None
-    postal_code: Annotated[str, Meta(max_length=32)] | None = None
+    country_code: _Country | None = None
+    region_code: _Region | None = None
+    city_name: _City | None = None
+    postal_code: _PostalCode | None = None
 
 
 class _Data(Struct):
     timestamp_unixtime_ms: int | None = None
     event_name: _Name | None = None
-    custom_event_type: _Short | None = None
+    custom_event_type: _CustomEventType | None = None
     screen_name: _Name | None = None
     custom_attributes: dict[str, Any] | None = None
     location: _Location | None = None
-    source_message_id: _Key | None = None
+    source_message_id: _MessageId | None = None
     product_action: dict[str, Any] | None = None
     # Copied into the event's attributes (mparticle.EXTRA_DATA_FIELD_ORDER).
     session_id: Any = None
@@ -86,21 +90,22 @@ class _Data(Struct):
 
 
 class _Event(Struct):
-    event_type: _EventType
+    event_type: words.EventType  # checked in C
     data: _Data | None = None
 
 
 class _Device(Struct):
-    platform: Annotated[str, Meta(max_length=32)] | None = None
+    platform: _Platform | None = None
 
 
 class _Batch(Struct):
-    mpid: _Mpid | Annotated[str, Meta(min_length=1, max_length=EXTERNAL_ID_LENGTH)] | None = None
+    mpid: _Mpid | Annotated[
+        str, Meta(min_length=1, max_length=words.EXTERNAL_ID_LENGTH)] | None = None
     user_identities: Raw = _NULL
     user_attributes: Raw = _NULL
     device_info: _Device | None = None
-    environment: _Short | None = None
-    source_request_id: _Key | None = None
+    environment: _Environment | None = None
+    source_request_id: _BatchKey | None = None
     timestamp_unixtime_ms: int | None = None
     events: list[_Event] | None = None
 

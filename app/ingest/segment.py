@@ -15,11 +15,20 @@ from typing import Any
 
 import orjson
 
+from app.core.vocabulary import (
+    BATCH_KEY_LENGTH,
+    CITY_LENGTH,
+    COUNTRY_LENGTH,
+    EVENT_NAME_LENGTH,
+    IDENTITY_VALUE_LENGTH,
+    MESSAGE_ID_LENGTH,
+    POSTAL_CODE_LENGTH,
+    REGION_LENGTH,
+)
 from app.ingest import values as v
 from app.ingest.sources import Oversized, SourceFile
 from app.ingest.values import RecordError
 from app.store.incoming import (
-    BATCH_KEY_LENGTH,
     IncomingEvent,
     IncomingRecord,
     UserRef,
@@ -74,7 +83,7 @@ def parse_call(
     ts_field = next((f for f in ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
                      if call.get(f) is not None), "timestamp")
     ts = v.iso_timestamp_ms(call.get(ts_field), ts_field, limits)
-    message_id = v.text(call.get("messageId"), "messageId", 255)
+    message_id = v.text(call.get("messageId"), "messageId", MESSAGE_ID_LENGTH)
     key = prefixed("seg:", message_id, BATCH_KEY_LENGTH) if message_id is not None else (
         "sha256:" + hashlib.sha256(raw).hexdigest())
     context = v.json_object(call.get("context"), "context") or {}
@@ -85,7 +94,8 @@ def parse_call(
         attributes = v.user_attributes(_flat(traits), "traits")
         email = traits.get("email")
         if email is not None:
-            identities["email"] = v.text(email, "traits.email", 1024, required=True) or ""
+            identities["email"] = v.text(email, "traits.email", IDENTITY_VALUE_LENGTH,
+                                         required=True) or ""
     else:
         events.append(_event(call, kind, ts, context, input_id, default_platform, message_id))
     return IncomingRecord(line=line, user=user, key=key, identities=identities,
@@ -100,7 +110,7 @@ def _event(
     action = amount = None
     if kind == "track":
         event_type = "custom_event"
-        name = v.text(call.get("event"), "event", v.MAX_NAME, required=True)
+        name = v.text(call.get("event"), "event", EVENT_NAME_LENGTH, required=True)
         if name in COMMERCE_EVENTS:
             event_type, action = "commerce_event", COMMERCE_EVENTS[name]
             field = next((f for f in _AMOUNT_FIELDS if properties.get(f) is not None), None)
@@ -108,10 +118,11 @@ def _event(
                 amount = v.number(properties[field], f"properties.{field}")
     else:
         event_type = "screen_view"
-        name = v.text(call.get("name"), "name", v.MAX_NAME, required=kind == "screen")
+        name = v.text(call.get("name"), "name", EVENT_NAME_LENGTH,
+                      required=kind == "screen")
         if name is None:
             name = v.text(properties.get("title") or properties.get("path"),
-                          "properties.title", v.MAX_NAME)
+                          "properties.title", EVENT_NAME_LENGTH)
     location = v.json_object(context.get("location"), "context.location") or {}
     os_info = v.json_object(context.get("os"), "context.os") or {}
     platform = v.platform_name(os_info.get("name"), "context.os.name") or default_platform
@@ -123,10 +134,11 @@ def _event(
         commerce_action=action,
         amount=amount,
         attributes=v.attributes_json(properties, "properties"),
-        country=v.text(location.get("country"), "context.location.country"),
-        region=v.text(location.get("region"), "context.location.region"),
-        city=v.text(location.get("city"), "context.location.city", 128),
-        postal_code=v.text(location.get("postalCode"), "context.location.postalCode", 32),
+        country=v.text(location.get("country"), "context.location.country", COUNTRY_LENGTH),
+        region=v.text(location.get("region"), "context.location.region", REGION_LENGTH),
+        city=v.text(location.get("city"), "context.location.city", CITY_LENGTH),
+        postal_code=v.text(location.get("postalCode"), "context.location.postalCode",
+                           POSTAL_CODE_LENGTH),
         platform=platform,
         message_id=message_id,
     )

@@ -4,8 +4,9 @@ Every format's parser goes through these helpers, so the rules (and the words
 of the rejection reasons) are the same for mParticle, Segment and CSV. A bad
 value raises :class:`RecordError`; the importer skips the whole record and
 reports ``file:line: reason``. Limits match the column sizes of the event
-store, so nothing that passes here can fail in the database (PostgreSQL would
-refuse an over-long value and take the whole chunk down with it).
+store (both come from app/core/vocabulary.py), so nothing that passes here can
+fail in the database (PostgreSQL would refuse an over-long value and take the
+whole chunk down with it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from typing import Any
 
 import orjson
 
-from app.store.incoming import EXTERNAL_ID_LENGTH, SHORT_TEXT, TEXT_VALUE_LENGTH
+from app.core import vocabulary as words
+from app.core.vocabulary import (
+    ATTRIBUTE_NAME_LENGTH,
+    EXTERNAL_ID_LENGTH,
+    IDENTITY_TYPE_LENGTH,
+    IDENTITY_VALUE_LENGTH,
+    PLATFORM_LENGTH,
+    SHORT_TEXT,
+    TEXT_VALUE_LENGTH,
+)
 
 #: 2000-01-01T00:00:00Z. Earlier "milliseconds" are nearly always seconds sent by mistake.
 MIN_TIMESTAMP_MS = 946_684_800_000
@@ -26,19 +36,15 @@ MIN_TIMESTAMP_MS = 946_684_800_000
 FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
 #: Largest JSON of one event's attributes.
 MAX_ATTRIBUTES_BYTES = 64 * 1024
-MAX_NAME = 255
+#: The longest attribute name (event and user attributes alike).
+MAX_NAME = ATTRIBUTE_NAME_LENGTH
 MAX_LIST_ITEMS = 1000
+_SHORTEST_LIMIT = min(MAX_NAME, TEXT_VALUE_LENGTH)
 
-EVENT_TYPES = frozenset({
-    "custom_event", "screen_view", "commerce_event", "session_start", "session_end",
-    "first_run", "uninstall",
-})
-COMMERCE_ACTIONS = frozenset({
-    "add_to_cart", "remove_from_cart", "add_to_wishlist", "remove_from_wishlist", "checkout",
-    "checkout_option", "click", "view_detail", "purchase", "refund",
-})
-_PLATFORMS = {"ios": "iOS", "android": "Android", "web": "Web", "tvos": "tvOS",
-              "roku": "Roku", "xbox": "Xbox", "alexa": "Alexa", "smarttv": "SmartTV"}
+#: The core's vocabulary as sets, for the membership checks of every event.
+EVENT_TYPES = frozenset(words.EVENT_TYPES)
+COMMERCE_ACTIONS = frozenset(words.COMMERCE_ACTIONS)
+_PLATFORMS = words.PLATFORM_SPELLINGS
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                        r"(?:Z|[+-]\d{2}:?\d{2})?)?")
 
@@ -165,7 +171,7 @@ def number(value: Any, where: str) -> float | None:
 
 def platform_name(value: Any, where: str) -> str | None:
     """The platform as inputs spell it (``web`` → ``Web``); unknown names are kept."""
-    name = text(value, where, 32)
+    name = text(value, where, PLATFORM_LENGTH)
     if name is None:
         return None
     return _PLATFORMS.get(name.casefold(), name)
@@ -191,7 +197,7 @@ def attributes_json(values: dict[str, Any], where: str) -> str | None:
         encoded = orjson.dumps(values)
     except TypeError as exc:
         raise RecordError(f"{where} can't be stored: {exc}") from None
-    if len(encoded) > MAX_NAME:
+    if len(encoded) > _SHORTEST_LIMIT:
         # Only text this long can hold an over-long name or value: check them then.
         for name, value in values.items():
             if len(name) > MAX_NAME:
@@ -244,7 +250,8 @@ def user_attribute(value: Any, where: str, *, detect_dates: bool = True) -> dict
         return attribute_row("string", value) if moment is None else date_attribute(moment)
     if isinstance(value, list):
         if len(value) > MAX_LIST_ITEMS:
-            raise RecordError(f"{where} has too many items ({len(value)}, at most 1000)")
+            raise RecordError(
+                f"{where} has too many items ({len(value)}, at most {MAX_LIST_ITEMS})")
         items = []
         for index, item in enumerate(value):
             if isinstance(item, dict | list) or item is None:
@@ -326,10 +333,10 @@ def identities(values: Any, where: str) -> dict[str, str]:
     for kind, value in mapping.items():
         if value is None:
             continue
-        text(kind, f"{where} type", SHORT_TEXT, required=True)
+        text(kind, f"{where} type", IDENTITY_TYPE_LENGTH, required=True)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        checked = text(value, f"{where}.{kind}", TEXT_VALUE_LENGTH, required=True)
+        checked = text(value, f"{where}.{kind}", IDENTITY_VALUE_LENGTH, required=True)
         assert checked is not None
         result[kind] = checked
     return result

@@ -7,6 +7,9 @@ mParticle MPID, a Segment userId or anonymousId, a CSV user column).
 
 Timestamps are integer milliseconds since the epoch in UTC, the unit both
 mParticle and the engine's time windows speak, and cheap to index and compare.
+
+Text columns are as wide as app/core/vocabulary.py says, the sizes the importers
+check values against: a value that passes an import always fits.
 """
 
 from __future__ import annotations
@@ -28,12 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.incoming import (
-    BATCH_KEY_LENGTH,
-    EXTERNAL_ID_LENGTH,
-    SHORT_TEXT,
-    TEXT_VALUE_LENGTH,
-)
+from app.core import vocabulary as words
 from app.store.schema import ID_LENGTH, Base, UTCDateTime
 
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -47,7 +45,7 @@ class UserRow(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
-    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH), unique=True)
+    external_id: Mapped[str] = mapped_column(String(words.EXTERNAL_ID_LENGTH), unique=True)
     first_seen_ms: Mapped[int | None] = mapped_column(BigInteger)
     last_seen_ms: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -61,8 +59,9 @@ class UserIdentityRow(Base):
     user_id: Mapped[int] = mapped_column(
         BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    identity_type: Mapped[str] = mapped_column(String(SHORT_TEXT), primary_key=True)
-    value: Mapped[str] = mapped_column(String(TEXT_VALUE_LENGTH))
+    identity_type: Mapped[str] = mapped_column(
+        String(words.IDENTITY_TYPE_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(String(words.IDENTITY_VALUE_LENGTH))
 
 
 class UserAttributeRow(Base):
@@ -78,9 +77,10 @@ class UserAttributeRow(Base):
     user_id: Mapped[int] = mapped_column(
         BIG_ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value_type: Mapped[str] = mapped_column(String(16))
-    text_value: Mapped[str | None] = mapped_column(String(TEXT_VALUE_LENGTH))
+    name: Mapped[str] = mapped_column(
+        String(words.ATTRIBUTE_NAME_LENGTH), primary_key=True)
+    value_type: Mapped[str] = mapped_column(String(words.WORD_LENGTH))
+    text_value: Mapped[str | None] = mapped_column(String(words.TEXT_VALUE_LENGTH))
     number_value: Mapped[float | None] = mapped_column(Double)
     bool_value: Mapped[bool | None] = mapped_column(Boolean)
     date_ms: Mapped[int | None] = mapped_column(BigInteger)
@@ -139,17 +139,18 @@ class EventRow(Base):
     input_no: Mapped[int] = mapped_column(Integer, ForeignKey("input_numbers.number"))
     ts_ms: Mapped[int] = mapped_column(BigInteger)
     type_code: Mapped[int] = mapped_column(SmallInteger)
-    event_name: Mapped[str | None] = mapped_column(String(255))
-    custom_event_type: Mapped[str | None] = mapped_column(String(SHORT_TEXT))
-    commerce_action: Mapped[str | None] = mapped_column(String(32))
+    event_name: Mapped[str | None] = mapped_column(String(words.EVENT_NAME_LENGTH))
+    custom_event_type: Mapped[str | None] = mapped_column(
+        String(words.CUSTOM_EVENT_TYPE_LENGTH))
+    commerce_action: Mapped[str | None] = mapped_column(String(words.COMMERCE_ACTION_LENGTH))
     amount: Mapped[float | None] = mapped_column(Double)
     attributes: Mapped[Any] = mapped_column(JSON, nullable=True)
-    country: Mapped[str | None] = mapped_column(String(SHORT_TEXT))
-    region: Mapped[str | None] = mapped_column(String(SHORT_TEXT))
-    city: Mapped[str | None] = mapped_column(String(128))
-    postal_code: Mapped[str | None] = mapped_column(String(32))
-    platform: Mapped[str | None] = mapped_column(String(32))
-    message_id: Mapped[str | None] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(words.COUNTRY_LENGTH))
+    region: Mapped[str | None] = mapped_column(String(words.REGION_LENGTH))
+    city: Mapped[str | None] = mapped_column(String(words.CITY_LENGTH))
+    postal_code: Mapped[str | None] = mapped_column(String(words.POSTAL_CODE_LENGTH))
+    platform: Mapped[str | None] = mapped_column(String(words.PLATFORM_LENGTH))
+    message_id: Mapped[str | None] = mapped_column(String(words.MESSAGE_ID_LENGTH))
 
 
 class ImportedBatchRow(Base):
@@ -160,7 +161,7 @@ class ImportedBatchRow(Base):
     input_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("inputs.id"), primary_key=True
     )
-    batch_key: Mapped[str] = mapped_column(String(BATCH_KEY_LENGTH), primary_key=True)
+    batch_key: Mapped[str] = mapped_column(String(words.BATCH_KEY_LENGTH), primary_key=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -202,7 +203,7 @@ class UserPlatformRow(_SeenThroughInput, Base):
 
     __tablename__ = "user_platforms"
 
-    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(words.PLATFORM_LENGTH), primary_key=True)
 
 
 class UserPlaceRow(_SeenThroughInput, Base):
@@ -213,8 +214,8 @@ class UserPlaceRow(_SeenThroughInput, Base):
 
     __tablename__ = "user_places"
 
-    field: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    field: Mapped[str] = mapped_column(String(words.WORD_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(String(words.PLACE_LENGTH), primary_key=True)
 
 
 class SummaryStateRow(Base):

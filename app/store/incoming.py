@@ -13,12 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-# Column sizes of stored text (app/store/event_tables.py declares the columns with
-# them; importers check values against them before handing records over).
-EXTERNAL_ID_LENGTH = 255
-BATCH_KEY_LENGTH = 255
-SHORT_TEXT = 64
-TEXT_VALUE_LENGTH = 1024
+from app.core.vocabulary import EVENT_TYPES, EXTERNAL_ID_LENGTH, EventType
 
 
 def prefixed(prefix: str, value: str, limit: int = EXTERNAL_ID_LENGTH) -> str:
@@ -35,18 +30,16 @@ def prefixed(prefix: str, value: str, limit: int = EXTERNAL_ID_LENGTH) -> str:
         return whole
     return f"{prefix}sha256:{hashlib.sha256(value.encode()).hexdigest()}"
 
+
 EVENT_TYPE_CODES: dict[str, int] = {
-    "custom_event": 1,
-    "screen_view": 2,
-    "commerce_event": 3,
-    "session_start": 4,
-    "session_end": 5,
-    "first_run": 6,
-    "uninstall": 7,
+    name: code for code, name in enumerate(EVENT_TYPES, start=1)
 }
-"""How ``events.type_code`` stores each event type. Stored data depends on these
-numbers: add new types at the end, never renumber."""
-EVENT_TYPES_BY_CODE: dict[int, str] = {code: name for name, code in EVENT_TYPE_CODES.items()}
+"""How ``events.type_code`` stores each event type: its place in the core's list,
+counting from 1 (custom_event 1, screen_view 2, commerce_event 3, session_start 4,
+session_end 5, first_run 6, uninstall 7). Stored data depends on these numbers, so
+the list only grows at its end (a test holds them to the numbers stored databases
+were converted with)."""
+EVENT_TYPES_BY_CODE: dict[int, EventType] = dict(enumerate(EVENT_TYPES, start=1))
 
 ATTRIBUTE_VALUE_FIELDS = ("value_type", "text_value", "number_value", "bool_value", "date_ms",
                           "list_value")
