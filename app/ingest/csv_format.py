@@ -19,12 +19,14 @@ from typing import Any
 import orjson
 
 from app.core.vocabulary import (
+    ATTRIBUTE_NAME_LENGTH,
     BATCH_KEY_LENGTH,
     CITY_LENGTH,
     COMMERCE_ACTION_LENGTH,
     COUNTRY_LENGTH,
     CUSTOM_EVENT_TYPE_LENGTH,
     EVENT_NAME_LENGTH,
+    IDENTITY_TYPE_LENGTH,
     IDENTITY_VALUE_LENGTH,
     MESSAGE_ID_LENGTH,
     POSTAL_CODE_LENGTH,
@@ -47,6 +49,9 @@ EVENT_COLUMNS = frozenset({
 })
 VALUE_TYPES = ("string", "number", "boolean", "date", "list")
 PREFIXES = ("attr.", "user.", "identity.")
+#: The longest name each prefixed column may give: the width that stores it.
+_NAME_LENGTHS = {"attr.": ATTRIBUTE_NAME_LENGTH, "user.": ATTRIBUTE_NAME_LENGTH,
+                 "identity.": IDENTITY_TYPE_LENGTH}
 LIST_SEPARATOR = "|"
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
@@ -92,6 +97,9 @@ def parse_header(cells: list[str]) -> list[Column]:
                               f"{', '.join(VALUE_TYPES)}")
         if prefix == "identity." and value_type != "string":
             raise HeaderError(f"column {header!r}: identities are strings")
+        if len(name) > _NAME_LENGTHS[prefix]:
+            raise HeaderError(f"column {header[:40]!r}…: the name is too long ({len(name)} "
+                              f"characters, at most {_NAME_LENGTHS[prefix]})")
         columns.append(Column(index, prefix[:-1], name, value_type))
     names = {c.name for c in columns if c.kind == "event"}
     if "timestamp" not in names:
