@@ -236,7 +236,12 @@ class JourneyGraph(EventSource):
         return milestone_id in self._active
 
     def out_of_sync_warning(self, output_id: str) -> str | None:
-        """The warning to show before removing or deactivating an active output."""
+        """The warning to show before removing or deactivating an active output.
+
+        DESIGN.md asks to warn that the partner's copy of the audience may go out of
+        sync. Nothing is forwarded to partners yet, so no partner holds a copy: until
+        forwarding exists the warning says so instead of claiming a copy was sent.
+        """
         output = self.output(output_id)
         if not output.active:
             return None
@@ -247,8 +252,8 @@ class JourneyGraph(EventSource):
         )
         audience = self.milestone(output.milestone_id).name
         return (
-            f"{partner} keeps its copy of “{audience}” as last sent. It may go out of sync; "
-            f"you may need to delete that audience at {partner} to start over."
+            f"Nothing has been sent to {partner} yet (sending to partners is not built), so "
+            f"{partner} holds no copy of “{audience}” that could go out of sync."
         )
 
     # ------------------------------------------------------------------ journey record

@@ -290,7 +290,7 @@ class MilestoneDialog(_Dialog):
 
 
 class ConnectionDialog(_Dialog):
-    """Which configured partner receives an audience; unavailable ones say why.
+    """Which configured partner an audience is for; unavailable ones say why.
 
     A reason that holds for every partner (the account's active-audience limit:
     adding any output would activate the same audiences) is stated once, above

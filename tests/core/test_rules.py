@@ -842,9 +842,10 @@ def test_removing_or_deactivating_an_active_output_warns_about_sync(state, log):
     )
     warning = graph.out_of_sync_warning("o1")
     assert warning is not None
-    assert warning.startswith("Braze prod keeps its copy of “Signed up” as last sent.")
-    assert "may go out of sync" in warning
-    assert "delete that audience at Braze prod" in warning
+    # Nothing is forwarded yet: the warning must not claim that Braze holds a copy.
+    assert warning.startswith("Nothing has been sent to Braze prod yet")
+    assert "no copy of “Signed up” that could go out of sync" in warning
+    assert "as last sent" not in warning
     assert graph.out_of_sync_warning("o2") is None
     graph.set_output_active("o1", False)
     assert graph.out_of_sync_warning("o1") is None

@@ -359,9 +359,9 @@ def test_clicking_an_output_badge_toggles_it_and_the_meter_updates(
     assert not graph.output("out-trial-crm").active
     assert editor.meter.text() == "Active audiences 2 / 25"
     assert "Inactive" in output.texts()
-    # Deactivating an active output warns that the partner's copy may go stale.
+    # Deactivating an active output says what it means for the partner: nothing was sent.
     assert editor.banner.level == "warning"
-    assert "may go out of sync" in editor.banner.text()
+    assert "Nothing has been sent to CRM webhook yet" in editor.banner.text()
     assert stored(db_path) == ordered(studio.state.snapshot())
     click(editor, output.mapToScene(output.badge_rect().center()))
     assert graph.output("out-trial-crm").active
