@@ -46,6 +46,7 @@ from app.core.criteria import (
     TimeWindow,
     UserAttributeCriterion,
     describe,
+    plain_problems,
 )
 from app.ui import icons
 
@@ -82,14 +83,13 @@ IDENTITY_TYPES = ("email", "customer_id", "mobile_number", "other_id", "facebook
 
 
 def refusal_text(problem: Exception) -> str:
-    """The first message of a pydantic refusal, without pydantic's prefixes."""
+    """The first problem of a refusal, in the core's plain words (as journey files say it):
+    ``count: should be at most 1,000,000``, not pydantic's "Input should be…"."""
     if isinstance(problem, ValidationError):
-        errors = problem.errors()
-        if errors:
-            message = str(errors[0].get("msg", ""))
-            for prefix in ("Value error, ", "Assertion failed, "):
-                message = message.removeprefix(prefix)
-            location = ".".join(str(p) for p in errors[0].get("loc", ()))
+        found = plain_problems(problem.errors())
+        if found:
+            loc, message = found[0]
+            location = ".".join(str(p) for p in loc)
             return message if "“" in message or not location else f"{location}: {message}"
     return str(problem)
 

@@ -1,0 +1,27 @@
+"""A criterion row the rules refuse says why in plain words, as journey files do ("should be
+at most 255 characters long"), never pydantic's "Value should have at most 255 items after
+validation"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from app.ui.main_window import MainWindow
+
+from .test_add_criterion import open_new_milestone
+
+
+def test_an_event_name_too_long_is_refused_in_plain_words_on_its_row(
+    qtbot: QtBot, canvas: MainWindow
+) -> None:
+    dialog = open_new_milestone(qtbot, canvas)
+    QTest.keyClicks(dialog.name, "Renewed")
+    QTest.mouseClick(dialog.criteria.add_button, Qt.MouseButton.LeftButton)
+    row = dialog.criteria.rows[0]
+    QTest.keyClicks(row.editors["event"].event_name, "W" * 256)  # type: ignore[attr-defined]
+
+    assert not row.error.isHidden()
+    assert row.error.text() == "event_name: should be at most 255 characters long"
+    assert not dialog.ok_button.isEnabled()
