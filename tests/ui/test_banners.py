@@ -17,6 +17,7 @@ from app.studio import Studio
 from app.ui.main_window import MainWindow
 
 from .conftest import TRIAL
+from .test_busy_database import rename_in_inspector
 
 OUTPUT = "out-trial-crm"
 """The active CRM webhook output of "Trial to paid": deactivating it warns."""
@@ -60,21 +61,6 @@ def is_active(studio: Studio) -> bool:
     return studio.state.journey(TRIAL).output(OUTPUT).active
 
 
-def rename_in_inspector(qtbot: QtBot, window: MainWindow, milestone_id: str,
-                        name: str) -> None:
-    """Select the milestone with a click and type its new name in the inspector."""
-    item = window.scene.milestone_items[milestone_id]
-    body = item.scene_body()
-    viewport = window.view.viewport()
-    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     window.view.mapFromScene(QPointF(body.left() + 40, body.top() + 46)))
-    field = window.inspector.name_field
-    assert field is not None
-    field.selectAll()
-    QTest.keyClicks(field, name)
-    QTest.keyClick(field, Qt.Key.Key_Return)
-
-
 def test_the_undo_of_a_banner_never_undoes_a_later_edit(
     qtbot: QtBot, editor: MainWindow, studio: Studio
 ) -> None:
@@ -85,7 +71,7 @@ def test_the_undo_of_a_banner_never_undoes_a_later_edit(
     assert banner.action_button.text() == "Undo"
     click_badge(editor)
     assert is_active(studio)
-    rename_in_inspector(qtbot, editor, "ms-signed-up", "Started a trial")
+    rename_in_inspector(editor, "ms-signed-up", "Started a trial")
     graph = studio.state.journey(TRIAL)
     assert graph.milestone("ms-signed-up").name == "Started a trial"
     # The banner of the first toggle is gone, or at least its Undo cannot be pressed.
