@@ -84,13 +84,16 @@ IDENTITY_TYPES = ("email", "customer_id", "mobile_number", "other_id", "facebook
 
 def refusal_text(problem: Exception) -> str:
     """The first problem of a refusal, in the core's plain words (as journey files say it):
-    ``count: should be at most 1,000,000``, not pydantic's "Input should be…"."""
+    ``Count should be at most 1,000,000``, not pydantic's "Input should be…"."""
     if isinstance(problem, ValidationError):
         found = plain_problems(problem.errors())
         if found:
             loc, message = found[0]
-            location = ".".join(str(p) for p in loc)
-            return message if "“" in message or not location else f"{location}: {message}"
+            # The row shows one criterion: its field in words ("event_name" -> "Event name").
+            location = " ".join(str(p).replace("_", " ") for p in loc if isinstance(p, str))
+            if "“" in message or not location:
+                return message
+            return f"{location[:1].upper()}{location[1:]} {message}"
     return str(problem)
 
 

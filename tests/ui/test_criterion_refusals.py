@@ -23,5 +23,5 @@ def test_an_event_name_too_long_is_refused_in_plain_words_on_its_row(
     QTest.keyClicks(row.editors["event"].event_name, "W" * 256)  # type: ignore[attr-defined]
 
     assert not row.error.isHidden()
-    assert row.error.text() == "event_name: should be at most 255 characters long"
+    assert row.error.text() == "Event name should be at most 255 characters long"
     assert not dialog.ok_button.isEnabled()
