@@ -22,24 +22,14 @@ REMAINING_USERS = "Remaining users"
 adds it, and how rules and hints name it (one home, so they all say the same)."""
 
 InputKind = Literal["platform", "partner"]
-PartnerKind = Literal[
-    "webhook",
-    "file_drop",
-    "facebook_custom_audiences",
-    "google_ads",
-    "braze",
-    "salesforce_marketing_cloud",
-    "mailchimp",
-]
+PartnerKind = Literal["webhook", "file_drop", "facebook_custom_audiences", "braze"]
+"""The partners an output can forward to: each has a connector in ``app/outputs``."""
 
 PARTNER_LABELS: dict[str, str] = {
     "webhook": "Webhook",
     "file_drop": "File drop",
     "facebook_custom_audiences": "Facebook Custom Audiences",
-    "google_ads": "Google Ads Customer Match",
     "braze": "Braze",
-    "salesforce_marketing_cloud": "Salesforce Marketing Cloud",
-    "mailchimp": "Mailchimp",
 }
 
 
@@ -73,11 +63,18 @@ class Input(Record):
 
 
 class Connection(Record):
-    """An account-level configured partner. Secrets live in ``settings`` too."""
+    """An account-level configured partner.
+
+    ``settings`` hold what is not secret (checked per partner by
+    :mod:`app.core.partners` when edited); ``secret_ref`` names where the secret
+    is kept (``keyring:…`` or ``env:NAME``, see :mod:`app.outputs.secrets`), so
+    no secret is ever part of a record, a save, an export or a log line.
+    """
 
     name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
     partner: PartnerKind = "webhook"
     settings: dict[str, Any] = Field(default_factory=dict)
+    secret_ref: str = Field(default="", max_length=255)
 
     @property
     def partner_label(self) -> str:

@@ -62,11 +62,11 @@ INPUTS = (
 CONNECTIONS = (
     Connection(id="cn-facebook", name="Facebook Custom Audiences",
                partner="facebook_custom_audiences",
-               settings={"ad_account_id": "act_000000", "access_token": ""}),
+               settings={"ad_account_id": "act_000000"}),
     Connection(id="cn-crm", name="CRM webhook", partner="webhook",
-               settings={"url": "http://127.0.0.1:8765/audiences", "signing_secret": ""}),
+               settings={"url": "http://127.0.0.1:8765/audiences"}),
     Connection(id="cn-braze", name="Braze", partner="braze",
-               settings={"rest_endpoint": "", "api_key": ""}),
+               settings={"rest_endpoint": "https://rest.iad-01.braze.com"}),
 )
 
 

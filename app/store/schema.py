@@ -119,6 +119,12 @@ class InputRow(Base):
 
 
 class ConnectionRow(Base):
+    """A connection; ``secret_ref`` names where its secret is kept, never the secret.
+
+    ``keyring:<name>`` is an entry of the OS keyring, ``env:<NAME>`` an environment
+    variable (see :mod:`app.outputs.secrets`); empty: the connection has no secret.
+    """
+
     __tablename__ = "connections"
 
     id: Mapped[str] = _id(primary_key=True)
@@ -126,6 +132,7 @@ class ConnectionRow(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     partner: Mapped[str] = mapped_column(String(64))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    secret_ref: Mapped[str] = mapped_column(String(NAME_LENGTH))
 
 
 class JourneyRow(Base):

@@ -150,8 +150,9 @@ def test_save_connection_replaces_name_partner_and_settings(
     changed = original.model_copy(
         update={
             "name": "Renamed",
-            "partner": "mailchimp",
+            "partner": "facebook_custom_audiences",
             "settings": {"list": {"id": "L1", "tags": ["a", "b"]}},
+            "secret_ref": "env:FACEBOOK_TOKEN",
         }
     )
     added = Connection(name="Files", partner="file_drop", settings={"path": "/srv/drop"})

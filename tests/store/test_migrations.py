@@ -14,7 +14,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.pool import NullPool
 
-from app.store import audience_tables, event_tables  # noqa: F401 (their tables join Base)
+from app.store import audience_tables, delivery_tables, event_tables  # noqa: F401 (their tables join Base)
 from app.store.database import Database, alembic_config
 from app.store.incoming import EVENT_TYPE_CODES
 from app.store.schema import Base

@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
 
-from app.store import audience_tables, event_tables  # noqa: F401 (their tables join Base)
+from app.store import audience_tables, delivery_tables, event_tables  # noqa: F401 (their tables join Base)
 from app.store.schema import Base
 
 config = context.config

@@ -102,6 +102,7 @@ class AccountRepository:
                     name=c.name,
                     partner=c.partner,
                     settings=json_value(c.settings, f"connection “{c.name}”"),
+                    secret_ref=c.secret_ref,
                 )
                 for c in connection_rows
             ),
@@ -243,6 +244,7 @@ class AccountRepository:
             "name": connection.name,
             "partner": connection.partner,
             "settings": dict(connection.settings),
+            "secret_ref": connection.secret_ref,
         }
         row = self._session.get(ConnectionRow, connection.id)
         if row is None:

@@ -1,0 +1,1 @@
+"""Forwarding audiences to partners: connectors, their registry, secrets, the dispatcher."""
