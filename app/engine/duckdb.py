@@ -2,7 +2,7 @@
 
 Alembic's DuckDB support is shaky, so a DuckDB database is not opened with
 :class:`~app.store.database.Database`. :func:`create_engine_tables` creates the
-event-store tables and the audience tables on a DuckDB engine from the same
+event-store tables, the audience tables and the outbox's on a DuckDB engine from the same
 SQLAlchemy metadata, minus foreign keys (DuckDB has no ON DELETE CASCADE and
 the engine needs none). Copy the rows in, listing every input the events use
 in ``inputs`` (a journey reading all of them skips the input test) and numbering
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Engine, Index, MetaData, Table
 
-from app.store import audience_tables, event_tables, schema
+from app.store import audience_tables, delivery_tables, event_tables, schema
 
 ENGINE_TABLES: tuple[Table, ...] = tuple(
     model.__table__  # type: ignore[misc]
@@ -33,6 +33,10 @@ ENGINE_TABLES: tuple[Table, ...] = tuple(
         audience_tables.AudienceDropRow,
         audience_tables.AudienceKeyRow,
         audience_tables.AudienceSizeRow,
+        schema.OutputRow,
+        delivery_tables.OutputSyncRow,
+        delivery_tables.OutboxRow,
+        delivery_tables.OutputDeliveredRow,
     )
 )
 

@@ -25,6 +25,7 @@ from app.core.errors import StudioError
 from app.engine import evaluation
 from app.engine.evaluation import stored_members
 from app.store import database as store_database
+from app.store import memberships
 from app.store.database import BUSY_MESSAGE
 from app.studio import Studio
 
@@ -170,7 +171,7 @@ def test_an_evaluation_that_cannot_store_its_result_says_the_database_is_busy(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Storing waits longer than an edit does, but not for ever: then the same message."""
-    monkeypatch.setattr(evaluation, "APPLY_BUSY_TIMEOUT_MS", 300)
+    monkeypatch.setattr(memberships, "APPLY_BUSY_TIMEOUT_MS", 300)
     studio = Studio.open(sqlite_url)
     try:
         document = studio.state.journey(TRIAL).document()

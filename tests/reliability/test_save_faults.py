@@ -231,7 +231,7 @@ def follow_up(studio: Studio, url: str, command: Command, *, stored_edit: bool) 
 
 def forgotten(studio: Studio, journey_id: str) -> bool:
     """Whether nothing of the journey's population is stored any more (its audience key)."""
-    from app.engine.evaluation import keys
+    from app.store.numbering import keys
 
     with studio.database.engine.connect() as connection:
         return connection.execute(
