@@ -19,7 +19,7 @@ inside its transaction, of the account as stored with the edit applied.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from app.core.criteria import AudienceDefinition
 from app.core.errors import ConflictError, JourneyRuleError, StudioError
 from app.core.graph import JourneyGraph
 from app.core.models import Account, JourneyDocument, Milestone
+from app.lazy import lazy_exports
 from app.store.database import Database, busy_as_studio_error, default_database_url
 from app.store.repositories import AccountRepository, JourneyRepository
 
@@ -44,6 +45,27 @@ if TYPE_CHECKING:
 
     from app.engine.estimates import AudienceEstimate
     from app.engine.evaluation import EvaluationResult
+    from app.ingest.chunking import Rejection
+    from app.ingest.demo_data import DEMO_INPUTS
+    from app.ingest.importer import DEFAULT_CHUNK_SIZE, FORMATS, Format, ImportSummary, Progress
+    from app.ingest.values import MIN_TIMESTAMP_MS
+
+# What the GUI and the command line need to know of the results and the words of the
+# work behind this door, loaded on first use (PEP 562) for the reason above.
+_WHERE: dict[str, str | None] = {
+    "AudienceEstimate": "app.engine.estimates", "EvaluationResult": "app.engine.evaluation",
+    "Rejection": "app.ingest.chunking", "DEMO_INPUTS": "app.ingest.demo_data",
+    "DEFAULT_CHUNK_SIZE": "app.ingest.importer", "FORMATS": "app.ingest.importer",
+    "Format": "app.ingest.importer", "ImportSummary": "app.ingest.importer",
+    "Progress": "app.ingest.importer", "MIN_TIMESTAMP_MS": "app.ingest.values",
+}
+__getattr__ = lazy_exports(__name__, _WHERE)
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE", "DEMO_INPUTS", "FORMATS", "MIN_TIMESTAMP_MS", "AudienceEstimate",
+    "EvaluationResult", "Format", "ImportSummary", "Progress", "Rejection", "Studio",
+    "database_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +175,50 @@ class Studio:
         preview = milestone.model_copy(update={"definition": AudienceDefinition()})
         graph.add_milestone(preview)
         return estimate(self.database, graph, milestone.id, milestone.definition, as_of)
+
+    # ---------------------------------------------------------------- imports
+
+    def import_files(
+        self,
+        paths: Sequence[str | Path],
+        format: Format,
+        input_id: str,
+        *,
+        chunk_size: int | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        on_reject: Callable[[Rejection], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> ImportSummary:
+        """Import customer data files (in order) through the input ``input_id``.
+
+        Each chunk of ``chunk_size`` events (default ``DEFAULT_CHUNK_SIZE``) is one
+        transaction; ``progress`` hears of each, ``on_reject`` of each skipped record as
+        it is found, and ``cancelled`` is asked between chunks (true: stop, keeping what
+        was stored whole). Raises ``OSError`` for a file that can't be opened and a
+        StudioError for an unknown input.
+        """
+        from app.ingest.importer import DEFAULT_CHUNK_SIZE, import_files
+
+        return import_files(
+            self.database, paths, format=format, input_id=input_id,
+            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, progress=progress,
+            on_reject=on_reject, cancel=cancelled,
+        )
+
+    def seed_demo(self, users: int, *, seed: int = 7) -> ImportSummary:
+        """Store ``users`` generated demo customers and their events (the demo account's
+        inputs, ``DEMO_INPUTS``, must exist); the same seed again stores nothing new."""
+        from app.ingest.demo_data import seed_demo_events
+
+        return seed_demo_events(self.database, users, seed=seed)
+
+    @staticmethod
+    def write_demo_files(directory: Path, users: int, *, seed: int = 7) -> dict[str, Path]:
+        """Write generated demo customers as mParticle batch files, one per demo input
+        (by input id), for an import; no database is needed."""
+        from app.ingest.demo_data import write_demo_files
+
+        return write_demo_files(directory, users, seed=seed)
 
     def version(self, journey_id: str) -> int | None:
         return self._versions.get(journey_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 
-from app.ingest.values import MIN_TIMESTAMP_MS
+from app.studio import MIN_TIMESTAMP_MS
 
 EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=MIN_TIMESTAMP_MS)
 """The earliest time an imported event may have: nothing can be evaluated before it."""

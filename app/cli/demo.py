@@ -13,8 +13,7 @@ from pathlib import Path
 
 from app.cli._arguments import not_negative, whole_number
 from app.core.errors import StudioError
-from app.ingest.demo_data import DEMO_INPUTS, seed_demo_events, write_demo_files
-from app.studio import Studio
+from app.studio import DEMO_INPUTS, Studio
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +35,7 @@ def _demo(studio: Studio, args: argparse.Namespace) -> int:
     if args.no_store and args.out is None:
         raise StudioError("--no-store needs --out DIR: otherwise nothing would be generated.")
     if args.out is not None:
-        paths = write_demo_files(args.out, args.users, seed=args.seed)
+        paths = studio.write_demo_files(args.out, args.users, seed=args.seed)
         state = studio.state
         for input_id, path in paths.items():
             input_ = state.inputs.get(input_id)
@@ -50,6 +49,6 @@ def _demo(studio: Studio, args: argparse.Namespace) -> int:
             raise StudioError(
                 "This database has no demo account inputs (" + ", ".join(missing) + "), so "
                 "demo events have nowhere to go. Use --out DIR --no-store to only write files.")
-        summary = seed_demo_events(studio.database, args.users, seed=args.seed)
+        summary = studio.seed_demo(args.users, seed=args.seed)
         print(summary.text())
     return 0

@@ -22,9 +22,7 @@ from typing import TextIO
 
 from app.cli._arguments import positive
 from app.core.errors import StudioError
-from app.ingest.chunking import Rejection
-from app.ingest.importer import DEFAULT_CHUNK_SIZE, FORMATS, Progress, import_files
-from app.studio import Studio
+from app.studio import DEFAULT_CHUNK_SIZE, FORMATS, Progress, Rejection, Studio
 
 #: Rejections printed one by one; the rest are only counted.
 MAX_PRINTED_REJECTIONS = 100
@@ -137,10 +135,9 @@ def _import(studio: Studio, args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        summary = import_files(
-            studio.database, args.files, format=args.format, input_id=input_id,
-            chunk_size=args.chunk_size, progress=on_progress, on_reject=on_reject,
-            cancel=lambda: interrupted,
+        summary = studio.import_files(
+            args.files, args.format, input_id, chunk_size=args.chunk_size,
+            progress=on_progress, on_reject=on_reject, cancelled=lambda: interrupted,
         )
     except OSError as problem:
         if bar is not None:

@@ -36,7 +36,7 @@ from app.ui.main import build_window
 from app.ui.main_window import MainWindow
 
 if TYPE_CHECKING:
-    from app.engine.evaluation import EvaluationResult
+    from app.studio import EvaluationResult
 
 SIZE = (1280, 800)
 """The window's size in the pictures (logical pixels)."""
