@@ -2,6 +2,7 @@
 #   make run    create .venv if missing, install the app (editable), start the GUI
 #   make test   create .venv if missing, install the app with its test extra, run pytest
 #   make lint   ruff + mypy (strict on app/core, app/engine, app/store and app/ingest)
+#               + lint-imports (the layer contracts in pyproject.toml)
 #   make screenshots  re-take resources/screenshots/*.png from a new demo database
 #   make clean  remove the virtualenv, caches and build output
 
@@ -19,7 +20,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 help:
 	@echo "make run    - install (editable) into $(VENV) and start Journey Studio"
 	@echo "make test   - install with the test extra and run the whole test suite (offscreen Qt)"
-	@echo "make lint   - ruff check app tests; mypy"
+	@echo "make lint   - ruff check app tests; mypy; lint-imports (layer contracts)"
 	@echo "make screenshots - take resources/screenshots/*.png from a new demo database (offscreen Qt)"
 	@echo "make clean  - remove $(VENV), caches, build output and test artifacts"
 
@@ -49,11 +50,12 @@ test: $(VENV)/.installed-test
 	fi; \
 	exit $$rc
 
-# Runs both tools even when the first one complains, then fails if either did.
+# Runs every tool even when an earlier one complains, then fails if any did.
 lint: $(VENV)/.installed-test
 	@rc=0; \
 	echo "ruff check app tests"; $(BIN)/ruff check app tests || rc=1; \
 	echo "mypy"; $(BIN)/mypy || rc=1; \
+	echo "lint-imports"; $(BIN)/lint-imports --no-cache --no-logo || rc=1; \
 	exit $$rc
 
 # The README's pictures: a new demo database in a temporary folder, the real window offscreen.

@@ -8,6 +8,10 @@
    ``None``'s reference count reaches zero and the interpreter aborts
    ("Fatal Python error: none_dealloc"). pyproject.toml pins ``PySide6-Essentials<6.12``;
    these tests catch a pin that was loosened, and any other release with the same bug.
+3. The layers hold and the studio is the one door: the import contracts in pyproject.toml
+   (``lint-imports``, also run by ``make lint``) keep each layer from importing the ones
+   above it, and keep the GUI and the command line from reaching past the studio into the
+   engine, the importers, the connectors or the store.
 """
 
 from __future__ import annotations
@@ -98,6 +102,37 @@ def test_every_module_outside_app_ui_imports_no_qt() -> None:
     assert result["qt"] == [], (
         f"a module outside app.ui loaded Qt: {result['qt']}; imported: {result['imported']}"
     )
+
+
+def test_import_contracts_hold() -> None:
+    """``lint-imports`` finds every contract of pyproject.toml kept.
+
+    Runs the venv's own ``lint-imports`` on this checkout (``make test`` runs pytest, not
+    ``make lint``, so this is what enforces the contracts in CI). A broken contract lists
+    each offending import as ``module -> module (l.N)``.
+    """
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    assert lint_imports.exists(), f"import-linter is not installed next to {sys.executable}"
+    proc = subprocess.run(
+        [str(lint_imports), "--no-cache", "--no-logo"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, f"an import contract is broken:\n{proc.stdout}{proc.stderr}"
+    assert "0 broken" in proc.stdout, proc.stdout
+
+
+def test_the_studio_exports_what_it_names() -> None:
+    """Every name in ``app.studio.__all__`` resolves: the words the GUI and the command
+    line take from the studio instead of the engine and the importers (loaded on first
+    use, so a misspelt entry would only fail when a command first needs it)."""
+    import app.studio
+
+    missing = [name for name in app.studio.__all__ if not hasattr(app.studio, name)]
+    assert missing == []
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
