@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from app.ingest.demo_data import DEMO_INPUTS
     from app.ingest.importer import DEFAULT_CHUNK_SIZE, FORMATS, Format, ImportSummary, Progress
     from app.ingest.values import MIN_TIMESTAMP_MS
+    from app.outputs.dispatcher import DispatchReport, RetryPolicy
+    from app.store.deliveries import DeliveryRecord
+    from app.store.outbox import OutputForwarding
 
 # What the GUI and the command line need to know of the results and the words of the
 # work behind this door, loaded on first use (PEP 562) for the reason above.
@@ -58,12 +61,15 @@ _WHERE: dict[str, str | None] = {
     "DEFAULT_CHUNK_SIZE": "app.ingest.importer", "FORMATS": "app.ingest.importer",
     "Format": "app.ingest.importer", "ImportSummary": "app.ingest.importer",
     "Progress": "app.ingest.importer", "MIN_TIMESTAMP_MS": "app.ingest.values",
+    "DispatchReport": "app.outputs.dispatcher", "RetryPolicy": "app.outputs.dispatcher",
+    "DeliveryRecord": "app.store.deliveries", "OutputForwarding": "app.store.outbox",
 }
 __getattr__ = lazy_exports(__name__, _WHERE)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE", "DEMO_INPUTS", "FORMATS", "MIN_TIMESTAMP_MS", "AudienceEstimate",
-    "EvaluationResult", "Format", "ImportSummary", "Progress", "Rejection", "Studio",
+    "DeliveryRecord", "DispatchReport", "EvaluationResult", "Format", "ImportSummary",
+    "OutputForwarding", "Progress", "Rejection", "RetryPolicy", "RunReport", "Studio",
     "database_url",
 ]
 
@@ -219,6 +225,104 @@ class Studio:
         from app.ingest.demo_data import write_demo_files
 
         return write_demo_files(directory, users, seed=seed)
+
+    # ---------------------------------------------------------------- forwarding
+
+    def forward(
+        self,
+        output_ids: list[str] | None = None,
+        *,
+        cancelled: Callable[[], bool] | None = None,
+        on_attempt: Callable[[DeliveryRecord], None] | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> DispatchReport:
+        """Send every active output's pending change to its partner (DESIGN.md section 1).
+
+        Safe off the GUI thread: it reads what is stored, not this window's copy. Two
+        dispatchers on one database (another window, ``journeys run``) never send the
+        same output at once: each output is claimed under a lease.
+        """
+        import time
+
+        from app.outputs.dispatcher import Dispatcher
+
+        dispatcher = Dispatcher(
+            self.database, self.secret_of, policy=policy, sleep=sleep or time.sleep,
+            cancelled=cancelled or (lambda: False), on_attempt=on_attempt,
+        )
+        with busy_as_studio_error():
+            return dispatcher.dispatch(output_ids)
+
+    def run_once(
+        self,
+        *,
+        cancelled: Callable[[], bool] | None = None,
+        on_evaluated: Callable[[EvaluationResult], None] | None = None,
+        on_attempt: Callable[[DeliveryRecord], None] | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> RunReport:
+        """Evaluate every journey with an active output, as stored, then forward.
+
+        What ``journeys run`` and the window's background worker do on their
+        schedule. Journeys are read from the store, not from this window's copy, so
+        a run sees what other windows saved and is safe off the GUI thread.
+        """
+        stop = cancelled or (lambda: False)
+        with self.database.transaction() as session:
+            stored = [item.document for item in JourneyRepository(session).list()]
+        results: list[EvaluationResult] = []
+        for document in stored:
+            if stop():
+                break
+            if not any(output.active for output in document.outputs):
+                continue
+            result = self.evaluate(document)
+            results.append(result)
+            if on_evaluated is not None:
+                on_evaluated(result)
+        report = self.forward(cancelled=stop, on_attempt=on_attempt, policy=policy, sleep=sleep)
+        return RunReport(tuple(results), report)
+
+    def output_forwarding(self, journey_id: str | None = None) -> dict[str, OutputForwarding]:
+        """How forwarding stands for each output (of one journey, or all): fault, pending."""
+        from app.store import outbox
+
+        with self.database.engine.connect() as connection:
+            return outbox.forwarding(connection, journey_id)
+
+    def deliveries(
+        self,
+        output_ids: list[str] | None = None,
+        outcome: str | None = None,
+        limit: int = 200,
+    ) -> list[DeliveryRecord]:
+        """The delivery log, newest first (of some outputs, one outcome)."""
+        from app.store import deliveries
+
+        with self.database.engine.connect() as connection:
+            return deliveries.recent(
+                connection, output_ids=output_ids, outcome=outcome, limit=limit
+            )
+
+    def resume_output(self, output_id: str) -> bool:
+        """Clear a faulted output's fault, so the next forward sends what is pending.
+
+        False when the output was not faulted. Not an undoable edit: it changes no
+        journey, only whether forwarding to the output goes on.
+        """
+        from app.store import outbox
+
+        with busy_as_studio_error(), self.database.engine.begin() as connection:
+            resumed = outbox.resume(connection, output_id)
+        if resumed:
+            log.info("Forwarding to output %s resumed", output_id)
+        return resumed
+
+    def secret_of(self, secret_ref: str) -> str | None:
+        """The secret a connection's ``secret_ref`` names (None: the connection has none)."""
+        return _resolve_secret(secret_ref)
 
     def version(self, journey_id: str) -> int | None:
         return self._versions.get(journey_id)
@@ -403,6 +507,35 @@ class Studio:
             self._unforgotten = pending
         else:
             self._unforgotten = []
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One scheduled run: the evaluations it stored, then what forwarding did."""
+
+    evaluations: tuple[EvaluationResult, ...]
+    forwarding: DispatchReport
+
+
+def _resolve_secret(secret_ref: str) -> str | None:
+    if not secret_ref:
+        return None
+    kind, _, name = secret_ref.partition(":")
+    if kind == "env":
+        import os
+
+        value = os.environ.get(name)
+        if value is None:
+            raise LookupError(f"the environment variable {name} is not set")
+        return value
+    if kind == "keyring":
+        import keyring
+
+        found = keyring.get_password("Journey Studio", name)
+        if found is None:
+            raise LookupError("its secret is not in the keyring")
+        return found
+    raise LookupError(f"“{kind}” is not a place secrets are kept")
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,18 @@ def forget_output(connection: Connection, output_id: str, output_key: int) -> No
     connection.execute(delete(keys).where(keys.c.audience_id == output_id))
 
 
+def forget_removed_outputs(connection: Connection) -> int:
+    """Drop the rows of outputs no journey has any more (removed, or their journey deleted)."""
+    gone = connection.execute(
+        select(sync.c.output_id, sync.c.output_key).where(
+            ~select(outputs.c.id).where(outputs.c.id == sync.c.output_id).exists()
+        )
+    ).all()
+    for output_id, output_key in gone:
+        forget_output(connection, output_id, int(output_key))
+    return len(gone)
+
+
 # ---------------------------------------------------------------------- dispatching
 
 
@@ -295,6 +307,14 @@ def still_sendable(connection: Connection, output_id: str, owner: str) -> bool:
     ).first()
     return bool(row and row.lease_owner == owner and row.fault_reason is None
                 and row.tracking and row.active)
+
+
+def last_delivered(connection: Connection, output_id: str) -> datetime | None:
+    """When the output's latest acknowledged delivery was recorded (None: never)."""
+    found: datetime | None = connection.execute(
+        select(sync.c.last_delivered_at).where(sync.c.output_id == output_id)
+    ).scalar()
+    return found
 
 
 @dataclass(frozen=True)
