@@ -236,20 +236,24 @@ class Studio:
         on_attempt: Callable[[DeliveryRecord], None] | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
+        chunk_size: int | None = None,
+        lease_seconds: float | None = None,
     ) -> DispatchReport:
         """Send every active output's pending change to its partner (DESIGN.md section 1).
 
         Safe off the GUI thread: it reads what is stored, not this window's copy. Two
         dispatchers on one database (another window, ``journeys run``) never send the
-        same output at once: each output is claimed under a lease.
+        same output at once: each output is claimed under a lease (``lease_seconds``,
+        renewed with every chunk; a dispatcher that died frees it when it runs out).
         """
         import time
 
-        from app.outputs.dispatcher import Dispatcher
+        from app.outputs.dispatcher import CHUNK_SIZE, LEASE_SECONDS, Dispatcher
 
         dispatcher = Dispatcher(
             self.database, self.secret_of, policy=policy, sleep=sleep or time.sleep,
             cancelled=cancelled or (lambda: False), on_attempt=on_attempt,
+            chunk_size=chunk_size or CHUNK_SIZE, lease_seconds=lease_seconds or LEASE_SECONDS,
         )
         with busy_as_studio_error():
             return dispatcher.dispatch(output_ids)

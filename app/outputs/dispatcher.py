@@ -51,6 +51,10 @@ CHUNK_SIZE = 10_000
 """Users read from the outbox and handed to a connector at once: the largest request any
 partner takes (webhook and Facebook: 10,000), so memory stays flat in the audience's size."""
 
+LEASE_SECONDS = 120.0
+"""How long a claim on an output lasts without renewal: longer than any one request takes
+(each chunk renews it), short enough that a crashed dispatcher's outputs are soon taken up."""
+
 SecretOf = Callable[[str], "str | None"]
 """Resolves a connection's ``secret_ref`` to the secret (None: no secret); raises with a
 plain message when it can't."""
@@ -95,7 +99,7 @@ class Dispatcher:
         *,
         policy: RetryPolicy | None = None,
         chunk_size: int = CHUNK_SIZE,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = LEASE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         cancelled: Callable[[], bool] = lambda: False,
         on_attempt: Callable[[DeliveryRecord], None] | None = None,
@@ -149,8 +153,13 @@ class Dispatcher:
             return
         remote_state = dict(target.remote_state)
         while not self.cancelled():
+            with self.database.engine.begin() as connection:
+                renewed = outbox.claim(connection, target.output_id, self.owner,
+                                       self.lease_seconds)
             with self.database.engine.connect() as connection:
-                if not outbox.still_sendable(connection, target.output_id, self.owner):
+                if not renewed or not outbox.still_sendable(
+                    connection, target.output_id, self.owner
+                ):
                     return
                 chunk = outbox.next_chunk(connection, target.output_key, self.chunk_size)
                 generation = outbox.last_delivered(connection, target.output_id)

@@ -1,0 +1,174 @@
+"""Benchmark: the initial sync of a large audience to a webhook receiver on 127.0.0.1.
+
+    python -m tests.benchmarks.forward                      # 100,000 and 1,000,000 members
+    python -m tests.benchmarks.forward --sizes 50000 200000 # a quicker run
+
+For each size: a SQLite database with that many users, all seen through one
+input, and a journey whose one milestone (no criteria: everyone) has an active
+webhook output. The journey is evaluated (which fills the output's outbox in the
+same transaction as the memberships), then a fresh process forwards it to a
+receiver in this process, which parses every request and counts its profiles.
+Prints members per second of the forward, and the forwarding process's peak
+memory (max RSS) above what it had before forwarding: flat in the audience's size
+means the dispatcher streams the outbox in chunks rather than loading it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import insert
+
+TARGET_MEMBERS_PER_SECOND = 200_000
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Counts the profiles of every request (parsing it, as a real receiver would)."""
+
+    profiles = 0
+    requests = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:  # noqa: N802 (the http.server convention)
+        length = int(self.headers.get("Content-Length", "0"))
+        body = orjson.loads(self.rfile.read(length))
+        with Receiver.lock:
+            Receiver.profiles += len(body.get("user_profiles", ()))
+            Receiver.requests += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+def prepare(folder: Path, users: int, url: str) -> Path:
+    """A database with ``users`` users, a one-milestone journey and a webhook output."""
+    from app.core.commands import AddMilestone, AddOutput, CreateJourney
+    from app.core.models import Connection, Journey, JourneyDocument, Milestone, Output
+    from app.store.event_tables import UserInputRow, UserRow
+    from app.store.repositories import AccountRepository
+    from app.studio import Studio
+
+    path = folder / f"forward-{users}.db"
+    studio = Studio.open(str(path), seed_demo=False)
+    try:
+        with studio.database.transaction() as session:
+            accounts = AccountRepository(session)
+            from app.core.models import Input, Workspace
+
+            workspace = Workspace(id="ws-bench", name="Bench")
+            accounts.add_workspace(workspace, 0)
+            accounts.add_input(Input(id="in-bench", workspace_id=workspace.id, name="App"), 0)
+            accounts.save_connection(Connection(
+                id="cn-hook", name="Receiver", partner="webhook", settings={"url": url}
+            ))
+        step = 100_000
+        with studio.database.engine.begin() as connection:
+            for start in range(1, users + 1, step):
+                numbers = range(start, min(start + step, users + 1))
+                connection.execute(insert(UserRow.__table__), [
+                    {"id": n, "external_id": f"user-{n}", "first_seen_ms": 0,
+                     "last_seen_ms": 0} for n in numbers
+                ])
+                connection.execute(insert(UserInputRow.__table__), [
+                    {"user_id": n, "input_id": "in-bench", "first_ms": 0} for n in numbers
+                ])
+        studio.reload()
+        journey = Journey(id="jr-bench", name="Bench", input_ids=("in-bench",))
+        studio.execute(CreateJourney(JourneyDocument(journey=journey)))
+        studio.execute(AddMilestone("jr-bench", Milestone(id="ms-all", name="Everyone")))
+        studio.execute(AddOutput("jr-bench", Output(
+            id="out-hook", milestone_id="ms-all", connection_id="cn-hook"
+        )))
+        started = time.perf_counter()
+        result = studio.evaluate(studio.state.journey("jr-bench").document())
+        print(f"  evaluated {result.milestones[0].size:,} members in "
+              f"{time.perf_counter() - started:.1f} s "
+              f"(write lock {result.write_lock_seconds * 1000:.0f} ms)", flush=True)
+    finally:
+        studio.close()
+    return path
+
+
+def forward_child(path: str) -> None:
+    """In a fresh process: forward, print seconds and peak memory before and after."""
+    import resource
+
+    from app.outputs import dispatcher, webhook  # noqa: F401 (loaded before the baseline)
+    from app.studio import Studio
+
+    studio = Studio.open(path)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    report = studio.forward()
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    studio.close()
+    print(json.dumps({"seconds": seconds, "delivered": report.delivered,
+                      "faulted": report.faulted, "rss_before_kb": before,
+                      "rss_after_kb": after}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        forward_child(args.child)
+        return 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/audiences"
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs")
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in args.sizes:
+            print(f"{size:,} members:", flush=True)
+            path = prepare(Path(folder), size, url)
+            Receiver.profiles = Receiver.requests = 0
+            child = subprocess.run(
+                [sys.executable, "-m", "tests.benchmarks.forward", "--child", str(path)],
+                capture_output=True, text=True, check=True,
+            )
+            measured = json.loads(child.stdout.strip().splitlines()[-1])
+            if measured["faulted"] or Receiver.profiles != size:
+                print(f"  FAILED: received {Receiver.profiles:,} of {size:,}; "
+                      f"{measured['faulted']}")
+                return 1
+            rows.append((size, measured, Receiver.requests))
+    server.shutdown()
+    print()
+    print(f"{'members':>10} {'requests':>9} {'seconds':>8} {'members/s':>10} "
+          f"{'vs target':>9} {'peak RSS +MB':>12}")
+    for size, measured, requests in rows:
+        rate = size / measured["seconds"]
+        grown = (measured["rss_after_kb"] - measured["rss_before_kb"]) / 1024
+        print(f"{size:>10,} {requests:>9} {measured['seconds']:>8.2f} {rate:>10,.0f} "
+              f"{rate / TARGET_MEMBERS_PER_SECOND:>8.2f}x {grown:>12.1f}")
+    if len(rows) >= 2:
+        small, large = rows[0], rows[-1]
+        growth = [(m["rss_after_kb"] - m["rss_before_kb"]) / 1024 for _, m, _ in (small, large)]
+        print(f"\nmemory growth at {large[0]:,} vs {small[0]:,} members: "
+              f"{growth[1]:.1f} MB vs {growth[0]:.1f} MB "
+              f"(audience {large[0] / small[0]:.0f}x larger)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
