@@ -71,6 +71,8 @@ class Delivered:
     remote_state: Mapping[str, Any] | None = None
     """What to keep for this output's next deliveries (None: keep what there is)."""
     requests: int = 1
+    skipped: int = 0
+    """Users left out because the partner cannot take them (no usable identity)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ class RetryAfter:
     reason: str
     seconds: float | None = None
     status: int | None = None
+    remote_state: Mapping[str, Any] | None = None
+    """What the delivery already created at the partner (a Facebook custom
+    audience's id): keep it, or the retry creates it a second time."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ class Fault:
 
     reason: str
     status: int | None = None
+    remote_state: Mapping[str, Any] | None = None
+    """As for :class:`RetryAfter`: what to keep even though the delivery stopped."""
 
 
 Outcome = Delivered | RetryAfter | Fault
