@@ -41,21 +41,21 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},sha256={digest}"
 
 
-def profile_json(profile: Profile, action: str, delivery: Delivery) -> dict[str, Any]:
-    """One ``user_profiles`` item: the user, their identities as sent, one audience change."""
+def audiences(delivery: Delivery, action: str) -> list[dict[str, str]]:
+    """The one audience change every profile of ``action`` carries (built once a request)."""
+    return [{"audience_id": delivery.audience_id, "audience_name": delivery.audience_name,
+             "action": action}]
+
+
+def profile_json(profile: Profile, change: list[dict[str, str]]) -> dict[str, Any]:
+    """One ``user_profiles`` item: the user, their identities as sent, the audience change."""
     return {
         "mpid": profile.user_id,
         "user_identities": [
             {"type": kind, "encoding": "raw", "value": value}
             for kind, value in sorted(profile.identities.items())
         ],
-        "audiences": [
-            {
-                "audience_id": delivery.audience_id,
-                "audience_name": delivery.audience_name,
-                "action": action,
-            }
-        ],
+        "audiences": change,
     }
 
 
@@ -80,6 +80,7 @@ def batches(delivery: Delivery) -> list[Sequence[tuple[Profile, str]]]:
 
 def body(delivery: Delivery, key: str, batch: Sequence[tuple[Profile, str]]) -> bytes:
     """The exact bytes of one request (the signature covers these bytes)."""
+    change = {action: audiences(delivery, action) for action in ("add", "delete")}
     return orjson.dumps({
         "type": MESSAGE_TYPE,
         "id": key,
@@ -88,7 +89,7 @@ def body(delivery: Delivery, key: str, batch: Sequence[tuple[Profile, str]]) -> 
             "connection_id": delivery.connection_id,
             "connection_name": delivery.connection_name,
         },
-        "user_profiles": [profile_json(p, action, delivery) for p, action in batch],
+        "user_profiles": [profile_json(p, change[action]) for p, action in batch],
     })
 
 
