@@ -84,9 +84,7 @@ def request(method: str, url: str, *, timeout: float | None = None, **kwargs: An
     seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
     try:
         return client().request(method, url, timeout=seconds, **kwargs)
-    except httpx.HTTPError as failure:
-        return failure
-    except (ssl.SSLError, OSError) as failure:  # below httpx, should it let one through
+    except (httpx.HTTPError, OSError) as failure:  # OSError: a socket error httpx let through
         return failure
 
 
