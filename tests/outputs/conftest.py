@@ -11,12 +11,16 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from app.core.partners import PartnerSettings
 from app.outputs import http
@@ -49,6 +53,30 @@ def fresh_client() -> Iterator[None]:
     http.close()
     yield
     http.close()
+
+
+@contextmanager
+def answering_late(httpserver: HTTPServer, path: str) -> Iterator[None]:
+    """``path`` answers only after the block ends (the client has long given up by then).
+
+    The server is single-threaded and logs a request once it is answered: the block
+    releases the handler and waits for that entry, so the late request cannot show up
+    in a later test's log.
+    """
+    release = threading.Event()
+
+    def late(request: Request) -> Response:
+        release.wait(timeout=30)
+        return Response("late")
+
+    httpserver.expect_request(path).respond_with_handler(late)
+    try:
+        yield
+    finally:
+        release.set()
+        deadline = time.monotonic() + 10
+        while not httpserver.log and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 @pytest.fixture

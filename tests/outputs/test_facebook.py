@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+from werkzeug import Request
 
 from app.core.partners import FacebookSettings
 from app.outputs import http, registry
 from app.outputs.base import Delivered, Fault, Profile, RetryAfter
 from app.outputs.facebook import CONNECTOR, normal_email, normal_phone, row, sha256
-from tests.outputs.conftest import make_delivery, profiles
+from tests.outputs.conftest import answering_late, make_delivery, profiles
 
 TOKEN = "EAAB-secret-access-token-123"
 USERS = "/v21.0/6001/users"
@@ -181,15 +180,12 @@ def test_a_refused_creation_faults(httpserver: HTTPServer) -> None:
 
 def test_a_slow_graph_api_is_retried(httpserver: HTTPServer,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response("late")
-
     monkeypatch.setattr(http, "DEFAULT_TIMEOUT_SECONDS", 0.2)
-    httpserver.expect_request(USERS).respond_with_handler(slow)
-    result = CONNECTOR.send(make_delivery(settings(httpserver), adds=profiles(1),
-                                          secret=TOKEN, remote_state=KNOWN))
-    assert isinstance(result, RetryAfter) and "did not answer" in result.reason
+    with answering_late(httpserver, USERS):
+        result = CONNECTOR.send(make_delivery(settings(httpserver), adds=profiles(1),
+                                              secret=TOKEN, remote_state=KNOWN))
+    assert isinstance(result, RetryAfter)
+    assert "did not answer within 0.2 seconds" in result.reason
 
 
 def test_connection_test_reads_the_ad_account(httpserver: HTTPServer) -> None:

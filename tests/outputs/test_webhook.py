@@ -10,13 +10,13 @@ import time
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+from werkzeug import Request
 
 from app.core.partners import WebhookSettings
 from app.outputs import registry
 from app.outputs.base import Delivered, Fault, Profile, RetryAfter
 from app.outputs.webhook import CONNECTOR
-from tests.outputs.conftest import SENT_AT, make_delivery, profiles
+from tests.outputs.conftest import SENT_AT, answering_late, make_delivery, profiles
 
 SECRET = "whsec-very-secret-value"
 
@@ -183,13 +183,9 @@ def test_other_4xx_faults_quoting_the_receivers_words(httpserver: HTTPServer) ->
 
 
 def test_a_receiver_slower_than_the_timeout_is_retried(httpserver: HTTPServer) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response("late")
-
-    httpserver.expect_request("/hook").respond_with_handler(slow)
-    result = CONNECTOR.send(make_delivery(settings(httpserver.url_for("/hook"), timeout=0.2),
-                                          adds=profiles(1)))
+    with answering_late(httpserver, "/hook"):
+        result = CONNECTOR.send(make_delivery(
+            settings(httpserver.url_for("/hook"), timeout=0.2), adds=profiles(1)))
     assert isinstance(result, RetryAfter)
     assert "did not answer within 0.2 seconds" in result.reason
 
