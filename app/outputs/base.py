@@ -14,6 +14,10 @@ partner's error codes live there) and answers with one :class:`Outcome`:
 - :class:`Fault`: the partner refuses (401/403, a bad setting, an audience that
   does not exist): forwarding to the output pauses until the user resumes it.
 
+Whatever the outcome, a ``remote_state`` that is not None replaces what the
+output keeps: a delivery can create something at the partner (Facebook's custom
+audience) and then fail, and its retry must find what it created.
+
 Connectors never log or return a secret, and never raise for a partner's
 answer: every failure is one of the outcomes, with a reason a marketer can read.
 """

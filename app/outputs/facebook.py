@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -68,13 +68,13 @@ def sha256(text: str) -> str:
 
 
 def _first(identities: Mapping[str, str], kinds: Sequence[str],
-           normalise: Any) -> str | None:
+           normalise: Callable[[str], str | None]) -> str | None:
+    """The first of ``kinds`` the user has that normalises to something usable."""
     for kind in kinds:
         value = identities.get(kind)
-        if value:
-            normal: str | None = normalise(value)
-            if normal:
-                return normal
+        normal = normalise(value) if value else None
+        if normal:
+            return normal
     return None
 
 
