@@ -8,12 +8,22 @@ edit activates audiences. Journey-level rules that involve other journeys
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from app.core import errors
 from app.core.events import AccountChanged, EventSource, JourneyAdded, JourneyRemoved
 from app.core.graph import JourneyGraph, clean_name, reason
-from app.core.models import Account, Connection, Input, Journey, JourneyDocument, Workspace
+from app.core.models import (
+    Account,
+    Connection,
+    Input,
+    Journey,
+    JourneyDocument,
+    Output,
+    Workspace,
+)
+from app.core.partners import check_secret_ref, checked_settings
 
 
 def journey_name_key(name: str) -> str:
@@ -24,6 +34,18 @@ def journey_name_key(name: str) -> str:
     windows and processes that each checked it only against their own copy.
     """
     return " ".join(name.split()).casefold()
+
+
+def connection_in_use_message(name: str, users: Sequence[tuple[str, str]]) -> str:
+    """Why ``name`` can't be removed: the outputs using it, as (audience, journey) names."""
+    count = len(users)
+    shown = ", ".join(f"“{audience}” in {journey}" for audience, journey in users[:5])
+    more = f" and {count - 5} more" if count > 5 else ""
+    noun = "output" if count == 1 else "outputs"
+    return (
+        f"“{name}” can't be removed: it is used by {count} {noun}: {shown}{more}. "
+        f"Remove {'that output' if count == 1 else 'those outputs'} first."
+    )
 
 
 class AccountState(EventSource):
@@ -73,10 +95,125 @@ class AccountState(EventSource):
         self._account = account
         self.emit(AccountChanged(""))
 
-    def add_connection(self, connection: Connection) -> None:
-        clean_name(connection.name, "connection")
-        self.connections[connection.id] = connection
+    # ------------------------------------------------------------------ connections
+
+    def connection(self, connection_id: str) -> Connection:
+        try:
+            return self.connections[connection_id]
+        except KeyError:
+            raise errors.NotFoundError(
+                "That connection is no longer in this account."
+            ) from None
+
+    def connection_by_name(self, name: str) -> Connection:
+        """The connection called ``name`` (spaces and capitals ignored), or its id."""
+        if name in self.connections:
+            return self.connections[name]
+        wanted = journey_name_key(name)
+        for connection in self.connections.values():
+            if journey_name_key(connection.name) == wanted:
+                return connection
+        raise errors.NotFoundError(f"There is no connection called “{name}”.")
+
+    def checked_connection(
+        self,
+        connection_id: str,
+        name: str,
+        partner: str,
+        settings: Mapping[str, Any],
+        secret_ref: str,
+    ) -> Connection:
+        """The connection these values make, cleaned, or the first refusal naming the field.
+
+        The name is trimmed and unique among the account's connections (capitals
+        and spaces ignored); settings are checked by the partner's model and
+        stored with its defaults filled in; the secret is only a reference.
+        """
+        cleaned = clean_name(name, "connection")
+        key = journey_name_key(cleaned)
+        for other in self.connections.values():
+            if other.id != connection_id and journey_name_key(other.name) == key:
+                raise errors.DuplicateNameError(
+                    f"There is already a connection called “{other.name}”."
+                )
+        checked = checked_settings(partner, dict(settings))
+        ref = check_secret_ref(partner, secret_ref)
+        return Connection(
+            id=connection_id, name=cleaned, partner=partner,  # type: ignore[arg-type]
+            settings=checked.model_dump(mode="json"), secret_ref=ref,
+        )
+
+    def can_add_connection(
+        self, name: str, partner: str, settings: Mapping[str, Any], secret_ref: str = ""
+    ) -> str | None:
+        return reason(lambda: self.checked_connection(
+            "new connection", name, partner, settings, secret_ref))
+
+    def can_edit_connection(
+        self, connection_id: str, name: str, settings: Mapping[str, Any], secret_ref: str
+    ) -> str | None:
+        return reason(lambda: self.checked_connection(
+            connection_id, name, self.connection(connection_id).partner, settings, secret_ref))
+
+    def add_connection(self, connection: Connection, index: int | None = None, *,
+                       restore: bool = False) -> Connection:
+        """Add a connection (checked); an undone removal comes back at ``index``.
+
+        ``restore`` puts back a record as it was (an undo): it is not checked again,
+        so a connection saved before a rule existed (a demo connection without its
+        token) can be removed and brought back.
+        """
+        if connection.id in self.connections:
+            raise errors.DuplicateNameError("This connection is already in the account.")
+        checked = connection if restore else self.checked_connection(
+            connection.id, connection.name, connection.partner, connection.settings,
+            connection.secret_ref)
+        items = list(self.connections.items())
+        position = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(position, (checked.id, checked))
+        self.connections = dict(items)
         self.emit(AccountChanged(""))
+        return checked
+
+    def replace_connection(self, connection: Connection, *, restore: bool = False) -> Connection:
+        """Put an edited connection (same id, same partner) in place of the stored one;
+        ``restore``: an earlier version of it, as it was (an undo)."""
+        current = self.connection(connection.id)
+        checked = connection if restore else self.checked_connection(
+            connection.id, connection.name, current.partner, connection.settings,
+            connection.secret_ref)
+        self.connections[checked.id] = checked
+        self.emit(AccountChanged(""))
+        return checked
+
+    def connection_users(self, connection_id: str) -> list[tuple[JourneyGraph, Output]]:
+        """The outputs that forward to this connection, journey by journey."""
+        return [
+            (graph, output)
+            for graph in self._journeys.values()
+            for output in graph.outputs()
+            if output.connection_id == connection_id
+        ]
+
+    def check_remove_connection(self, connection_id: str) -> None:
+        connection = self.connection(connection_id)
+        users = self.connection_users(connection_id)
+        if users:
+            raise errors.ConnectionInUseError(connection_in_use_message(
+                connection.name,
+                [(graph.milestone(o.milestone_id).name, graph.name) for graph, o in users],
+            ))
+
+    def can_remove_connection(self, connection_id: str) -> str | None:
+        return reason(lambda: self.check_remove_connection(connection_id))
+
+    def remove_connection(self, connection_id: str) -> tuple[Connection, int]:
+        """Remove an unused connection; returns it and its place (for undo)."""
+        self.check_remove_connection(connection_id)
+        index = list(self.connections).index(connection_id)
+        removed = self.connections.pop(connection_id)
+        self.emit(AccountChanged(""))
+        return removed, index
 
     def inputs_of(self, workspace_id: str) -> list[Input]:
         return [i for i in self.inputs.values() if i.workspace_id == workspace_id]

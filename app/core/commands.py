@@ -8,8 +8,8 @@ macro, which reverts the steps it had already done. The same holds for a macro's
 ``undo``, which can be refused when another undo stack (another journey) has
 since used the active-audience budget that the undo would take back.
 
-``journey_ids`` and ``changes_account`` tell the application service what to
-persist after ``do`` or ``undo``; the Qt layer wraps each command in a
+``journey_ids``, ``connection_ids`` and ``changes_account`` tell the application
+service what to persist after ``do`` or ``undo``; the Qt layer wraps each command in a
 ``QUndoCommand``. ``text`` is what the History shows: this module is its one
 home. A command that needs the account to name what it changes (an old name, an
 output's partner and milestone) says so once ``do`` has run.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.events import NodeKind
-from app.core.models import JourneyDocument, Milestone, Output
+from app.core.models import Connection, JourneyDocument, Milestone, Output
 
 
 class Command(ABC):
@@ -37,6 +37,11 @@ class Command(ABC):
     @abstractmethod
     def journey_ids(self) -> tuple[str, ...]:
         """The journeys whose stored rows this command changes."""
+
+    @property
+    def connection_ids(self) -> tuple[str, ...]:
+        """The connections this command adds, edits or removes (stored as they end up)."""
+        return ()
 
     @abstractmethod
     def do(self, state: AccountState) -> None: ...
@@ -374,6 +379,99 @@ class SetActiveAudienceLimit(Command):
         state.set_limit(self._old)
 
 
+class ConnectionCommand(Command, ABC):
+    """A command on one of the account's connections (no journey row changes)."""
+
+    connection_id: str
+
+    @property
+    def journey_ids(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def connection_ids(self) -> tuple[str, ...]:
+        return (self.connection_id,)
+
+
+@dataclass
+class AddConnection(ConnectionCommand):
+    """A new connection; its secret is already stored where ``secret_ref`` points."""
+
+    connection: Connection
+
+    def __post_init__(self) -> None:
+        self.text = f"Add connection “{self.connection.name}”"
+
+    @property
+    def connection_id(self) -> str:  # type: ignore[override]
+        return self.connection.id
+
+    def do(self, state: AccountState) -> None:
+        added = state.add_connection(self.connection)
+        self.text = f"Add connection “{added.name}”"
+
+    def undo(self, state: AccountState) -> None:
+        state.remove_connection(self.connection_id)
+
+
+@dataclass
+class EditConnection(ConnectionCommand):
+    """New name, settings or secret reference of a connection (None: unchanged)."""
+
+    connection_id: str
+    name: str | None = None
+    settings: Mapping[str, object] | None = None
+    secret_ref: str | None = None
+    _old: Connection | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Edit connection"
+
+    def edited(self, state: AccountState) -> Connection:
+        """The connection as this edit makes it (unchecked: ``do`` checks)."""
+        current = state.connection(self.connection_id)
+        return current.model_copy(update={
+            "name": current.name if self.name is None else self.name,
+            "settings": dict(current.settings if self.settings is None else self.settings),
+            "secret_ref": current.secret_ref if self.secret_ref is None else self.secret_ref,
+        })
+
+    def do(self, state: AccountState) -> None:
+        old = state.connection(self.connection_id)
+        new = state.replace_connection(self.edited(state))
+        self._old = old
+        if new.name != old.name:
+            self.text = f"Rename connection “{old.name}” to “{new.name}”"
+        elif new.secret_ref != old.secret_ref and new.settings == old.settings:
+            self.text = f"Change the secret of connection “{new.name}”"
+        else:
+            self.text = f"Edit connection “{new.name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.replace_connection(self._old, restore=True)
+
+
+@dataclass
+class RemoveConnection(ConnectionCommand):
+    """Remove an unused connection. Its keyring entry stays: undo brings the secret back."""
+
+    connection_id: str
+    _removed: tuple[Connection, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Remove connection"
+
+    def do(self, state: AccountState) -> None:
+        self._removed = state.remove_connection(self.connection_id)
+        self.text = f"Remove connection “{self._removed[0].name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._removed is not None, "undo before do"
+        connection, index = self._removed
+        state.add_connection(connection, index, restore=True)
+
+
 class Macro(Command):
     """Several commands as one undo step; all or nothing.
 
@@ -391,6 +489,11 @@ class Macro(Command):
     @property
     def journey_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(j for c in self.commands for j in c.journey_ids))
+
+    @property
+    def connection_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for command in self.commands
+                                   for c in command.connection_ids))
 
     def do(self, state: AccountState) -> None:
         done: list[Command] = []

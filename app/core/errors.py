@@ -84,6 +84,10 @@ class InvalidSettingError(JourneyRuleError):
     """An account setting outside what the product allows."""
 
 
+class ConnectionInUseError(JourneyRuleError):
+    """A connection is removed only once no output uses it."""
+
+
 class ActiveAudienceLimitError(JourneyRuleError):
     """The edit would make more audiences active than the account allows."""
 

@@ -13,6 +13,7 @@ says what each partner calls its secret, and whether it needs one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -140,3 +141,42 @@ def checked_settings(partner: str, settings: dict[str, Any]) -> PartnerSettings:
             text = str(problem["msg"]).removeprefix("Value error, ")
             message = f"{label}: {text}"
         raise errors.InvalidSettingError(message) from None
+
+
+KEYRING_PREFIX = "keyring:"
+ENV_PREFIX = "env:"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
+
+
+def check_secret_ref(partner: str, secret_ref: str) -> str:
+    """The reference a ``partner`` connection may keep (trimmed), or a plain refusal.
+
+    Empty (no secret), ``keyring:<entry>`` or ``env:<NAME>``; a partner whose
+    secret is required must have one, a partner without a secret must not.
+    Only the shape is checked here: whether the entry or variable exists is
+    asked when the secret is used (:mod:`app.outputs.secrets`).
+    """
+    ref = secret_ref.strip()
+    spec = SECRETS.get(partner)
+    if not ref:
+        if spec is not None and spec.required:
+            raise errors.InvalidSettingError(
+                f"{spec.label} is required: this partner refuses requests without it."
+            )
+        return ""
+    if spec is None:
+        raise errors.InvalidSettingError("This partner has no secret; leave it empty.")
+    if ref.startswith(ENV_PREFIX):
+        name = ref.removeprefix(ENV_PREFIX)
+        if not _ENV_NAME.fullmatch(name):
+            raise errors.InvalidSettingError(
+                f"{spec.label}: “{name}” is not an environment variable name (letters, "
+                f"digits and _, not starting with a digit)."
+            )
+        return ref
+    if ref.startswith(KEYRING_PREFIX) and ref.removeprefix(KEYRING_PREFIX).strip():
+        return ref
+    raise errors.InvalidSettingError(
+        f"{spec.label} must be kept in the system keyring or named as an environment "
+        f"variable (env:NAME), never written into the settings."
+    )
