@@ -27,12 +27,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.account import AccountState, check_stored_limit
+from app.core.account import (
+    AccountState,
+    check_stored_limit,
+    connection_in_use_message,
+    journey_name_key,
+)
 from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
 from app.core.errors import ConflictError, JourneyRuleError, StudioError
 from app.core.graph import JourneyGraph
-from app.core.models import Account, JourneyDocument, Milestone
+from app.core.models import Account, Connection, JourneyDocument, Milestone
 from app.lazy import lazy_exports
 from app.store.database import Database, busy_as_studio_error, default_database_url
 from app.store.repositories import AccountRepository, JourneyRepository
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
     from app.ingest.importer import DEFAULT_CHUNK_SIZE, FORMATS, Format, ImportSummary, Progress
     from app.ingest.values import MIN_TIMESTAMP_MS
     from app.outputs.dispatcher import DispatchReport, RetryPolicy
+    from app.outputs.probe import ProbeResult
     from app.store.deliveries import DeliveryRecord
     from app.store.outbox import OutputForwarding
 
@@ -63,14 +69,15 @@ _WHERE: dict[str, str | None] = {
     "Progress": "app.ingest.importer", "MIN_TIMESTAMP_MS": "app.ingest.values",
     "DispatchReport": "app.outputs.dispatcher", "RetryPolicy": "app.outputs.dispatcher",
     "DeliveryRecord": "app.store.deliveries", "OutputForwarding": "app.store.outbox",
+    "ProbeResult": "app.outputs.probe",
 }
 __getattr__ = lazy_exports(__name__, _WHERE)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE", "DEMO_INPUTS", "FORMATS", "MIN_TIMESTAMP_MS", "AudienceEstimate",
     "DeliveryRecord", "DispatchReport", "EvaluationResult", "Format", "ImportSummary",
-    "OutputForwarding", "Progress", "Rejection", "RetryPolicy", "RunReport", "Studio",
-    "database_url",
+    "OutputForwarding", "Progress", "ProbeResult", "Rejection", "RetryPolicy", "RunReport",
+    "Studio", "database_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -331,6 +338,33 @@ class Studio:
     def version(self, journey_id: str) -> int | None:
         return self._versions.get(journey_id)
 
+    # ------------------------------------------------------------------ connections
+
+    def save_secret(self, connection_id: str, secret: str) -> str:
+        """Keep a connection's secret in the OS keyring; return the reference to store.
+
+        The secret goes nowhere else; the reference is then put on the connection by
+        an AddConnection or EditConnection command (so undo works as for any edit).
+        """
+        from app.outputs.secrets import store_secret
+
+        return store_secret(connection_id, secret)
+
+    def test_connection(self, connection: Connection, secret: str | None = None) -> ProbeResult:
+        """One real request to the partner with these (maybe unsaved) settings.
+
+        ``secret`` is one just typed; without it the connection's reference is
+        resolved. Bad settings or a missing secret raise a StudioError that says
+        which; the partner's answer, good or bad, is the result. Safe off the GUI thread.
+        """
+        from app.core.partners import checked_settings
+        from app.outputs.probe import probe
+        from app.outputs.secrets import resolve
+
+        settings = checked_settings(connection.partner, connection.settings)
+        return probe(connection.partner, settings,
+                     secret if secret else resolve(connection.secret_ref))
+
     # ------------------------------------------------------------------ edits
 
     def execute(self, command: Command) -> None:
@@ -385,6 +419,7 @@ class Studio:
                 for j in command.journey_ids
             },
             self.state.account if command.changes_account else None,
+            {c: self.state.connections.get(c) for c in command.connection_ids},
         )
 
     def _stored_anyway(self, command: Command, intended: _Intended) -> _Saved | None:
@@ -414,11 +449,15 @@ class Studio:
                         return None
                     else:
                         versions[journey_id] = stored.version
+                accounts = AccountRepository(session)
                 if intended.account is not None:
-                    account, account_version = AccountRepository(session).stored_account()
+                    account, account_version = accounts.stored_account()
                     if (account != intended.account
                             or account_version != self._account_version + 1):
                         return None
+                if any(accounts.get_connection(c) != connection
+                       for c, connection in intended.connections.items()):
+                    return None
         except Exception as unreadable:
             log.warning("Could not check whether a failed save was stored: %s", unreadable)
             return None
@@ -451,15 +490,19 @@ class Studio:
         new_versions: dict[str, int | None] = {}
         account_version = self._account_version
         checks_limit = bool(newly_active) or command.changes_account
+        kept = [c for c in command.connection_ids if c in self.state.connections]
+        removed = [c for c in command.connection_ids if c not in self.state.connections]
         with self.database.transaction() as session:
             accounts = AccountRepository(session)
             journeys = JourneyRepository(session)
-            # First statement: the account's compare-and-set, or its lock when the limit is
-            # checked, so concurrent checks of the limit run one after the other.
+            # First statement: the account's compare-and-set, or its lock when the limit or
+            # a connection rule is checked, so concurrent checks run one after the other.
             if command.changes_account:
                 account_version = accounts.save_account(self.state.account, account_version)
-            elif checks_limit:
+            elif checks_limit or command.connection_ids:
                 accounts.lock()
+            for connection_id in kept:  # before journeys: their outputs may refer to it
+                accounts.save_connection(self.state.connections[connection_id])
             for journey_id in command.journey_ids:
                 expected = self._versions.get(journey_id)
                 if self.state.has_journey(journey_id):
@@ -468,6 +511,8 @@ class Studio:
                 elif expected is not None:
                     journeys.delete(journey_id, expected)
                     new_versions[journey_id] = None
+            if command.connection_ids:
+                _check_connections_as_stored(accounts, kept, removed)
             if checks_limit:
                 _check_limit_as_stored(accounts, journeys, newly_active, command.changes_account)
         return _Saved(new_versions, account_version)
@@ -544,10 +589,12 @@ def _resolve_secret(secret_ref: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Intended:
-    """What an edit asked the store to hold: its journeys (None: deleted), its account."""
+    """What an edit asked the store to hold: its journeys (None: deleted), its account,
+    its connections (None: removed)."""
 
     documents: dict[str, JourneyDocument | None]
     account: Account | None
+    connections: dict[str, Connection | None]
 
 
 @dataclass(frozen=True)
@@ -614,6 +661,32 @@ def _check_limit_as_stored(
             f"Not saved: the account was changed in another window or by someone else "
             f"since you opened it. {refusal}"
         ) from refusal
+
+
+def _check_connections_as_stored(
+    accounts: AccountRepository, kept: list[str], removed: list[str]
+) -> None:
+    """Connection rules asked again of the store, inside the edit's transaction.
+
+    Another window may meanwhile have attached an output to a connection this edit
+    removes, or given another connection the name this one takes: then the edit is
+    refused as a conflict (the window offers Reload) and nothing is stored.
+    """
+    stale = "Not saved: the account was changed in another window or by someone else " \
+            "since you opened it."
+    for connection_id in removed:
+        users = accounts.connection_users(connection_id)
+        if users:
+            name = accounts.connection_names().get(connection_id, "The connection")
+            raise ConflictError(f"{stale} {connection_in_use_message(name, users)}")
+        accounts.delete_connection(connection_id)
+    names = accounts.connection_names()
+    for connection_id in kept:
+        key = journey_name_key(names[connection_id])
+        clash = next((n for c, n in names.items()
+                      if c != connection_id and journey_name_key(n) == key), None)
+        if clash is not None:
+            raise ConflictError(f"{stale} There is already a connection called “{clash}”.")
 
 
 def _load(database: Database) -> tuple[AccountState, dict[str, int], int]:

@@ -93,3 +93,7 @@ def artifacts_dir() -> Path:
     """tests/_artifacts, created if missing: where tests save screenshots."""
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR
+
+
+# The in-memory keyring of the connection tests (every test that stores a secret uses it).
+from tests.memory_keyring import memory_keyring, no_keyring  # noqa: E402, F401

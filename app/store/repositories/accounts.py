@@ -10,13 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import CursorResult, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, DataError
 from app.core.models import Account, Connection, Input, Workspace
 from app.store.repositories._support import assign, flush, json_value, validated
-from app.store.schema import AccountRow, ConnectionRow, InputRow, WorkspaceRow
+from app.store.schema import (
+    AccountRow,
+    ConnectionRow,
+    InputRow,
+    JourneyRow,
+    MilestoneRow,
+    OutputRow,
+    WorkspaceRow,
+)
 
 
 @dataclass(frozen=True)
@@ -253,6 +261,42 @@ class AccountRepository:
         else:
             assign(row, values)
         flush(self._session, f"connection “{connection.name}”")
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        """One connection as stored now (not the row cached in the session), or None."""
+        row = self._session.execute(
+            select(ConnectionRow.id, ConnectionRow.name, ConnectionRow.partner,
+                   ConnectionRow.settings, ConnectionRow.secret_ref)
+            .where(ConnectionRow.id == connection_id)
+        ).first()
+        if row is None:
+            return None
+        return validated(
+            Connection, f"connection “{row.name}”", id=row.id, name=row.name,
+            partner=row.partner, settings=json_value(row.settings, f"connection “{row.name}”"),
+            secret_ref=row.secret_ref,
+        )
+
+    def connection_names(self) -> dict[str, str]:
+        """Every stored connection's name by id (to ask the name rule of what is stored)."""
+        rows = self._session.execute(select(ConnectionRow.id, ConnectionRow.name)).all()
+        return {row.id: row.name for row in rows}
+
+    def connection_users(self, connection_id: str) -> list[tuple[str, str]]:
+        """(audience name, journey name) of every stored output that uses the connection."""
+        rows = self._session.execute(
+            select(MilestoneRow.name, JourneyRow.name)
+            .select_from(OutputRow)
+            .join(MilestoneRow, MilestoneRow.id == OutputRow.milestone_id)
+            .join(JourneyRow, JourneyRow.id == OutputRow.journey_id)
+            .where(OutputRow.connection_id == connection_id)
+            .order_by(JourneyRow.name, OutputRow.position, OutputRow.id)
+        ).all()
+        return [(audience, journey) for audience, journey in rows]
+
+    def delete_connection(self, connection_id: str) -> None:
+        """Delete a connection (its outputs are gone: the caller checks first)."""
+        self._session.execute(delete(ConnectionRow).where(ConnectionRow.id == connection_id))
 
     def _account_id(self, what: str) -> str:
         account_id = self._session.scalars(select(AccountRow.id)).first()
