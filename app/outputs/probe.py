@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from app.core.errors import InvalidSettingError
+from app.core.models import PARTNER_LABELS
 from app.core.partners import PartnerSettings
 from app.outputs import registry
 from app.outputs.base import Delivered, Fault, Outcome, RetryAfter
@@ -41,6 +43,13 @@ class ProbeResult:
 
 def probe(partner: str, settings: PartnerSettings, secret: str | None) -> ProbeResult:
     """Run the partner connector's test with these settings and this secret."""
+    try:
+        serving = registry.connector(partner)
+    except ImportError:
+        raise InvalidSettingError(
+            f"This copy of Journey Studio can't send to {PARTNER_LABELS.get(partner, partner)} "
+            f"yet (its connector is missing)."
+        ) from None
     started = time.perf_counter()
-    outcome = registry.connector(partner).test(settings, secret)
+    outcome = serving.test(settings, secret)
     return ProbeResult(outcome, round((time.perf_counter() - started) * 1000))
