@@ -147,7 +147,7 @@ def _edit(studio: Studio, args: argparse.Namespace) -> int:
 def _placeholder_ref(args: argparse.Namespace, current: str = "") -> str:
     """The reference the arguments will give, to check the rules before a secret is kept."""
     if args.secret_env:
-        return ENV_PREFIX + args.secret_env
+        return f"{ENV_PREFIX}{args.secret_env}"
     if args.secret_stdin:
         return "keyring:pending"
     return current
@@ -157,7 +157,7 @@ def _secret_ref(studio: Studio, args: argparse.Namespace, connection_id: str,
                 current: str) -> str:
     """The reference to store: an env: name, a new keyring entry, or the current one."""
     if args.secret_env:
-        return ENV_PREFIX + args.secret_env
+        return f"{ENV_PREFIX}{args.secret_env}"
     if args.secret_stdin:
         if sys.stdin.isatty():
             print("Secret (then Enter): ", end="", file=sys.stderr, flush=True)

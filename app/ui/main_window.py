@@ -46,6 +46,7 @@ from app.core.commands import (
 from app.core.events import NodeKind
 from app.core.models import JourneyDocument
 from app.ui import icons, theme
+from app.ui.account_settings import ACCOUNT_SETTINGS, AccountSettingsDialog
 from app.ui.banner import Banner
 from app.ui.bridge import AccountWatcher
 from app.ui.canvas import edits
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
+        self.account_settings: AccountSettingsDialog | None = None
+        """The Account settings window while it is open."""
         self.active_dialog: QDialog | None = None
         """The editor dialog open right now (tests fill and accept it)."""
         self.watcher = AccountWatcher(state, self)
@@ -125,7 +128,7 @@ class MainWindow(QMainWindow):
         self.watcher.stateReplaced.connect(self._on_state_replaced)
         self._update_title()
         self.controller = EditController(studio, self)
-        self.controller.refused.connect(lambda text: self.banner.show_message(text, "error"))
+        self.controller.refused.connect(self._on_refused)
         self.controller.conflicted.connect(self._on_conflict)
         self.controller.applied.connect(self._on_applied)
         self.undo_stack = self.controller.stack
@@ -286,6 +289,39 @@ class MainWindow(QMainWindow):
         current = self.panel.current_journey_id()
         if ids and current not in ids:
             self.panel.select(ids[0])
+
+    def _on_refused(self, message: str) -> None:
+        """A refusal in the banner; one that points to Account settings offers to open it."""
+        if ACCOUNT_SETTINGS in message:
+            self.banner.show_message(message, "error", f"{ACCOUNT_SETTINGS}…",
+                                     self._show_account_settings)
+        else:
+            self.banner.show_message(message, "error")
+
+    def _show_account_settings(self) -> None:
+        self.open_account_settings()
+
+    def open_account_settings(self) -> AccountSettingsDialog:
+        """The Account settings window (one at a time; raised if it is open already)."""
+        if self.account_settings is not None:
+            self.account_settings.raise_()
+            self.account_settings.activateWindow()
+            return self.account_settings
+        dialog = AccountSettingsDialog(self.watcher, self.run, self.studio,
+                                       self.controller, self)
+        # Modeless, with the window's Undo and Redo (and their shortcuts) working in it:
+        # its changes are steps of the same history.
+        dialog.addActions([self.undo_action, self.redo_action])
+        self.account_settings = dialog
+
+        def finished(_result: int) -> None:
+            if self.account_settings is dialog:
+                self.account_settings = None
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.show()
+        return dialog
 
     def _on_conflict(self, message: str) -> None:
         self.banner.show_message(message, "error", "Reload", self.reload)
@@ -656,6 +692,11 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.panel.rename_action)
         edit_menu.addAction(self.panel.duplicate_action)
         edit_menu.addAction(self.panel.delete_action)
+        edit_menu.addSeparator()
+        self.account_settings_action = self._action(f"{ACCOUNT_SETTINGS}…", "Ctrl+,",
+                                                    self._show_account_settings)
+        self.account_settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        edit_menu.addAction(self.account_settings_action)
 
         view_menu = self.menuBar().addMenu("&View")
         self.fit_action = self._action("&Fit to view", "Ctrl+0", self.view.fit_to_view)
