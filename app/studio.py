@@ -350,6 +350,20 @@ class Studio:
 
         return store_secret(connection_id, secret)
 
+    @staticmethod
+    def keyring_problem() -> str | None:
+        """Why this machine can't keep secrets in a keyring (None: it can): use env:NAME."""
+        from app.outputs.secrets import keyring_problem
+
+        return keyring_problem()
+
+    @staticmethod
+    def describe_secret(secret_ref: str) -> str:
+        """Where a connection's secret is and what it looks like, masked (for lists)."""
+        from app.outputs.secrets import describe
+
+        return describe(secret_ref)
+
     def test_connection(self, connection: Connection, secret: str | None = None) -> ProbeResult:
         """One real request to the partner with these (maybe unsaved) settings.
 

@@ -185,8 +185,6 @@ def _test(studio: Studio, args: argparse.Namespace) -> int:
 
 
 def _info(studio: Studio, connection: Connection) -> dict[str, Any]:
-    from app.outputs.secrets import describe
-
     users = studio.state.connection_users(connection.id)
     spec = SECRETS.get(connection.partner)
     return {
@@ -197,7 +195,7 @@ def _info(studio: Studio, connection: Connection) -> dict[str, Any]:
         "secret": None if spec is None else {
             "label": spec.label,
             "reference": connection.secret_ref or None,
-            "shown": describe(connection.secret_ref),
+            "shown": studio.describe_secret(connection.secret_ref),
         },
         "used_by": [{"journey": graph.name,
                      "audience": graph.milestone(output.milestone_id).name,

@@ -80,6 +80,8 @@ class ConnectionStudio(Protocol):
 
     def test_connection(self, connection: Connection, secret: str | None = None) -> Any: ...
 
+    def keyring_problem(self) -> str | None: ...
+
 
 def _partner_icon(partner: str, size: int = 18) -> Any:
     return icons.icon(icons.partner_icon(partner), theme.brand_tint(
@@ -470,9 +472,12 @@ class ConnectionEditor(_Dialog):
         return line
 
     def _keyring_problem(self) -> str | None:
-        from app.outputs.secrets import keyring_problem
-
-        return keyring_problem()
+        """Why secrets can't go to a keyring here; a studio that keeps none says so too."""
+        ask = getattr(self.studio, "keyring_problem", None)
+        if ask is None:
+            return "Secrets can't be kept in this window."
+        problem: str | None = ask()
+        return problem
 
     def _on_env_toggled(self, _checked: bool) -> None:
         self.secret.clear()

@@ -246,3 +246,20 @@ def test_a_braze_connection_needs_its_api_key(
     assert not form.ok_button.isEnabled()
     qtbot.keyClicks(form.secret, "braze-api-key-123456")
     assert form.ok_button.isEnabled()
+
+
+def test_a_refusal_that_points_to_account_settings_opens_it_from_the_banner(
+    qtbot: QtBot, editor: MainWindow,
+) -> None:
+    from app.core.commands import AddOutput, SetActiveAudienceLimit
+    from app.core.models import Output
+
+    assert editor.run(SetActiveAudienceLimit(3))  # the demo has 3 active audiences
+    trial = editor.studio.state.journey_by_name("Trial to paid")
+    watched = next(m for m in trial.milestones_in_order() if m.name == "Watched content")
+    assert not editor.run(AddOutput(trial.id, Output(milestone_id=watched.id,
+                                                     connection_id="cn-braze")))
+    assert "Account settings" in editor.banner.text()
+    assert editor.banner.action_button.text() == "Account settings…"
+    qtbot.mouseClick(editor.banner.action_button, Qt.MouseButton.LeftButton)
+    assert editor.account_settings is not None and editor.account_settings.isVisible()
