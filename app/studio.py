@@ -74,10 +74,24 @@ _WHERE: dict[str, str | None] = {
 __getattr__ = lazy_exports(__name__, _WHERE)
 
 __all__ = [
-    "DEFAULT_CHUNK_SIZE", "DEMO_INPUTS", "FORMATS", "MIN_TIMESTAMP_MS", "AudienceEstimate",
-    "DeliveryRecord", "DispatchReport", "EvaluationResult", "Format", "ImportSummary",
-    "OutputForwarding", "Progress", "ProbeResult", "Rejection", "RetryPolicy", "RunReport",
-    "Studio", "database_url",
+    "DEFAULT_CHUNK_SIZE",
+    "DEMO_INPUTS",
+    "FORMATS",
+    "MIN_TIMESTAMP_MS",
+    "AudienceEstimate",
+    "DeliveryRecord",
+    "DispatchReport",
+    "EvaluationResult",
+    "Format",
+    "ImportSummary",
+    "OutputForwarding",
+    "ProbeResult",
+    "Progress",
+    "Rejection",
+    "RetryPolicy",
+    "RunReport",
+    "Studio",
+    "database_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -333,7 +347,9 @@ class Studio:
 
     def secret_of(self, secret_ref: str) -> str | None:
         """The secret a connection's ``secret_ref`` names (None: the connection has none)."""
-        return _resolve_secret(secret_ref)
+        from app.outputs import secrets
+
+        return secrets.resolve(secret_ref)
 
     def version(self, journey_id: str) -> int | None:
         return self._versions.get(journey_id)
@@ -578,27 +594,6 @@ class RunReport:
 
     evaluations: tuple[EvaluationResult, ...]
     forwarding: DispatchReport
-
-
-def _resolve_secret(secret_ref: str) -> str | None:
-    if not secret_ref:
-        return None
-    kind, _, name = secret_ref.partition(":")
-    if kind == "env":
-        import os
-
-        value = os.environ.get(name)
-        if value is None:
-            raise LookupError(f"the environment variable {name} is not set")
-        return value
-    if kind == "keyring":
-        import keyring
-
-        found = keyring.get_password("Journey Studio", name)
-        if found is None:
-            raise LookupError("its secret is not in the keyring")
-        return found
-    raise LookupError(f"“{kind}” is not a place secrets are kept")
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,16 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
-from app.core.errors import JourneyRuleError
+from app.core.errors import StudioError
 from app.core.partners import SECRETS, checked_settings
 from app.outputs.base import Delivered, Delivery, Fault, Outcome, Profile, RetryAfter
 from app.outputs.registry import connector
 from app.store import deliveries, outbox
 from app.store.database import Database
 from app.store.deliveries import DeliveryRecord
+from app.store.delivery_tables import ADD, REMOVE
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,7 @@ class Dispatcher:
             if secret is None and needed is not None and needed.required:
                 raise LookupError(f"no {needed.label.lower()} is set (Account settings)")
             partner = connector(target.partner)
-        except (JourneyRuleError, LookupError, OSError) as refused:
+        except (StudioError, LookupError, OSError) as refused:
             self._fault(target, f"{target.connection_name}: {refused}", report)
             return
         remote_state = dict(target.remote_state)
@@ -241,7 +243,7 @@ class Dispatcher:
 
         retrying = Retrying(
             sleep=self._patient_sleep,
-            stop=stop_after_attempt(policy.attempts) | (lambda _state: self.cancelled()),
+            stop=stop_after_attempt(policy.attempts) | _Cancelled(self.cancelled),
             wait=wait,
             retry=retry_if_result(lambda outcome: isinstance(outcome, RetryAfter)),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
@@ -288,8 +290,8 @@ class Dispatcher:
         with self.database.engine.begin() as connection:
             if isinstance(outcome, Delivered):
                 chunk = outbox.Chunk(tuple(
-                    [(outbox.REMOVE, _number(p)) for p in delivery.deletes]
-                    + [(outbox.ADD, _number(p)) for p in delivery.adds]
+                    [(REMOVE, _number(p)) for p in delivery.deletes]
+                    + [(ADD, _number(p)) for p in delivery.adds]
                 ))
                 outbox.record_delivered(connection, target, chunk, outcome.remote_state)
             deliveries.record(connection, entry)
@@ -307,6 +309,16 @@ class Dispatcher:
             outbox.fault(connection, target.output_id, reason)
         report.faulted[target.output_id] = reason
         log.warning("Forwarding to %s paused: %s", target.connection_name, reason)
+
+
+class _Cancelled(stop_base):
+    """Stop retrying once the run is cancelled (the chunk stays in the outbox)."""
+
+    def __init__(self, cancelled: Callable[[], bool]) -> None:
+        self.cancelled = cancelled
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.cancelled()
 
 
 def idempotency_key(output_id: str, generation: datetime | None, chunk: outbox.Chunk) -> str:

@@ -40,7 +40,7 @@ class Receiver(BaseHTTPRequestHandler):
     requests = 0
     lock = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 (the http.server convention)
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = orjson.loads(self.rfile.read(length))
         with Receiver.lock:
@@ -50,7 +50,7 @@ class Receiver(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

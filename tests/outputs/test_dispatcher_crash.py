@@ -85,10 +85,6 @@ def test_a_killed_dispatcher_loses_nothing_and_a_deduplicating_receiver_applies_
     httpserver.expect_request("/audiences", method="POST").respond_with_handler(receiver)
     path = tmp_path / "journeys.db"
     studio = Studio.open(str(path))
-    try:
-        from app.core.commands import EditConnection  # noqa: F401 (present with connections)
-    except ImportError:
-        pass
     _point_crm_at(studio, httpserver.url_for("/audiences"))
     studio.evaluate(studio.state.journey(TRIAL).document())
     expected = expected_members(studio)
