@@ -163,10 +163,9 @@ class Dispatcher:
                     connection, target.output_id, self.owner
                 ):
                     return
-                chunk = outbox.next_chunk(connection, target.output_key, self.chunk_size)
+                chunk, people = outbox.next_chunk(connection, target.output_key,
+                                                  self.chunk_size)
                 generation = outbox.last_delivered(connection, target.output_id)
-                people = outbox.profiles(connection, [u for _, u in chunk.rows]) \
-                    if chunk.rows else {}
                 connection.commit()
             if not chunk.rows:
                 return
