@@ -10,6 +10,7 @@ evaluation of a time no event can have (``--as-of 0001-01-01``).
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import UTC, datetime, timedelta
 
 from app.studio import MIN_TIMESTAMP_MS
@@ -44,6 +45,26 @@ def positive(text: str) -> int:
 def not_negative(text: str) -> int:
     """A whole number of 0 or more (a number of users)."""
     return _at_least(text, 0)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_INTERVAL = re.compile(r"(\d+)([smhd])")
+
+
+def interval(text: str) -> timedelta:
+    """A time between runs: whole numbers with s, m, h or d (30s, 15m, 2h, 1h30m), above 0."""
+    spec = text.strip().lower()
+    parts = _INTERVAL.findall(spec)
+    if not parts or "".join(n + u for n, u in parts) != spec:
+        raise argparse.ArgumentTypeError(
+            f"“{text}” is not an interval; write e.g. 30s, 15m, 2h or 1h30m"
+        )
+    seconds = sum(int(number) * _UNITS[unit] for number, unit in parts)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"“{text}” is no time at all; write e.g. 30s, 15m or 2h")
+    if seconds > 366 * 86400:
+        raise argparse.ArgumentTypeError(f"“{text}” is longer than a year; write e.g. 1d")
+    return timedelta(seconds=seconds)
 
 
 def utc_time(text: str) -> datetime:
