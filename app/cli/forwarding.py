@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shlex
 import signal
 import sys
@@ -76,6 +77,10 @@ def _register_run(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "which finish the request under way and stop",
     )
     when.add_argument("--once", action="store_true", help="run once and exit (the default)")
+    # ``--every -5m`` would otherwise be "expected one argument": argparse takes a dash
+    # that is not a plain number for an option. This command has no option like "-5", so
+    # a dash and a digit is a value, and the interval check names it.
+    setattr(run, "_negative_number_matcher", re.compile(r"^-\d"))  # noqa: B010
     run.set_defaults(handler=_run)
 
 
