@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from app.cli._arguments import interval, positive
 from app.cli._common import print_table
 from app.cli.evaluate import find_journey
-from app.core.errors import NotFoundError
+from app.core.errors import NotFoundError, StudioError
 from app.core.graph import JourneyGraph
 from app.core.models import Output
 from app.studio import Studio
@@ -293,10 +293,17 @@ def run_every(
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], Any] | None = None,
 ) -> int:
-    """Run, wait ``every``, run again, until ``stop`` is set; then 0 ("Stopped.")."""
+    """Run, wait ``every``, run again, until ``stop`` is set; then 0 ("Stopped.").
+
+    A run that fails for a reason a later one may not meet (the database busy or
+    away for a moment) is logged and the schedule goes on.
+    """
     log.info("Running every %s; Ctrl-C or SIGTERM stops.", _duration(every))
     while not stop():
-        run_once(studio, stop, policy=policy, sleep=sleep)
+        try:
+            run_once(studio, stop, policy=policy, sleep=sleep)
+        except StudioError as error:
+            log.info("Run failed: %s Trying again at the next run.", error)
         if stop():
             break
         following = datetime.now().astimezone() + every

@@ -17,15 +17,17 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.cli import main
 from app.cli.forwarding import Stop, run_every, run_log
 from app.core.commands import SetOutputActive
+from app.core.errors import StudioError
 from app.outputs import dispatcher
-from app.outputs.base import Fault
-from app.studio import Studio
+from app.outputs.base import Delivery, Fault, Outcome
+from app.studio import RunReport, Studio
 from tests.outputs.test_forwarding import CRM, FAST, SIGNED_UP, TRIAL, Receiver, member_ids
 
 CALIFORNIA = "jr-california-promo"
@@ -240,7 +242,7 @@ def test_a_stop_during_a_delivery_finishes_it_and_releases_the_output(
     stop = Stop()
     send = receiver.send
 
-    def send_then_stop(delivery: dispatcher.Delivery) -> dispatcher.Outcome:
+    def send_then_stop(delivery: Delivery) -> Outcome:
         stop.set(signal.SIGTERM)
         return send(delivery)
 
@@ -257,6 +259,38 @@ def test_a_stop_during_a_delivery_finishes_it_and_releases_the_output(
     assert f"{size} adds, 0 deletes, delivered (HTTP 200)" in out
     assert "Next run at" not in out
     assert out.rstrip().endswith("Stopped.")
+
+
+def test_a_failed_run_is_logged_and_the_schedule_goes_on(
+    db: tuple[str, int], receiver: Receiver, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, size = db
+    stop = Stop()
+    studio = Studio.open(url)
+    real = studio.run_once
+    calls: list[int] = []
+
+    def run_once(**kwargs: Any) -> RunReport:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StudioError("The database is busy: another program is writing to it.")
+        report = real(**kwargs)
+        stop.set()
+        return report
+
+    monkeypatch.setattr(studio, "run_once", run_once)
+    try:
+        with run_log():
+            assert run_every(studio, timedelta(seconds=1), stop, policy=FAST,
+                             sleep=lambda _s: None) == 0
+    finally:
+        studio.close()
+    out = capsys.readouterr().out
+    assert "Run failed: The database is busy: another program is writing to it. " \
+        "Trying again at the next run." in out
+    assert f"{size} adds, 0 deletes, delivered (HTTP 200)" in out
+    assert len(calls) == 2
 
 
 def test_sigterm_stops_the_scheduler_process_cleanly(sqlite_url: str) -> None:
