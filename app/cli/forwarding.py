@@ -352,7 +352,7 @@ def _report_faults(studio: Studio, report: RunReport) -> int:
             "Faulted: %s → %s (%s)%s: %s. Forwarding to it is paused (%d adds, %d deletes "
             "pending); fix the cause, then: journeys output resume %s",
             named.audience, named.connection, named.graph.name, since,
-            report.forwarding.faulted.get(named.id, state.fault_reason),
+            str(report.forwarding.faulted.get(named.id, state.fault_reason)).rstrip("."),
             state.pending_adds, state.pending_deletes, reference(studio, named),
         )
     return EXIT_FAULTED if faulted else EXIT_DONE

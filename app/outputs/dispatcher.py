@@ -148,10 +148,10 @@ class Dispatcher:
             secret = self.secret_of(target.secret_ref) if target.secret_ref else None
             needed = SECRETS.get(target.partner)
             if secret is None and needed is not None and needed.required:
-                raise LookupError(f"no {needed.label.lower()} is set (Account settings)")
+                raise LookupError(f"No {needed.label.lower()} is set: add it in Account settings.")
             partner = connector(target.partner)
-        except (StudioError, LookupError, OSError) as refused:
-            self._fault(target, f"{target.connection_name}: {refused}", report)
+        except (StudioError, LookupError, OSError, ImportError) as refused:
+            self._fault(target, str(refused), report)
             return
         remote_state = dict(target.remote_state)
         while not self.cancelled():
@@ -192,7 +192,7 @@ class Dispatcher:
                 continue
             reason = outcome.reason
             if isinstance(outcome, RetryAfter):
-                reason = f"gave up after {self.policy.attempts} attempts: {outcome.reason}"
+                reason = f"Gave up after {self.policy.attempts} attempts: {outcome.reason}"
             self._fault(target, reason, report)
             return
 

@@ -120,7 +120,7 @@ def _response_outcome(response: httpx.Response, partner: str, secret: str | None
         what = ("is receiving too many requests" if status == 429
                 else "did not take the request in time" if status == 408
                 else "had a problem of its own")
-        return RetryAfter(f"{partner} {what} ({label}); it will be sent again later.",
+        return RetryAfter(f"{partner} {what} ({label}).",
                           seconds=wait, status=status)
     if 300 <= status < 400:
         return Fault(f"{partner} answered with a redirect ({label}) to another address: "
@@ -133,22 +133,21 @@ def _response_outcome(response: httpx.Response, partner: str, secret: str | None
 def _failure_outcome(failure: Exception, partner: str, timeout: float | None) -> Outcome:
     waited = f" within {timeout:g} seconds" if timeout else ""
     if isinstance(failure, httpx.TimeoutException):
-        return RetryAfter(f"{partner} did not answer{waited}; it will be sent again later.")
+        return RetryAfter(f"{partner} did not answer{waited}.")
     if _certificate_refused(failure):
         return Fault(f"{partner}’s TLS certificate could not be verified (self-signed, "
                      "expired or for another name), so nothing was sent.")
     if isinstance(failure, httpx.ConnectError):
-        return RetryAfter(f"{partner} could not be reached ({_connect_problem(failure)}); "
-                          "it will be sent again later.")
+        return RetryAfter(f"{partner} could not be reached ({_connect_problem(failure)}).")
     if isinstance(failure, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return Fault(f"{partner}’s address cannot be used: check the connection’s address.")
     if isinstance(failure, httpx.TooManyRedirects):
         return Fault(f"{partner} keeps redirecting the request: check the connection’s address.")
     if isinstance(failure, httpx.HTTPError | OSError):
         return RetryAfter(f"The connection to {_lower_first(partner)} was cut before it "
-                          "answered; it will be sent again later.")
+                          "answered.")
     return RetryAfter(f"Sending to {_lower_first(partner)} failed unexpectedly "
-                      f"({type(failure).__name__}); it will be sent again later.")
+                      f"({type(failure).__name__}).")
 
 
 def _certificate_refused(failure: BaseException) -> bool:

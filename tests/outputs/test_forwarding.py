@@ -192,7 +192,7 @@ def test_retries_exhausted_fault_the_output(studio: Studio, receiver: Receiver) 
     receiver.answers = [RetryAfter("connection refused")] * FAST.attempts
     run(studio)
     state = studio.output_forwarding(TRIAL)[CRM]
-    assert state.fault_reason == "gave up after 3 attempts: connection refused"
+    assert state.fault_reason == "Gave up after 3 attempts: connection refused"
     assert SIGNED_UP not in receiver.audiences
 
 
