@@ -145,6 +145,7 @@ class Studio:
         except BaseException:
             database.dispose()
             raise
+        _sweep_orphans(database)
         log.info("Opened %s with %d journeys", database.url, len(versions))
         return cls(database, state, versions, account_version)
 
@@ -586,6 +587,22 @@ class Studio:
             self._unforgotten = pending
         else:
             self._unforgotten = []
+
+
+def _sweep_orphans(database: Database) -> None:
+    """Remove memberships nothing can read (deleted journeys', dead runs' staging) at start.
+
+    Tidying only: a failure (a busy database) is logged and tried again next time.
+    """
+    from app.store.memberships import sweep_orphans
+
+    try:
+        swept = sweep_orphans(database)
+    except SQLAlchemyError as failure:
+        log.info("Left-over memberships not swept this time: %s", failure)
+    else:
+        if swept:
+            log.info("Swept the stored members of %d audiences nothing refers to", swept)
 
 
 @dataclass(frozen=True)

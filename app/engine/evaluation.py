@@ -275,8 +275,15 @@ def _compute(connection: Connection, graph: JourneyGraph, as_of: datetime) -> _P
 
 
 def _apply(connection: Connection, plan: _Plan) -> EvaluationResult:
-    """Have the store keep a computed evaluation (memberships, history, outboxes)."""
+    """Have the store keep a computed evaluation (memberships, history, outboxes).
+
+    Large new audiences are copied into place first, in short transactions
+    (:func:`app.store.memberships.stage_new_audiences`), so the transaction that
+    stores the run holds the write lock only for small changes.
+    """
+    staged, staging_hold = memberships.stage_new_audiences(connection, plan.audiences)
     applied = memberships.apply(
-        connection, plan.evaluation_id, plan.journey_id, plan.as_of, plan.audiences
+        connection, plan.evaluation_id, plan.journey_id, plan.as_of, staged
     )
-    return plan.result(applied.evaluated_at, applied.audiences, applied.write_lock_seconds)
+    hold = max(staging_hold, applied.write_lock_seconds)
+    return plan.result(applied.evaluated_at, applied.audiences, hold)

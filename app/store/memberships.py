@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -39,6 +40,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    update,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -53,6 +55,7 @@ from app.store.audience_tables import (
 )
 from app.store.database import Database
 from app.store.numbering import key_of, stored_key
+from app.store.schema import JourneyRow
 from app.store.work_tables import EVALUATION_ADDS, EVALUATION_DROPS, EVALUATION_TABLE
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,9 @@ class PlannedAudience:
     size: int
     added: int
     removed: int
+    staged: int | None = None
+    """The key a new audience's members were copied under ahead of the store (see
+    :func:`stage_new_audiences`); None: they are inserted when the run is stored."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,111 @@ def plan_changes(
     return PlannedAudience(audience_id, name, parent_id, stored, False, size, added, removed)
 
 
+STAGE_ABOVE = 50_000
+"""A brand-new audience with more members than this is copied ahead, in chunks."""
+STAGE_CHUNK = 50_000
+"""Members copied per short write transaction while staging (tens of milliseconds)."""
+STAGING_PREFIX = "staging:"
+"""How ``audience_keys`` names a key reserved for staging: ``staging:<unix time>:<uuid>``."""
+STAGING_FORGOTTEN_AFTER = timedelta(hours=6)
+"""A staging key older than this belongs to a run that died: its rows are swept."""
+
+
+def stage_new_audiences(
+    connection: Connection, planned: Sequence[PlannedAudience]
+) -> tuple[list[PlannedAudience], float]:
+    """Copy large brand-new audiences' members into place before the run is stored.
+
+    A first evaluation of a million-member audience would otherwise insert every
+    member while holding the write lock that edits wait for. Instead its rows
+    are copied under a reserved key, in chunks of short write transactions each,
+    and are invisible meanwhile: readers find an audience's rows through
+    ``audience_keys``, and the reserved key is named ``staging:…`` there. Storing
+    the run then only renames the key to the audience (:func:`apply`). Returns
+    the plans (staged ones marked) and the longest write-lock hold taken here.
+    """
+    longest = 0.0
+    marked: list[PlannedAudience] = []
+    for audience in planned:
+        if audience.stored[0] is not None or not audience.whole or audience.size <= STAGE_ABOVE:
+            marked.append(audience)
+            continue
+        with _writing(connection, None) as held:
+            sweep_abandoned_staging(connection)
+            key = key_of(connection, f"{STAGING_PREFIX}{int(time.time())}:{uuid.uuid4().hex}")
+        longest = max(longest, held.seconds)
+        scratch = scratch_key(audience.audience_id)
+        work = EVALUATION_TABLE
+        last = -(2**63)
+        while True:
+            with _writing(connection, None) as held:
+                rows = (
+                    select(_key(key), work.c.user_id, _run(1))
+                    .where(work.c.audience_key == scratch, work.c.user_id > last)
+                    .order_by(work.c.user_id)
+                    .limit(STAGE_CHUNK)
+                )
+                copied = connection.execute(insert(members).from_select(
+                    ["audience_key", "user_id", "since_run"], rows
+                )).rowcount
+                top = connection.execute(
+                    select(func.max(members.c.user_id)).where(members.c.audience_key == key)
+                ).scalar()
+            longest = max(longest, held.seconds)
+            if not copied or top is None or top == last:
+                break
+            last = int(top)
+        marked.append(replace(audience, staged=key))
+    return marked, longest
+
+
+def sweep_abandoned_staging(connection: Connection) -> int:
+    """Remove the rows of staging keys left by runs that died (older than a few hours)."""
+    cutoff = time.time() - STAGING_FORGOTTEN_AFTER.total_seconds()
+    abandoned = []
+    for audience_id, key in connection.execute(
+        select(keys.c.audience_id, keys.c.audience_key)
+        .where(keys.c.audience_id.startswith(STAGING_PREFIX))
+    ):
+        stamp = audience_id.removeprefix(STAGING_PREFIX).split(":", 1)[0]
+        if not stamp.isdigit() or int(stamp) < cutoff:
+            abandoned.append((audience_id, int(key)))
+    for audience_id, key in abandoned:
+        connection.execute(delete(members).where(members.c.audience_key == key))
+        connection.execute(delete(keys).where(keys.c.audience_id == audience_id))
+    return len(abandoned)
+
+
+def sweep_orphans(database: Database | Engine) -> int:
+    """Remove stored members nothing can read any more; how many audiences were swept.
+
+    Those of journeys deleted while their clean-up failed (the app was closed
+    before it was tried again), and those of staging keys of runs that died.
+    Run at start-up: harmless rows, but they may hold millions.
+    """
+    with engine_of(database).begin() as connection:
+        alive = select(JourneyRow.id)
+        orphaned = [
+            row[0] for row in connection.execute(
+                select(history.c.audience_id)
+                .where(history.c.journey_id.not_in(alive))
+                .where(history.c.audience_id.in_(select(keys.c.audience_id)))
+                .distinct()
+            )
+        ]
+        if orphaned:
+            _delete_audiences(connection, orphaned)
+        return len(orphaned) + sweep_abandoned_staging(connection)
+
+
+def _discard_staged(connection: Connection, audience: PlannedAudience) -> PlannedAudience:
+    """Drop a staged copy that can't be used (another run stored the audience first)."""
+    assert audience.staged is not None
+    connection.execute(delete(members).where(members.c.audience_key == audience.staged))
+    connection.execute(delete(keys).where(keys.c.audience_key == audience.staged))
+    return replace(audience, staged=None)
+
+
 def apply(
     connection: Connection,
     evaluation_id: str,
@@ -150,6 +261,8 @@ def apply(
             now = (stored_key(connection, audience.audience_id),
                    runs(connection, audience.audience_id))
             if now != audience.stored:
+                if audience.staged is not None:
+                    audience = _discard_staged(connection, audience)
                 audience = plan_changes(connection, audience.audience_id, audience.name,
                                         audience.parent_id, audience.size)
             _store(connection, audience, evaluation_id, journey_id, as_of, evaluated_at)
@@ -185,6 +298,11 @@ def _store(
     Drops are deleted (and noted in ``audience_drops``), adds inserted with
     this run's number, which is how the adds are found later.
     """
+    if planned.staged is not None:  # its members are in place: give them their audience
+        connection.execute(
+            update(keys).where(keys.c.audience_key == planned.staged)
+            .values(audience_id=planned.audience_id)
+        )
     key = key_of(connection, planned.audience_id)
     run = planned.stored[1] + 1
     scratch = scratch_key(planned.audience_id)
@@ -201,7 +319,7 @@ def _store(
             members.c.audience_key == key,
             members.c.user_id.in_(select(gone.c.user_id).where(gone.c.audience_key == scratch)),
         ))
-    if planned.added:
+    if planned.added and planned.staged is None:
         execute(insert(members).from_select(
             ["audience_key", "user_id", "since_run"],
             select(_key(key), added_from.c.user_id, _run(run))
@@ -288,7 +406,7 @@ edit waits: the run has already done its work, and it holds the lock only briefl
 
 
 @contextmanager
-def _writing(connection: Connection, journey_id: str) -> Iterator[_Held]:
+def _writing(connection: Connection, journey_id: str | None) -> Iterator[_Held]:
     """A write transaction, committed at the end; yields how long it held the lock.
 
     SQLite takes the write lock at BEGIN IMMEDIATE, so the run waits for it
@@ -305,7 +423,7 @@ def _writing(connection: Connection, journey_id: str) -> Iterator[_Held]:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         finally:
             connection.exec_driver_sql(f"PRAGMA busy_timeout={usual:d}")
-    else:
+    elif journey_id is not None:
         _take_turn(connection, journey_id)
     started = time.perf_counter()
     try:
