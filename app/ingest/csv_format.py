@@ -117,6 +117,10 @@ def _typed(cell: str, value_type: str, where: str) -> Any:
             number = float(cell)
         except ValueError:
             raise RecordError(f"{where} {cell[:40]!r} is not a number") from None
+        digits = cell.strip().removeprefix("+")
+        if digits.removeprefix("-").isdigit() and (
+                len(digits) > 4000 or int(digits) not in v.INT64):
+            raise RecordError(v.beyond_64_bits(where, digits))  # float() rounded it
         return v.number(number, where)
     if value_type == "boolean":
         word = cell.strip().casefold()

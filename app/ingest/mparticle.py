@@ -360,7 +360,8 @@ def read_file(
 
     JSON lines are parsed a line at a time (fast, and a broken line costs only
     itself): by the typed fast path (app/ingest/mparticle_lines.py), or by orjson
-    and :class:`BatchParser` when that path leaves a line to them. A JSON array or a
+    and :class:`BatchParser` when that path leaves a line to them (refused first when
+    it holds an integer past 64 bits, which orjson reads as a rounded float). A JSON array or a
     pretty-printed document goes through the slower incremental decoder. With
     ``places`` (a parsing process that stages parts) the fast path gives events
     as staged rows.
@@ -395,7 +396,8 @@ def read_file(
         except orjson.JSONDecodeError as exc:
             yield line, v.json_reason(raw, exc)
             continue
-        yield _parsed(parser, batch, line, raw)
+        huge = v.integer_beyond_64_bits_in(raw)  # orjson rounded it to a float
+        yield (line, huge) if huge is not None else _parsed(parser, batch, line, raw)
 
 
 def _parsed(

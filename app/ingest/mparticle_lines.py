@@ -13,11 +13,14 @@ names the problem. So the rules and the words of every rejection stay in one
 place; the structs are at least as strict as the parser, never looser, and a
 test feeds both paths the same batches (tests/ingest/test_mparticle_lines.py).
 
-Two differences in what counts as readable JSON, both about values the importer
-never reads: a number too large for a double (valid JSON that orjson refuses) in
-an ignored field is accepted here, and the profile objects are checked by orjson
-only when their text changes for the user (text already seen valid is the same
-text). Invalid UTF-8 anywhere in a line is refused here as by orjson.
+Differences in what counts as readable JSON, all about values the importer never
+reads: a number too large for a double (valid JSON that orjson refuses) or an
+integer past 64 bits (which the full path refuses anywhere) in an ignored field is
+accepted here, and the profile objects are checked only when their text changes for
+the user (text already seen valid is the same text). Every value this path reads
+keeps integers exact (msgspec), so one past 64 bits fails its check and the line goes
+to the full path, which names it. Invalid UTF-8 anywhere in a line is refused here
+as by orjson.
 """
 
 from __future__ import annotations
@@ -172,7 +175,9 @@ class LineParser:
                 identities = v.identities(orjson.loads(identities_json), "user_identities")
         else:
             identities = v.identities(orjson.loads(identities_json), "user_identities")
-            attributes = v.user_attributes(orjson.loads(bytes(batch.user_attributes)),
+            # msgspec keeps an integer past 64 bits exact (orjson would round it to a
+            # float and the check would pass it): refused here, the parser says where.
+            attributes = v.user_attributes(msgspec.json.decode(batch.user_attributes),
                                            "user_attributes")
             parser.remember_valid_profile(who, fingerprint)
         user = self._user(mpid, identities)

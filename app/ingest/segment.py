@@ -170,6 +170,10 @@ def read_file(
         except orjson.JSONDecodeError as exc:
             yield line, v.json_reason(raw, exc)
             continue
+        huge = v.integer_beyond_64_bits_in(raw)  # orjson rounded it to a float
+        if huge is not None:
+            yield line, huge
+            continue
         try:
             yield parse_call(call, line, raw, limits=limits, input_id=input_id,
                              default_platform=default_platform)

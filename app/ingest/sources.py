@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from app.ingest.values import HugeInteger, integer_beyond_64_bits, json_integer
+
 #: Largest record (one line, one JSON document) accepted.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 _READ_SIZE = 1 << 20
@@ -64,9 +66,6 @@ class Unacceptable:
 
 MAX_NESTING = 64
 """Arrays and objects nested deeper than this in one document are refused."""
-
-_INT64 = range(-(2**63), 2**64)
-"""Integers that a 64-bit column (signed, or an unsigned mpid) can hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +158,12 @@ class SourceFile:
             refused.append(f"{name} is not a JSON number")
             return 0.0
 
-        def integer(digits: str) -> int:
-            value = int(digits)
-            if value not in _INT64:
-                refused.append(f"the integer {digits[:24]}… is beyond 64 bits"
-                               if len(digits) > 24 else
-                               f"the integer {digits} is beyond 64 bits")
+        huge: list[bool] = []
+
+        def integer(digits: str) -> int | HugeInteger:
+            value = json_integer(digits)
+            if value.__class__ is HugeInteger:
+                huge.append(True)  # the decoded value then says where
             return value
 
         decoder = json.JSONDecoder(parse_constant=constant, parse_int=integer)
@@ -216,8 +215,9 @@ class SourceFile:
                     position += 1
                     in_array = False
                     continue
-                refused.clear()
                 while True:
+                    refused.clear()  # what an attempt cut short by the buffer's end noted
+                    huge.clear()
                     try:
                         value, end = decoder.raw_decode(buffer, position)
                         break
@@ -242,6 +242,10 @@ class SourceFile:
                             at = line + buffer.count("\n", position, exc.pos)
                             yield at, Broken(f"broken JSON (line {at}): {exc.msg}")
                             return
+                if huge:
+                    where = integer_beyond_64_bits(value)
+                    if where is not None:
+                        refused.append(where)
                 if not refused and _nesting(value) > MAX_NESTING:
                     refused.append(f"the batch is nested more than {MAX_NESTING} deep")
                 if refused:

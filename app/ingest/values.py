@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import orjson
 
 from app.core import vocabulary as words
@@ -51,6 +52,72 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)
 
 class RecordError(ValueError):
     """A record that cannot be stored; the message is the reason shown to the user."""
+
+
+INT64 = range(-(2**63), 2**64)
+"""Integers that a 64-bit column (signed, or an unsigned mpid) can hold. orjson reads
+larger ones as rounded floats, which would be stored as numbers nobody sent."""
+_LONG_NUMBER = re.compile(rb"-?[0-9]{19,}")
+"""Digits that may spell an integer outside :data:`INT64` (it has at least 19)."""
+
+
+def beyond_64_bits(where: str, digits: object) -> str:
+    """The reason a record is refused for an integer past 64 bits, naming its field."""
+    shown = str(digits)
+    if len(shown) > 24:
+        shown = shown[:24] + "…"
+    reason = f"the integer {shown} is beyond 64 bits"
+    return f"{where}: {reason}" if where else reason
+
+
+class HugeInteger(str):
+    """The digits of an integer past 64 bits, standing in its place in a value decoded by
+    a reader that keeps them as written (Python's ``int`` refuses 4,300 digits or more)."""
+
+
+def json_integer(digits: str) -> int | HugeInteger:
+    """A JSON integer's value, or its digits as a :class:`HugeInteger` past 64 bits."""
+    if len(digits) < 20 or (len(digits) <= 21 and int(digits) in INT64):
+        return int(digits)
+    return HugeInteger(digits)
+
+
+def integer_beyond_64_bits(value: Any) -> str | None:
+    """Why a decoded JSON value is refused, when it holds an integer past 64 bits
+    anywhere (exact, or a :class:`HugeInteger`), naming the first one's path
+    (``events[0].data.x``); else None.
+
+    Walks iteratively: the value may nest as deeply as its reader allowed."""
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        item, where = pending.pop()
+        if (item.__class__ is int and item not in INT64) or item.__class__ is HugeInteger:
+            return beyond_64_bits(where, item)
+        if isinstance(item, dict):
+            pending.extend((child, f"{where}.{str(name)[:40]}" if where else str(name)[:40])
+                           for name, child in reversed(item.items()))
+        elif isinstance(item, list):
+            pending.extend((child, f"{where}[{index}]")
+                           for index, child in reversed(list(enumerate(item))))
+    return None
+
+
+def integer_beyond_64_bits_in(raw: bytes) -> str | None:
+    """:func:`integer_beyond_64_bits` for one JSON text, for readers that take such an
+    integer as a rounded float (orjson): the reason, or None (also for broken JSON,
+    which the reader then refuses in its own words).
+
+    Called for every line a reader parses, so it looks at the digits first: a line
+    whose every run of 19 or more digits fits in 64 bits (mpids have 19) is decoded
+    no further."""
+    if not any(len(digits) > 21 or int(digits) not in INT64
+               for digits in _LONG_NUMBER.findall(raw)):
+        return None
+    try:
+        value = msgspec.json.decode(raw)  # integers exact, at any size
+    except (msgspec.MsgspecError, RecursionError, ValueError):
+        return None
+    return integer_beyond_64_bits(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +167,8 @@ def text(value: Any, where: str, limit: int = SHORT_TEXT, *, required: bool = Fa
 def identifier(value: Any, where: str) -> str:
     """A user id: a non-empty string or an integer (MPIDs are 64-bit integers)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if not -(2**63) <= value < 2**64:
-            raise RecordError(f"{where} is an integer beyond 64 bits")
+        if value not in INT64:
+            raise RecordError(beyond_64_bits(where, value))
         return str(value)
     if isinstance(value, float) and value.is_integer() and abs(value) >= 2**63:
         # orjson reads integers past 64 bits as floats
@@ -164,8 +231,8 @@ def number(value: Any, where: str) -> float | None:
         raise RecordError(f"{where} must be a number, not {type_name(value)}")
     if value != value or value in (float("inf"), float("-inf")):
         raise RecordError(f"{where} is not a finite number")
-    if isinstance(value, int) and not -(2**63) <= value < 2**64:
-        raise RecordError(f"{where} is an integer beyond 64 bits")
+    if isinstance(value, int) and value not in INT64:
+        raise RecordError(beyond_64_bits(where, value))
     return float(value)
 
 

@@ -348,8 +348,32 @@ HOSTILE = [
     pytest.param(b'{"mpid": 5, "events": [{"event_type": "custom_event", "data": {'
                  b'"event_name": "W", "timestamp_unixtime_ms": 1793000000000, '
                  b'"custom_attributes": {"p": NaN}}}]}', "NaN", id="nan-event-attribute"),
-    pytest.param(b'{"mpid": 123456789012345678901234567890, "events": []}', "beyond 64 bits",
+    pytest.param(b'{"mpid": 123456789012345678901234567890, "events": []}',
+                 "mpid: the integer 123456789012345678901234… is beyond 64 bits",
                  id="huge-mpid"),
+    # Past 64 bits where a value is stored: orjson would read a rounded float.
+    pytest.param(_with(5, '"user_attributes": {"n": 18446744073709551616}'),
+                 "user_attributes.n: the integer 18446744073709551616 is beyond 64 bits",
+                 id="huge-user-attribute"),
+    pytest.param(_with(5, '"user_attributes": {"n": [1, -9223372036854775809]}'),
+                 "user_attributes.n[1]: the integer -9223372036854775809 is beyond 64 bits",
+                 id="huge-list-item"),
+    pytest.param(_with(5, '"user_identities": {"customer_id": 18446744073709551616}'),
+                 "user_identities.customer_id: the integer 18446744073709551616 is beyond",
+                 id="huge-identity"),
+    pytest.param(b'{"mpid": 5, "events": [{"event_type": "custom_event", "data": {'
+                 b'"event_name": "W", "timestamp_unixtime_ms": 1793000000000, '
+                 b'"custom_attributes": {"p": 123456789012345678901234567890}}}]}',
+                 "events[0].data.custom_attributes.p: the integer 123456789012345678901234…",
+                 id="huge-event-attribute"),
+    pytest.param(b'{"mpid": 5, "events": [{"event_type": "commerce_event", "data": {'
+                 b'"timestamp_unixtime_ms": 1793000000000, "product_action": {'
+                 b'"action": "purchase", "total_amount": 18446744073709551616}}}]}',
+                 "events[0].data.product_action.total_amount: the integer",
+                 id="huge-amount"),
+    pytest.param(b'{"mpid": 5, "events": [{"event_type": "session_start", "data": {'
+                 b'"timestamp_unixtime_ms": 1793000000000, "session_id": 2' + b"0" * 30
+                 + b'}}]}', "events[0].data.session_id: the integer", id="huge-session-id"),
 ]
 
 
@@ -379,14 +403,19 @@ def test_hostile_values_reject_their_batch_and_the_import_goes_on(
 def test_an_integer_past_64_bits_in_a_json_array_is_rejected(
     db: Database, stored: Stored, write: Callable[..., Path]
 ) -> None:
-    """(In JSON lines the reader takes such an integer as a rounded number.)"""
+    """Even in a field the importer does not read, and with more digits than Python's
+    ``int`` takes from text."""
     bad = _with(5, '"events": [{"event_type": "custom_event", "data": {'
                    '"event_name": "W", "timestamp_unixtime_ms": 1793000000000, '
                    '"custom_attributes": {"p": 123456789012345678901234567890}}}]')
-    content = b"[" + json.dumps(_batch(1)).encode() + b",\n" + bad + b"]"
+    ignored = _with(6, '"ignored": ' + "9" * 5000)
+    content = (b"[" + json.dumps(_batch(1)).encode() + b",\n" + bad + b",\n" + ignored
+               + b",\n" + json.dumps(_batch(2)).encode() + b"]")
 
     summary = _import(db, write("huge.json", content))
 
     assert [str(r).split(": ", 1)[1] for r in summary.rejections] == [
-        "the integer 123456789012345678901234… is beyond 64 bits"]
-    assert sorted(stored.users()) == ["101"]
+        "events[0].data.custom_attributes.p: the integer 123456789012345678901234… is "
+        "beyond 64 bits",
+        "ignored: the integer 999999999999999999999999… is beyond 64 bits"]
+    assert sorted(stored.users()) == ["101", "102"]

@@ -70,10 +70,51 @@ CASES = [
          "mparticle", 1, ":2: Infinity is not a JSON number", 2, ".json"),
     Case("huge integer in an array", b"[" + _line(1) + b",\n"
          + _with(2, '"user_attributes": {"n": 99999999999999999999999}') + b"]",
-         "mparticle", 1, ":2: the integer 99999999999999999999999 is beyond 64 bits", 1,
+         "mparticle", 1,
+         ":2: user_attributes.n: the integer 99999999999999999999999 is beyond 64 bits", 1,
          ".json"),
     Case("huge mpid", b'{"mpid": 123456789012345678901234567890, "events": []}\n'
-         + _line(2) + b"\n", "mparticle", 1, ":1: mpid is an integer beyond 64 bits", 1),
+         + _line(2) + b"\n", "mparticle", 1,
+         ":1: mpid: the integer 123456789012345678901234… is beyond 64 bits", 1),
+    # Integers past 64 bits where the importer stores a value: read as rounded numbers,
+    # they would be stored wrong; the batch is refused instead, naming the field.
+    Case("huge integer in a user attribute", _line(1) + b"\n"
+         + _with(2, '"user_attributes": {"score": 18446744073709551616}') + b"\n"
+         + _line(3) + b"\n", "mparticle", 1,
+         ":2: user_attributes.score: the integer 18446744073709551616 is beyond 64 bits", 2),
+    Case("huge integer in an event attribute", _line(1) + b"\n"
+         + json.dumps(_batch(2)).encode().replace(
+             b'"Watch content"', b'"Watch content", "custom_attributes": '
+             b'{"n": -9223372036854775809}') + b"\n" + _line(3) + b"\n", "mparticle", 1,
+         ":2: events[0].data.custom_attributes.n: the integer -9223372036854775809 is "
+         "beyond 64 bits", 2),
+    Case("huge integer in a listed user attribute", _line(1) + b"\n"
+         + _with(2, '"user_attributes": {"ids": [1, 99999999999999999999]}') + b"\n",
+         "mparticle", 1,
+         ":2: user_attributes.ids[1]: the integer 99999999999999999999 is beyond 64 bits", 1),
+    Case("huge integer in an event attribute in an array", b"[" + _line(1) + b",\n"
+         + json.dumps(_batch(2)).encode().replace(
+             b'"Watch content"', b'"Watch content", "custom_attributes": '
+             b'{"n": 99999999999999999999999}') + b"]", "mparticle", 1,
+         ":2: events[0].data.custom_attributes.n: the integer 99999999999999999999999 is "
+         "beyond 64 bits", 1, ".json"),
+    Case("huge integer in Segment properties",
+         b"".join(json.dumps(c).encode() + b"\n" for c in (
+             {"type": "track", "userId": "u1", "event": "W", "messageId": "m1",
+              "timestamp": "2026-10-26T07:33:20Z", "properties": {"n": 2**64}},
+             {"type": "identify", "userId": "u1", "messageId": "m2",
+              "timestamp": "2026-10-26T07:33:20Z", "traits": {"n": -(2**63) - 1}},
+             {"type": "track", "userId": "u1", "event": "W", "messageId": "m3",
+              "timestamp": "2026-10-26T07:33:20Z", "properties": {"n": 2**63}})),
+         "segment", 1, ":1: properties.n: the integer 18446744073709551616 is beyond 64 bits",
+         1),
+    Case("huge integer in a CSV number column",
+         b"user_id,timestamp,event_name,attr.n:number,user.m:number\n"
+         b"u1,2026-10-26T07:33:20Z,W,18446744073709551616,\n"
+         b"u1,2026-10-26T07:33:20Z,W,,-9223372036854775809\n"
+         b"u1,2026-10-26T07:33:20Z,W,1e30,18446744073709551615\n",
+         "csv", 1, ":2: column attr.n: the integer 18446744073709551616 is beyond 64 bits",
+         1, ".csv"),
     Case("truncated gzip", _PACKED[: len(_PACKED) // 2], "mparticle", 2,
          ": compressed data ends early (after line ", -1, ".jsonl.gz"),
     Case("long Segment ids",
