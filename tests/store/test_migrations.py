@@ -341,3 +341,96 @@ def test_journeys_that_already_share_a_name_are_numbered_by_the_upgrade(db_url: 
         assert "name_key" not in {c["name"] for c in inspect(engine).get_columns("journeys")}
     finally:
         engine.dispose()
+
+
+def _event(**fields: Any) -> dict[str, Any]:
+    return {"join": "and", "item": {"kind": "event", "event_type": "custom_event", **fields}}
+
+
+def test_stored_criteria_out_of_the_new_bounds_are_repaired_by_the_upgrade(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Criteria an older version stored without today's bounds (a count of 2**63, a window
+    of 5000 days, NUL in a name, NaN and Infinity, 80 clauses) kept the whole database
+    from opening. 0012 clamps numbers into the bounds, drops what can't be repaired (a
+    condition whose value is NaN; clauses past the most a definition holds), says what
+    it changed, and leaves valid definitions alone."""
+    import json
+    import logging
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from app.core.criteria import CLAUSES_MAX, describe
+    from app.studio import Studio
+
+    _migrate(db_url, "0011")
+    sqlite = db_url.startswith("sqlite")
+    definitions = {
+        "binge": {"clauses": [_event(event_name="Watch\u0000 content", count_operator=">=",
+                                     count=2**63, window={"kind": "within_last_days",
+                                                          "days": 5000})]},
+        "many": {"clauses": [{"join": "or", "item": {"kind": "identity",
+                                                     "identity_type": f"id_{n}"}}
+                             for n in range(CLAUSES_MAX + 5)]},
+        "fine": {"clauses": [_event(event_name="Sign up", count=2)]},
+    }
+    if sqlite:  # PostgreSQL's JSON never held NaN or Infinity
+        definitions["priced"] = {"clauses": [
+            {"join": "and", "item": {"kind": "ecommerce", "action": "purchase", "amount": [
+                {"operator": "gt", "value": float("nan")},
+                {"operator": "lt", "value": float("inf")}]}},
+            {"join": "and", "item": {"kind": "user_attribute", "condition": {
+                "attribute": "age", "type": "number", "operator": "ge",
+                "value": float("nan")}}},
+            _event(event_name="Open", conditions=[
+                {"attribute": "minutes", "type": "number", "operator": "between",
+                 "value": [float("-inf"), float("nan")]},
+                {"attribute": "title", "type": "string", "operator": "equals",
+                 "value": "Dune"}]),
+        ]}
+    at = datetime(2026, 1, 1)
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        _insert_rows(engine, {
+            "accounts": [{"id": "a", "name": "A", "active_audience_limit": 5, "version": 1}],
+            "journeys": [{"id": "j", "account_id": "a", "name": "Old", "name_key": "old",
+                          "version": 1, "created_at": at, "updated_at": at}],
+        })
+        as_json = ":definition" if sqlite else "CAST(:definition AS JSON)"
+        with engine.begin() as connection:
+            for index, (name, definition) in enumerate(definitions.items()):
+                connection.execute(
+                    text("INSERT INTO milestones (id, journey_id, parent_id, sibling_index,"
+                         " name, remaining, definition, x, y) VALUES (:id, 'j', NULL, :index,"
+                         f" :name, :remaining, {as_json}, 0, 0)"),
+                    {"id": name, "index": index, "name": name.title(), "remaining": False,
+                     "definition": json.dumps(definition)})
+
+        with caplog.at_level(logging.WARNING):
+            studio = Studio.open(db_url, seed_demo=False)
+        try:
+            journey = studio.state.journey("j")
+            described = {m.id: describe(m.definition) for m in journey.milestones_in_order()}
+        finally:
+            studio.close()
+    finally:
+        engine.dispose()
+
+    assert described["binge"] == "did “Watch content” at least 1000000 times in the last 3650 days"
+    assert described["fine"] == "did “Sign up” more than 2 times"
+    assert described["many"].count(" or has ") == CLAUSES_MAX - 1
+    assert described["many"].endswith(f"has id_{CLAUSES_MAX - 1}")
+    changes = caplog.text
+    assert "“Binge” of the journey “Old”" in changes
+    assert "9223372036854775808" in changes and "1,000,000" in changes
+    assert "5000" in changes and "3,650" in changes
+    assert "NUL" in changes
+    assert f"clauses {CLAUSES_MAX + 1} to {CLAUSES_MAX + 5}" in changes
+    assert "“Fine”" not in changes
+    if sqlite:
+        # -Infinity and NaN made the "minutes" condition: gone; Infinity is the largest
+        # finite number now; the attribute criterion held only its NaN condition: gone.
+        assert described["priced"].startswith("did “purchase” with amount < 1797693134862315")
+        assert described["priced"].endswith(" and did “Open” with title is “Dune”")
+        assert "NaN" in changes and "Infinity" in changes
