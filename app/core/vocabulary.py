@@ -53,6 +53,15 @@ PLATFORM_SPELLINGS: Final[dict[str, str]] = {
 them variously (``web``, ``IOS``), and one spelling keeps device criteria simple.
 Platforms not named here are stored as sent."""
 
+IDENTITY_TYPES: Final[tuple[str, ...]] = (
+    "customer_id", "email", "mobile_number", "anonymous_id", "other", "facebook", "google",
+    "microsoft", "twitter", "yahoo",
+)
+"""Identity types as importers store them: mParticle's ``user_identities`` names, and
+Segment's anonymousId as ``anonymous_id``. The list an identity criterion offers first;
+identities are open-ended, so other types are stored as sent and a criterion may name
+any of them."""
+
 LocationField = Literal["country", "region", "city", "postal_code"]
 """The location of an event, field by field (columns of ``events``, ``user_places.field``)."""
 LOCATION_FIELDS: Final[tuple[LocationField, ...]] = get_args(LocationField)

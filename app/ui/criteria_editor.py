@@ -10,7 +10,8 @@ read-only), so opening and accepting the editor never loses what it can't edit.
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Mapping
+from typing import cast, get_args
 
 from pydantic import ValidationError
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import vocabulary as words
 from app.core.criteria import (
     COUNT_MAX,
     ORDER_OPERATORS,
@@ -39,6 +41,7 @@ from app.core.criteria import (
     AudienceDefinition,
     Clause,
     Condition,
+    CountOperator,
     DeviceCriterion,
     EventCriterion,
     IdentityCriterion,
@@ -57,17 +60,24 @@ KINDS = (
     ("device", "Device / platform"),
     ("identity", "Identity"),
 )
-EVENT_TYPES = (
-    ("custom_event", "Custom event"),
-    ("screen_view", "Screen view"),
-    ("commerce_event", "Commerce"),
-    ("session_start", "Session start"),
-    ("session_end", "Session end"),
-    ("first_run", "Install (first run)"),
-    ("uninstall", "Uninstall"),
-)
-COUNT_OPERATORS = ((">", "more than"), (">=", "at least"), ("=", "exactly"),
-                   ("<", "fewer than"), ("<=", "at most"))
+_EVENT_TYPE_LABELS: dict[str, str] = {
+    "commerce_event": "Commerce", "first_run": "Install (first run)",
+}
+"""Event types whose label is not the type in words ("screen_view" -> "Screen view")."""
+_LOCATION_LABELS = {"region": "Region / state"}
+_COUNT_LABELS: dict[str, str] = {">": "more than", ">=": "at least", "=": "exactly",
+                                 "<": "fewer than", "<=": "at most"}
+
+
+def _in_words(word: str, labels: Mapping[str, str]) -> str:
+    """A core word as the editor labels it: its own label, else the word spelled out."""
+    return labels.get(word) or word.replace("_", " ").capitalize()
+
+
+# The choices come from the core's vocabulary (app/core/vocabulary.py and the criteria
+# language): a type added there is offered here, with a label if it has none yet.
+EVENT_TYPES = tuple((t, _in_words(t, _EVENT_TYPE_LABELS)) for t in words.EVENT_TYPES)
+COUNT_OPERATORS = tuple((op, _COUNT_LABELS.get(op, op)) for op in get_args(CountOperator))
 OPERATOR_LABELS = {
     "contains": "contains", "not_contains": "does not contain", "equals": "is",
     "not_equals": "is not", "pattern": "matches pattern", "in": "is one of",
@@ -76,10 +86,10 @@ OPERATOR_LABELS = {
 }
 ATTRIBUTE_TYPES = (("string", "Text"), ("number", "Number"), ("boolean", "True / false"),
                    ("date", "Date"))
-LOCATION_FIELDS = (("country", "Country"), ("region", "Region / state"), ("city", "City"),
-                   ("postal_code", "Postal code"))
-PLATFORMS = ("iOS", "Android", "Web")
-IDENTITY_TYPES = ("email", "customer_id", "mobile_number", "other_id", "facebook", "google")
+LOCATION_FIELDS = tuple((f, _in_words(f, _LOCATION_LABELS)) for f in words.LOCATION_FIELDS)
+PLATFORMS = tuple(dict.fromkeys(words.PLATFORM_SPELLINGS.values()))
+"""Known platforms as they are stored (a device criterion compares ignoring case)."""
+IDENTITY_TYPES = words.IDENTITY_TYPES
 
 
 def refusal_text(problem: Exception) -> str:
