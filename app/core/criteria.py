@@ -46,9 +46,9 @@ GROUP_DEPTH_MAX = 25
 that describes it (the engine is tested 24 deep)."""
 CLAUSES_MAX = 75
 """The most clauses a definition holds, counting those inside groups and the groups.
-Each clause is a step of the audience's query, composed into the next one; about 95
-in one list overflow the query compiler's stack, on every database, so this keeps a
-margin for callers deeper in the stack (a preview in a worker thread, a test)."""
+Each clause is a step of the audience's query; long lists are composed as balanced
+trees (app/engine/compiler.py), so one list this long compiles in a shallow stack (a
+preview in a worker thread), which tests/engine checks on every database."""
 CONDITIONS_MAX = 50
 """The most attribute or amount conditions one event criterion holds."""
 LIST_VALUES_MAX = 1000

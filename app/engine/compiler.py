@@ -359,9 +359,23 @@ def compile_item(item: Criterion | Group, scope: Scope) -> UserSet:
     return stored if item.member else minus(scope.universe, stored)
 
 
+BALANCED_FROM = 12
+"""Clause lists at least this long are composed as a balanced tree (:func:`_balanced`)."""
+
+
 def _clauses(
     clauses: Sequence[Clause], scope: Scope, start: UserSet | None = None
 ) -> UserSet:
+    """The users ``clauses`` match, read left to right from ``start`` (or the first).
+
+    Each clause combines the result so far with one more part, so the statement
+    nests a level a clause, and so does SQLAlchemy when it compiles it: about ten
+    Python frames a clause. Short lists are read that way (the statements the
+    engine's indexes were tuned on); long ones go through :func:`_balanced`, whose
+    nesting grows with the logarithm of their length.
+    """
+    if len(clauses) >= BALANCED_FROM:
+        return _balanced(clauses, scope, start)
     result = start
     for index, clause in enumerate(clauses):
         join = "and" if index == 0 and start is not None and clause.join == "or" else clause.join
@@ -388,6 +402,93 @@ def _clauses(
             result = minus(result, part)
     assert result is not None, "a group has at least one clause"
     return result
+
+
+UserTest = Callable[[ColumnElement[Any]], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What a run of clauses does to the result so far ``R``:
+    ``((R ∩ keep…) − drop…, filtered by tests) ∪ add``.
+
+    And keeps, Exclude drops (device and location: a per-user test, kept or
+    negated), Or adds. Two runs one after the other are again one such step
+    (:meth:`then`), so a clause list can be composed as a balanced tree of
+    steps instead of one clause after another.
+    """
+
+    keep: tuple[UserSet, ...] = ()
+    drop: tuple[UserSet, ...] = ()
+    tests: tuple[tuple[UserTest, bool], ...] = ()
+    add: UserSet | None = None
+
+    def then(self, later: _Step) -> _Step:
+        """This step followed by ``later``: intersections and differences commute,
+        and what this one adds passes through ``later``'s filters."""
+        add = later.add
+        if self.add is not None:
+            passed = later.applied_to(self.add, with_add=False)
+            add = passed if add is None else union_all(passed, add)
+        return _Step(self.keep + later.keep, self.drop + later.drop,
+                     self.tests + later.tests, add)
+
+    def applied_to(self, result: UserSet, *, with_add: bool = True) -> UserSet:
+        """The step applied to ``result``; every list is one flat set operation."""
+        if self.keep:
+            result = intersect_all(result, *self.keep)
+        if self.drop:
+            result = minus(result, union_all(*self.drop))
+        if self.tests:
+            found = as_member(result).cte()
+            result = select(found.c.user_id).where(and_(*(
+                test(found.c.user_id) if keep else not_(test(found.c.user_id))
+                for test, keep in self.tests)))
+        if with_add and self.add is not None:
+            result = union_all(result, self.add)
+        return result
+
+
+def _balanced(clauses: Sequence[Clause], scope: Scope, start: UserSet | None) -> UserSet:
+    """:func:`_clauses` for a long list: its steps composed pairwise, level by level.
+
+    Each part is a common table expression, computed once however many of the
+    composed steps read it.
+    """
+    steps = list(clauses)
+    if start is None:
+        first = steps.pop(0)
+        part = _shared(compile_item(first.item, scope))
+        start = minus(scope.universe, part) if first.join == "exclude" else part
+        joins = [clause.join for clause in steps]
+    else:  # the first clause applies to the start: Or is And there
+        joins = ["and" if i == 0 and c.join == "or" else c.join for i, c in enumerate(steps)]
+    level = [_step(join, clause.item, scope) for join, clause in zip(joins, steps, strict=True)]
+    if not level:
+        return start
+    while len(level) > 1:
+        paired = [level[i].then(level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        level = paired + level[len(paired) * 2:]
+    return level[0].applied_to(start)
+
+
+def _step(join: str, item: Criterion | Group, scope: Scope) -> _Step:
+    """One clause as a :class:`_Step`."""
+    if join != "or":
+        test = _user_test(item, scope)
+        if test is not None:
+            return _Step(tests=((test, join == "and"),))
+    part = _shared(compile_item(item, scope))
+    if join == "and":
+        return _Step(keep=(part,))
+    if join == "exclude":
+        return _Step(drop=(part,))
+    return _Step(add=part)
+
+
+def _shared(query: UserSet) -> Select[Any]:
+    """``query`` as a common table expression, for a part several steps read."""
+    return select(query.cte().c.user_id)
 
 
 def _user_test(

@@ -243,33 +243,38 @@ def leaves(milestone_ids: list[str]) -> st.SearchStrategy[Any]:
     return st.one_of(*options)
 
 
-def clause_lists(items: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[Clause, ...]]:
+def clause_lists(
+    items: st.SearchStrategy[Any], max_size: int = 3
+) -> st.SearchStrategy[tuple[Clause, ...]]:
     return st.lists(
         st.builds(Clause, join=st.sampled_from(["and", "or", "or", "exclude"]), item=items),
-        min_size=1, max_size=3,
+        min_size=1, max_size=max_size,
     ).map(tuple)
 
 
-def definitions(milestone_ids: list[str]) -> st.SearchStrategy[AudienceDefinition]:
+def definitions(
+    milestone_ids: list[str], max_clauses: int = 3
+) -> st.SearchStrategy[AudienceDefinition]:
     items = st.recursive(
         leaves(milestone_ids),
-        lambda inner: st.builds(Group, clauses=clause_lists(inner)),
-        max_leaves=4,
+        lambda inner: st.builds(Group, clauses=clause_lists(inner, max_clauses)),
+        max_leaves=max(4, max_clauses),
     )
     return st.one_of(
-        st.builds(AudienceDefinition, clauses=clause_lists(items)),
+        st.builds(AudienceDefinition, clauses=clause_lists(items, max_clauses)),
         st.just(AudienceDefinition()),
     )
 
 
 @st.composite
-def journeys(draw: Any) -> JourneyGraph:
+def journeys(draw: Any, max_clauses: int = 3) -> JourneyGraph:
+    """Random journeys; each clause list holds at most ``max_clauses``."""
     inputs = draw(st.lists(st.sampled_from(INPUTS), unique=True, min_size=1, max_size=3))
     graph = JourneyGraph(Journey(name="Random", input_ids=tuple(inputs)))
     for n in range(draw(st.integers(1, 5))):
         existing = [m.id for m in graph.milestones_in_order() if not m.remaining]
         parent = draw(st.sampled_from([None, *existing]))
-        definition = draw(definitions(existing))
+        definition = draw(definitions(existing, max_clauses))
         graph.add_milestone(Milestone(name=f"M{n}", parent_id=parent, definition=definition))
     for parent_id in [None, *(m.id for m in graph.milestones_in_order())]:
         if graph.children(parent_id) and draw(st.booleans()):

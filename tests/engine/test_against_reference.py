@@ -8,10 +8,13 @@ leaves against the two reference results.
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.criteria import AudienceDefinition, Clause
+from app.engine import compiler
 from app.engine.estimates import estimate
 from app.engine.evaluation import evaluate_journey, latest_changes, stored_members
 
@@ -43,6 +46,20 @@ def test_memberships_equal_the_reference(backend: Backend, data, graph) -> None:
     result = evaluate_journey(backend.engine, graph, AS_OF)
     expected = Reference(data, graph, AS_OF).evaluate()
     _check(backend, graph, expected, result)
+
+
+@SETTINGS
+@given(data=datasets(), graph=journeys(max_clauses=7))
+def test_clause_lists_composed_as_balanced_trees_equal_the_reference(
+    backend: Backend, data, graph
+) -> None:
+    """Long clause lists are composed as balanced trees of steps (the compiler's
+    ``_balanced``): here every list of two or more is, and the random journeys have lists
+    of up to seven clauses, so their composition is checked against the reference too."""
+    backend.load(data)
+    with patch.object(compiler, "BALANCED_FROM", 2):
+        result = evaluate_journey(backend.engine, graph, AS_OF)
+    _check(backend, graph, Reference(data, graph, AS_OF).evaluate(), result)
 
 
 @SETTINGS

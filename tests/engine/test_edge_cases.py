@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from app.core.criteria import (
+    CLAUSES_MAX,
     AmountCondition,
     AudienceDefinition,
     AudienceMembershipCriterion,
@@ -28,6 +33,7 @@ from app.engine.evaluation import EvaluationResult, evaluate_journey, stored_mem
 
 from .conftest import Backend
 from .data import AS_OF, AS_OF_MS, BASE_MS, DAY, EPOCH, INPUTS, Attribute, Data, Event
+from .reference import Reference
 
 
 def define(*items: Any, joins: tuple[str, ...] = ()) -> AudienceDefinition:
@@ -445,3 +451,47 @@ def test_a_deeply_nested_definition_is_evaluated(backend: Backend) -> None:
     run = Run(backend, Data(users=people, events=events))
     assert run.each({"deep": definition}) == {"deep": expected}
     assert 10 < len(expected) < 50
+
+
+@contextmanager
+def _headroom(frames: int) -> Iterator[None]:
+    """At most ``frames`` more Python frames than the caller has: as a preview in a
+    worker thread, or an evaluation called from deeper code, would have."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + frames)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_the_longest_flat_definition_is_evaluated_in_a_shallow_stack(backend: Backend) -> None:
+    """As many clauses as the core accepts, in one list of And, Or and Exclude over every
+    kind of criterion (per-user tests included): compiling it must not need a frame a
+    clause (a flat list of ~95 overflowed the stack), and it matches the reference."""
+    people = users(120)
+    events = [Event(u, BASE_MS + u, event_name=f"E{u % 7}", platform=("iOS", "Web")[u % 2],
+                    country=("US", "FR", "DE")[u % 3]) for u in people]
+    events += [Event(u, BASE_MS + u, event_name=f"E{u % 5 + 7}") for u in people[::3]]
+    data = Data(users=people, events=events,
+                identities=[(u, "email", f"u{u}@example.com") for u in people[::4]])
+    kinds: list[Any] = [
+        lambda i: EventCriterion(event_name=f"E{i % 12}"),
+        lambda i: DeviceCriterion(platforms=(("iOS", "Web")[i % 2],)),
+        lambda i: IdentityCriterion(identity_type="email", present=i % 2 == 0),
+        lambda i: LocationCriterion(field="country", operator="equals",
+                                    value=("US", "FR", "DE")[i % 3]),
+        lambda i: EventCriterion(event_name=f"E{i % 12}", count_operator="<", count=1),
+    ]
+    joins = ("or", "and", "or", "exclude", "or", "or", "and")
+    definition = define(*(kinds[i % len(kinds)](i) for i in range(CLAUSES_MAX)),
+                        joins=tuple(joins[i % len(joins)] for i in range(CLAUSES_MAX)))
+    run = Run(backend, data)
+    milestone = run.add("long", definition)
+    expected = Reference(data, run.graph, AS_OF).evaluate()[milestone]
+    assert 10 < len(expected) < 110
+
+    with _headroom(400):
+        run.evaluate()
+
+    assert run.members(milestone) == expected
