@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.core.graph import JourneyGraph
+from app.core.models import JourneyDocument
 
 NODE_WIDTH = 232.0
 NODE_HEIGHT = 96.0
@@ -107,6 +108,21 @@ def auto_layout(graph: JourneyGraph, widths: Mapping[str, float] | None = None) 
             tops[child] = (depth + 1, child_top)
             child_top += heights[child] + ROW_GAP
     return Layout(milestones, outputs)
+
+
+def laid_out(document: JourneyDocument) -> JourneyDocument:
+    """``document`` with every milestone and output at its automatic place (a new
+    journey's, the demo account's)."""
+    layout = auto_layout(JourneyGraph.from_document(document))
+    milestones = tuple(
+        m.model_copy(update=dict(zip(("x", "y"), layout.milestones[m.id], strict=True)))
+        for m in document.milestones
+    )
+    outputs = tuple(
+        o.model_copy(update=dict(zip(("x", "y"), layout.outputs[o.id], strict=True)))
+        for o in document.outputs
+    )
+    return document.model_copy(update={"milestones": milestones, "outputs": outputs})
 
 
 def input_positions(count: int, journey_height: float) -> list[tuple[float, float]]:

@@ -17,8 +17,7 @@ from app.core.criteria import (
     LocationCriterion,
     TimeWindow,
 )
-from app.core.graph import JourneyGraph
-from app.core.layout import auto_layout
+from app.core.layout import laid_out
 from app.core.models import (
     REMAINING_USERS,
     Account,
@@ -79,21 +78,6 @@ def _did(event_name: str, days: int = 30, event_type: str = "custom_event") -> A
     return AudienceDefinition(clauses=(Clause(item=criterion),))
 
 
-def _laid_out(document: JourneyDocument) -> JourneyDocument:
-    """The document with every node placed by the automatic layout."""
-    graph = JourneyGraph.from_document(document)
-    layout = auto_layout(graph)
-    milestones = tuple(
-        m.model_copy(update=dict(zip(("x", "y"), layout.milestones[m.id], strict=True)))
-        for m in document.milestones
-    )
-    outputs = tuple(
-        o.model_copy(update=dict(zip(("x", "y"), layout.outputs[o.id], strict=True)))
-        for o in document.outputs
-    )
-    return document.model_copy(update={"milestones": milestones, "outputs": outputs})
-
-
 def _trial_to_paid() -> JourneyDocument:
     journey = Journey(
         id="jr-trial-to-paid",
@@ -117,7 +101,7 @@ def _trial_to_paid() -> JourneyDocument:
         Output(id="out-not-saved-braze", milestone_id=not_saved.id,
                connection_id="cn-braze", active=False),
     )
-    return _laid_out(JourneyDocument(
+    return laid_out(JourneyDocument(
         journey=journey,
         milestones=(signed_up, watched, saved, converted, not_saved),
         outputs=outputs,
@@ -142,7 +126,7 @@ def _california_promo() -> JourneyDocument:
         Output(id="out-california-facebook", milestone_id=california.id,
                connection_id="cn-facebook"),
     )
-    return _laid_out(JourneyDocument(
+    return laid_out(JourneyDocument(
         journey=journey, milestones=(everyone, california), outputs=outputs
     ))
 

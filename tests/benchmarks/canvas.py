@@ -27,10 +27,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition, Clause, EventCriterion, TimeWindow
+from app.core.layout import laid_out
 from app.core.models import Journey, JourneyDocument, Milestone, Output
 from app.ingest.demo_account import demo_account
 from app.ui import theme
-from app.ui.canvas.edits import laid_out
 from app.ui.main_window import MainWindow
 from tests.ui.demo import DemoStudio
 

@@ -77,3 +77,26 @@ def test_a_wide_card_pushes_the_next_column_right_and_nothing_overlaps() -> None
     assert layout[second.id][0] == plain[second.id][0] + 60.0
     # the third column starts after the widest card of the second: its output
     assert layout[third.id][0] == layout[second.id][0] + NODE_WIDTH + 40.0 + COLUMN_GAP
+
+
+def test_a_document_is_laid_out_by_the_core_for_the_canvas_and_the_demo_alike() -> None:
+    """One home for placing a whole journey document: the canvas (new journeys, the
+    benchmark) and the demo account use app.core.layout.laid_out, not copies of it."""
+    from app.core.layout import laid_out
+    from app.ingest import demo_account
+
+    graph = JourneyGraph(Journey(name="Funnel"))
+    first = graph.add_milestone(Milestone(name="Signed up"))
+    graph.add_milestone(Milestone(name="Watched", parent_id=first.id))
+    graph.add_output(Output(milestone_id=first.id, connection_id="cn"))
+    document = graph.document()
+
+    placed = laid_out(document)
+
+    layout = auto_layout(JourneyGraph.from_document(document))
+    assert {m.id: (m.x, m.y) for m in placed.milestones} == layout.milestones
+    assert {o.id: (o.x, o.y) for o in placed.outputs} == layout.outputs
+    assert placed.journey == document.journey
+    for journey in demo_account.demo_account().journeys:
+        assert laid_out(journey) == journey  # placed by it already
+    assert not hasattr(demo_account, "_laid_out")

@@ -12,9 +12,9 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.core.commands import CreateJourney
+from app.core.layout import laid_out
 from app.core.models import Journey, JourneyDocument, Milestone
 from app.studio import Studio
-from app.ui.canvas.edits import laid_out
 from app.ui.dialogs import NewJourneyDialog, RenameJourneyDialog
 from app.ui.main_window import MainWindow
 

@@ -263,19 +263,6 @@ def layout_command(graph: JourneyGraph,
     return Macro("Tidy up layout", [MoveNodes(graph.id, positions)])
 
 
-def laid_out(document: JourneyDocument) -> JourneyDocument:
-    """``document`` with every node at its automatic place."""
-    graph = JourneyGraph.from_document(document)
-    layout = auto_layout(graph)
-    milestones = tuple(m.model_copy(update=dict(zip(("x", "y"), layout.milestones[m.id],
-                                                    strict=True)))
-                       for m in document.milestones)
-    outputs = tuple(o.model_copy(update=dict(zip(("x", "y"), layout.outputs[o.id],
-                                                 strict=True)))
-                    for o in document.outputs)
-    return document.model_copy(update={"milestones": milestones, "outputs": outputs})
-
-
 def copy_name(state: AccountState, name: str) -> str:
     taken = {g.name.casefold() for g in state.journeys()}
     candidate = f"{name} copy"
