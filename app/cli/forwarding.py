@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from app.cli._arguments import interval, positive
 from app.cli._common import print_table
 from app.cli.evaluate import find_journey
+from app.core.commands import AddOutput, RemoveOutput, SetOutputActive
 from app.core.errors import NotFoundError, StudioError
 from app.core.graph import JourneyGraph
 from app.core.models import Output
@@ -107,7 +108,9 @@ def _register_deliveries(groups: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _register_output(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    output = groups.add_parser("output", help="how forwarding to each output stands; resume")
+    output = groups.add_parser(
+        "output", help="outputs: add, activate, deactivate, remove; how forwarding stands; resume"
+    )
     actions = output.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser(
         "list",
@@ -125,6 +128,26 @@ def _register_output(groups: argparse._SubParsersAction[argparse.ArgumentParser]
         "output", metavar="OUTPUT", help="the output's id or Journey/Milestone/Connection"
     )
     resume.set_defaults(handler=_output_resume)
+    add = actions.add_parser(
+        "add",
+        help="send a milestone's audience to a connection (active at once, as in the window)",
+    )
+    add.add_argument("audience", metavar="JOURNEY/MILESTONE",
+                     help="the audience: its journey and milestone, by name")
+    add.add_argument("connection", metavar="CONNECTION", help="the connection, by name or id")
+    add.add_argument("--inactive", action="store_true",
+                     help="add it inactive: nothing is sent until it is activated")
+    add.set_defaults(handler=_output_add)
+    for name, what in (
+        ("activate", "send again: the next run sends the difference with what the partner has"),
+        ("deactivate", "stop sending (the partner keeps its copy, which may go out of sync)"),
+        ("remove", "remove the output (the partner keeps its copy, which may go out of sync)"),
+    ):
+        action = actions.add_parser(name, help=what)
+        action.add_argument(
+            "output", metavar="OUTPUT", help="the output's id or Journey/Milestone/Connection"
+        )
+        action.set_defaults(handler=_output_change, change=name)
 
 
 # ------------------------------------------------------------------ naming outputs
@@ -551,6 +574,56 @@ def _output_resume(studio: Studio, args: argparse.Namespace) -> int:
     )
     inactive = "" if named.output.active else " The output is inactive: activate it to send."
     print(f"Forwarding to {named.label} resumed.{pending}{inactive}")
+    return 0
+
+
+def _output_add(studio: Studio, args: argparse.Namespace) -> int:
+    journey_name, slash, milestone_name = args.audience.rpartition("/")
+    if not slash:
+        raise NotFoundError(
+            f"“{args.audience}” is not JOURNEY/MILESTONE (e.g. “Trial to paid/Signed up”)."
+        )
+    graph = find_journey(studio, journey_name)
+    wanted = milestone_name.strip().casefold()
+    milestones = [m for m in graph.milestones_in_order() if m.name.casefold() == wanted]
+    if len(milestones) != 1:
+        names = ", ".join(f"“{m.name}”" for m in graph.milestones_in_order()) or "none"
+        raise NotFoundError(
+            f"“{graph.name}” has no milestone called “{milestone_name}”. Milestones: {names}."
+            if not milestones else
+            f"“{graph.name}” has {len(milestones)} milestones called “{milestone_name}”."
+        )
+    connections = studio.state.connections
+    connection = connections.get(args.connection) or next(
+        (c for c in connections.values() if c.name.casefold() == args.connection.casefold()),
+        None,
+    )
+    if connection is None:
+        names = ", ".join(f"“{c.name}”" for c in connections.values()) or "none"
+        raise NotFoundError(f"There is no connection “{args.connection}”. Connections: {names}.")
+    output = Output(milestone_id=milestones[0].id, connection_id=connection.id,
+                    active=not args.inactive)
+    studio.execute(AddOutput(graph.id, output))
+    state = "inactive" if args.inactive else "active: the next run sends its members"
+    print(f"Added {graph.name}/{milestones[0].name}/{connection.name} ({output.id}), {state}.")
+    return 0
+
+
+def _output_change(studio: Studio, args: argparse.Namespace) -> int:
+    named = find_output(studio, args.output)
+    warning = named.graph.out_of_sync_warning(named.id) if args.change != "activate" else None
+    if args.change == "remove":
+        studio.execute(RemoveOutput(named.graph.id, named.id))
+        print(f"Removed {named.label}.")
+    else:
+        active = args.change == "activate"
+        if named.output.active == active:
+            print(f"{named.label} is {'active' if active else 'inactive'} already.")
+            return 0
+        studio.execute(SetOutputActive(named.graph.id, named.id, active))
+        print(f"{named.label} is {'active' if active else 'inactive'} now.")
+    if warning:
+        print(warning)
     return 0
 
 
