@@ -27,17 +27,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from app.core.partners import PartnerSettings
 
 
-@dataclass(frozen=True)
-class Profile:
-    """A user as partners know them: the stable id and identities (type -> value)."""
+class Profile(NamedTuple):
+    """A user as partners know them: the stable id and identities (type -> value).
+
+    A named tuple rather than a dataclass: a large initial sync makes millions of
+    them, and a tuple is made several times faster.
+    """
 
     user_id: str
-    identities: Mapping[str, str] = field(default_factory=dict)
+    identities: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True)

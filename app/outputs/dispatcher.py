@@ -45,7 +45,6 @@ from app.outputs.registry import connector
 from app.store import deliveries, outbox
 from app.store.database import Database
 from app.store.deliveries import DeliveryRecord
-from app.store.delivery_tables import ADD, REMOVE
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ class Dispatcher:
                 sent_at=datetime.now(UTC),
                 remote_state=remote_state,
             )
-            outcome = self._send_with_retries(partner.send, delivery, target, report)
+            outcome = self._send_with_retries(partner.send, delivery, chunk, target, report)
             if isinstance(outcome, Delivered):
                 if outcome.remote_state is not None:
                     remote_state = dict(outcome.remote_state)
@@ -200,6 +199,7 @@ class Dispatcher:
         self,
         send: Callable[[Delivery], Outcome],
         delivery: Delivery,
+        chunk: outbox.Chunk,
         target: outbox.Target,
         report: DispatchReport,
     ) -> Outcome:
@@ -218,7 +218,7 @@ class Dispatcher:
                 outcome = RetryAfter(f"the connector failed: {type(failure).__name__}")
             latency = (time.perf_counter() - clock) * 1000
             report.requests += getattr(outcome, "requests", 1)
-            self._log(target, delivery, outcome, started, latency)
+            self._log(target, delivery, chunk, outcome, started, latency)
             if isinstance(outcome, RetryAfter):
                 report.retries += 1
                 # The wait may outlast the lease: take it again before sending more.
@@ -265,6 +265,7 @@ class Dispatcher:
         self,
         target: outbox.Target,
         delivery: Delivery,
+        chunk: outbox.Chunk,
         outcome: Outcome,
         started: datetime,
         latency_ms: float,
@@ -288,10 +289,6 @@ class Dispatcher:
         )
         with self.database.engine.begin() as connection:
             if isinstance(outcome, Delivered):
-                chunk = outbox.Chunk(tuple(
-                    [(REMOVE, _number(p)) for p in delivery.deletes]
-                    + [(ADD, _number(p)) for p in delivery.adds]
-                ))
                 outbox.record_delivered(connection, target, chunk, outcome.remote_state)
             deliveries.record(connection, entry)
         log.info(
@@ -337,17 +334,4 @@ def idempotency_key(output_id: str, generation: datetime | None, chunk: outbox.C
 
 def _profile(people: dict[int, tuple[str, dict[str, str]]], number: int) -> Profile:
     external, identities = people.get(number, (str(number), {}))
-    return _NumberedProfile(external, identities, number)
-
-
-@dataclass(frozen=True)
-class _NumberedProfile(Profile):
-    """A profile that remembers the store's number of its user (to record the delivery)."""
-
-    number: int = 0
-
-
-def _number(profile: Profile) -> int:
-    assert isinstance(profile, _NumberedProfile)
-    return profile.number
-
+    return Profile(external, identities)
