@@ -40,6 +40,8 @@ class InspectorActions(Protocol):
 
     def toggle_output(self, output_id: str) -> None: ...
 
+    def resume_output(self, output_id: str) -> None: ...
+
     def delete_selection(self) -> None: ...
 
 
@@ -97,11 +99,17 @@ class Inspector(QWidget):
         """The audience size of the shown milestone, or the journey's population."""
         self.change_label: QLabel | None = None
         """Adds and drops of the shown milestone since the previous evaluation."""
+        self.sending_label: QLabel | None = None
+        """What was sent to the shown output's partner and what is pending."""
+        self.fault_label: QLabel | None = None
+        """"Faulted: <reason>" while forwarding to the shown output is paused."""
+        self.resume_button: QPushButton | None = None
         scene.selectionChanged.connect(self.refresh)
         # Updated in place: a rebuild would take the name field from under the cursor.
         scene.figuresChanged.connect(self.refresh_figures)
         scene.contentChanged.connect(self.refresh)
         scene.graphChanged.connect(self.refresh)
+        scene.forwardingChanged.connect(self._refresh_forwarding)
         self.refresh()
 
     @property
@@ -112,6 +120,9 @@ class Inspector(QWidget):
         self.name_field = None
         self.size_label = None
         self.change_label = None
+        self.sending_label = None
+        self.fault_label = None
+        self.resume_button = None
         while self._layout.count():
             item = self._layout.takeAt(0)
             if item is None:
@@ -153,14 +164,17 @@ class Inspector(QWidget):
     def _section(self, text: str) -> None:
         self._layout.addWidget(_label(text.upper(), "inspectorSection"))
 
-    def _status_header(self, caption: str, status: str, *, active: bool) -> None:
-        """The caption of a milestone or output view, with its Active/Inactive chip at the right."""
+    def _status_header(self, caption: str, status: str, *, active: bool,
+                       faulted: bool = False) -> None:
+        """The caption of a milestone or output view, with its Active/Inactive (or Faulted)
+        chip at the right."""
         header = QHBoxLayout()
         header.addWidget(_label(caption, "inspectorSection"))
         header.addStretch(1)
         chip = _label(status, "statusChip")
         chip.setFixedHeight(20)  # the style sheet rounds it into a pill: radius 10
         chip.setProperty("active", active)
+        chip.setProperty("faulted", faulted)
         header.addWidget(chip)
         self._layout.addLayout(header)
 
@@ -281,17 +295,20 @@ class Inspector(QWidget):
     def _show_output(self, output_id: str) -> None:
         graph = self._scene.graph
         assert graph is not None
-        card = cards.output_card(graph, self.state, output_id)
+        card = self._scene.output_card(output_id)
         output = graph.output(output_id)
         self._clear()
         self.shown = ("output", output_id)
-        self._status_header("OUTPUT", card.status, active=card.active)
+        self._status_header("OUTPUT", card.status, active=card.active, faulted=card.faulted)
         self._layout.addWidget(_label(card.connection_name, "inspectorTitle", True))
         self._layout.addWidget(_label(card.partner_label, "inspectorText"))
         self._rule()
         self._section("Audience")
         self._layout.addWidget(_label(graph.milestone(output.milestone_id).name,
                                       "inspectorText", True))
+        self._rule()
+        self._section("Sending")
+        self._show_sending(output_id, card)
         self._rule()
         self._layout.addWidget(_button("Deactivate" if output.active else "Activate",
                                        lambda: self._actions.toggle_output(output_id)))
@@ -302,6 +319,43 @@ class Inspector(QWidget):
         self._layout.addWidget(_button("Remove output", self._actions.delete_selection,
                                        "dangerButton"))
         self._layout.addStretch(1)
+
+    def _show_sending(self, output_id: str, card: cards.OutputCard) -> None:
+        """How forwarding stands: the fault and Resume, or what was sent and is pending."""
+        self.fault_label = None
+        self.resume_button = None
+        forwarding = card.forwarding
+        if forwarding is not None and forwarding.faulted:
+            box = QFrame()
+            box.setObjectName("faultBox")
+            inner = QVBoxLayout(box)
+            inner.setContentsMargins(12, 10, 12, 12)
+            inner.setSpacing(6)
+            self.fault_label = _label(forwarding.fault_text, "faultText", True)
+            inner.addWidget(self.fault_label)
+            inner.addWidget(_label(
+                "Forwarding to this partner is paused. Nothing is lost: Resume sends what "
+                f"is waiting ({forwarding.pending:,} changes).", "faultHint", True))
+            self.resume_button = _button("Resume", lambda: self._actions.resume_output(output_id),
+                                         "resumeButton")
+            self.resume_button.setToolTip("Clear the fault and send what is pending now")
+            inner.addWidget(self.resume_button)
+            self._layout.addWidget(box)
+            return
+        if not card.active:
+            text = "Inactive: nothing is sent until you activate it."
+        else:
+            text = card.sending_text
+        self.sending_label = _label(text, "inspectorText", True)
+        self._layout.addWidget(self.sending_label)
+        if forwarding is not None and forwarding.last_delivered_at is not None:
+            when = forwarding.last_delivered_at.astimezone().strftime("%d %b, %H:%M")
+            self._layout.addWidget(_label(f"Last delivery {when}", "inspectorHint"))
+
+    def _refresh_forwarding(self) -> None:
+        """New forwarding states: rebuild an output view (a fault or Resume may come or go)."""
+        if self.shown[0] == "output":
+            self.refresh()
 
     def refresh_figures(self) -> None:
         """Show the latest audience figures in the labels already on show."""

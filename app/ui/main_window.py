@@ -62,6 +62,7 @@ from app.ui.dialogs import (
     RenameJourneyDialog,
 )
 from app.ui.evaluation import EvaluationRunner, JourneyFigures, evaluator_of
+from app.ui.forwarding import ForwardingRunner, ForwardingSnapshot, changes_forwarding, forwarder_of
 from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
@@ -155,6 +156,9 @@ class MainWindow(QMainWindow):
         self.banner.follow(self.undo_stack)
         self.evaluations = EvaluationRunner(evaluator_of(studio), self)
         """Audience sizes of the shown journey, calculated in the background."""
+        self.forwarding = ForwardingRunner(forwarder_of(studio), self)
+        """Every journey with an active output, evaluated and sent to partners in the
+        background: on a schedule, after edits, on Resume."""
 
         canvas = QWidget()
         canvas.setObjectName("canvasArea")
@@ -201,6 +205,7 @@ class MainWindow(QMainWindow):
                                self.export_png_action])
         self._connect_canvas()
         self._connect_evaluations()
+        self._connect_forwarding()
         self.panel.journeySelected.connect(self.show_journey)
         self.panel.newRequested.connect(self.new_journey)
         self.panel.renameRequested.connect(self.rename_journey)
@@ -209,6 +214,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.cleanChanged.connect(self.header.set_saved)
         self._restore_settings()
         self.panel.select_first()
+        self.forwarding.start()
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -236,6 +242,24 @@ class MainWindow(QMainWindow):
         runner.figuresChanged.connect(self._show_figures)
         runner.finished.connect(self._on_evaluated)
         runner.failed.connect(self._on_evaluation_failed)
+
+    def _connect_forwarding(self) -> None:
+        runner = self.forwarding
+        runner.finished.connect(self._on_forwarded)
+        self.controller.applied.connect(self._after_edit)
+
+    def _after_edit(self, command: Command) -> None:
+        """An edit that may change an audience or what an output receives: forward soon."""
+        if changes_forwarding(command):
+            self.forwarding.request()
+
+    def _on_forwarded(self, snapshot: ForwardingSnapshot) -> None:
+        """A run (or the first read) came back: cards, inspector and log follow."""
+        self.scene.set_forwarding(snapshot.forwarding)
+
+    def resume_output(self, output_id: str) -> None:
+        """Resume (inspector, context menu): clear the fault and send what is pending."""
+        self.forwarding.resume(output_id)
 
     def _show_figures(self, journey_id: str) -> None:
         figures: JourneyFigures | None = self.evaluations.figures(journey_id)
@@ -590,6 +614,11 @@ class MainWindow(QMainWindow):
                 menu.actions()[0].setText("Rename milestone…")
         elif kind == "output" and graph.has_output(node_id):
             active = graph.output(node_id).active
+            forwarding = self.scene.forwarding(node_id)
+            if forwarding is not None and forwarding.faulted:
+                resume = menu.addAction("Resume forwarding", lambda: self.resume_output(node_id))
+                resume.setToolTip(forwarding.fault_text)
+                menu.addSeparator()
             menu.addAction("Deactivate output" if active else "Activate output",
                            lambda: self.toggle_output(node_id))
             menu.addSeparator()
@@ -783,6 +812,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout and stop listening to the domain."""
         self.save_settings()
+        self.forwarding.shutdown()
         self.evaluations.shutdown()
         self.scene.close()
         self.watcher.close()

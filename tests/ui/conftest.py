@@ -21,6 +21,7 @@ from app.ui import theme
 from app.ui.main_window import MainWindow
 
 from .demo import DemoStudio
+from .partner import FakePartner
 
 TRIAL = "jr-trial-to-paid"
 
@@ -50,6 +51,17 @@ def light_theme(qapp: QApplication) -> Iterator[None]:
     _light(qapp)
     yield
     _light(qapp)
+
+
+@pytest.fixture(autouse=True)
+def partner(monkeypatch: pytest.MonkeyPatch) -> FakePartner:
+    """Every partner is this stand-in: a window forwards in the background on its own, and
+    a test never reaches the demo's webhook address or a real service."""
+    from app.outputs import dispatcher
+
+    stand_in = FakePartner()
+    monkeypatch.setattr(dispatcher, "connector", lambda kind: stand_in)
+    return stand_in
 
 
 @pytest.fixture

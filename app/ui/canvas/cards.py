@@ -14,6 +14,7 @@ and passes in when it builds a milestone's card.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.core.account import AccountState
 from app.core.criteria import describe
@@ -122,28 +123,91 @@ class MilestoneCard:
         return "\n".join(lines)
 
 
+FAULTED = "Faulted"
+NOT_SENT_YET = "Not sent yet"
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """How sending an output's audience to its partner stands, as plain values (from the
+    studio's ``OutputForwarding`` after each forwarding run)."""
+
+    fault_reason: str | None = None
+    """Why forwarding is paused (None: it is not)."""
+    pending_adds: int = 0
+    pending_deletes: int = 0
+    partner_holds: int = 0
+    """How many people the partner holds, as its acknowledged deliveries say."""
+    last_delivered_at: datetime | None = None
+
+    @property
+    def faulted(self) -> bool:
+        return self.fault_reason is not None
+
+    @property
+    def pending(self) -> int:
+        return self.pending_adds + self.pending_deletes
+
+    @property
+    def sent(self) -> bool:
+        return self.last_delivered_at is not None or self.partner_holds > 0
+
+    @property
+    def summary(self) -> str:
+        """``Sent 295 · 3 pending``, ``Sent 295``, ``Not sent yet · 295 pending``."""
+        head = f"Sent {self.partner_holds:,}" if self.sent else NOT_SENT_YET
+        return f"{head} · {self.pending:,} pending" if self.pending else head
+
+    @property
+    def fault_text(self) -> str:
+        return f"{FAULTED}: {self.fault_reason}" if self.fault_reason is not None else ""
+
+
 @dataclass(frozen=True)
 class OutputCard:
     connection_name: str
     partner: str
     partner_label: str
     active: bool
+    forwarding: Forwarding | None = None
+    """The latest forwarding state (None: forwarding has not seen this output)."""
+
+    @property
+    def faulted(self) -> bool:
+        return self.forwarding is not None and self.forwarding.faulted
 
     @property
     def status(self) -> str:
-        return status_text(self.active)
+        """``Active`` / ``Inactive``; ``Faulted`` while forwarding to it is paused."""
+        return FAULTED if self.faulted else status_text(self.active)
+
+    @property
+    def sending_text(self) -> str:
+        """``Sent 295 · 3 pending`` or ``Not sent yet`` (active outputs only), else ""."""
+        if not self.active:
+            return ""
+        return self.forwarding.summary if self.forwarding is not None else NOT_SENT_YET
 
     @property
     def detail(self) -> str:
-        """The second line: the partner, unless the connection is already named after it."""
+        """The second line: the partner (unless the connection is already named after it),
+        then how sending stands."""
         same = self.partner_label.casefold() == self.connection_name.casefold()
-        return "" if same else self.partner_label
+        return " · ".join(t for t in ("" if same else self.partner_label, self.sending_text)
+                          if t)
 
     def texts(self) -> tuple[str, ...]:
         return tuple(t for t in (self.connection_name, self.detail, self.status) if t)
 
     def tooltip(self) -> str:
-        return f"{self.connection_name} ({self.partner_label})\n{self.status} output"
+        lines = [f"{self.connection_name} ({self.partner_label})", f"{status_text(self.active)} "
+                 "output"]
+        if self.forwarding is not None and self.forwarding.faulted:
+            lines.append(self.forwarding.fault_text)
+            lines.append("Forwarding is paused: right-click › Resume forwarding")
+        elif self.sending_text:
+            lines.append(self.sending_text)
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -185,17 +249,19 @@ def milestone_card(graph: JourneyGraph, milestone_id: str,
     )
 
 
-def output_card(graph: JourneyGraph, state: AccountState, output_id: str) -> OutputCard:
+def output_card(graph: JourneyGraph, state: AccountState, output_id: str,
+                forwarding: Forwarding | None = None) -> OutputCard:
     output = graph.output(output_id)
     connection = state.connections.get(output.connection_id)
     if connection is None:
         return OutputCard("Missing connection", "", "Set it up again in Connections",
-                          output.active)
+                          output.active, forwarding)
     return OutputCard(
         connection_name=connection.name,
         partner=connection.partner,
         partner_label=PARTNER_LABELS.get(connection.partner, connection.partner),
         active=output.active,
+        forwarding=forwarding,
     )
 
 

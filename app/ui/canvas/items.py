@@ -123,19 +123,29 @@ def chip_width(text: str, height: float) -> float:
 
 
 def draw_chip(painter: QPainter, right: float, top: float, height: float, text: str,
-              active: bool, palette: Theme) -> QRectF:
-    """A status pill ending at ``right``: filled dot + "Active", or hollow dot + "Inactive"."""
+              active: bool, palette: Theme, *, faulted: bool = False) -> QRectF:
+    """A status pill ending at ``right``: filled dot + "Active", or hollow dot + "Inactive";
+    ``faulted``: a red pill with a warning sign ("Faulted"), not told by colour alone."""
     width = chip_width(text, height)
     rect = QRectF(right - width, top, width, height)
-    background = palette.color("success_soft" if active else "neutral_soft")
-    foreground = palette.color("success_text" if active else "neutral_text")
+    if faulted:
+        background, foreground = palette.color("danger_soft"), palette.color("danger")
+    else:
+        background = palette.color("success_soft" if active else "neutral_soft")
+        foreground = palette.color("success_text" if active else "neutral_text")
     painter.save()
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(background)
     painter.drawRoundedRect(rect, height / 2, height / 2)
-    dot_color = palette.color("success") if active else foreground
-    glyphs.dot(painter, QPointF(rect.left() + height * 0.5, rect.center().y()), height * 0.16,
-               dot_color, hollow=not active)
+    if faulted:
+        side = height * 0.6
+        icons.paint_icon(painter, QRectF(rect.left() + height * 0.45 - side / 2,
+                                         rect.center().y() - side / 2, side, side),
+                         "warning", foreground)
+    else:
+        dot_color = palette.color("success") if active else foreground
+        glyphs.dot(painter, QPointF(rect.left() + height * 0.5, rect.center().y()),
+                   height * 0.16, dot_color, hollow=not active)
     text_rect = rect.adjusted(height * 0.8, 0, -height * 0.35, 0)
     _draw_text(painter, text_rect, text, foreground, chip_font(height))
     painter.restore()
@@ -584,10 +594,13 @@ class OutputItem(CardItem):
         return theme.font(11.5)
 
     def paint_card(self, painter: QPainter, palette: Theme) -> None:
-        """Name on top at full width (names are long); status chip and partner below."""
+        """Name on top at full width (names are long); status chip and partner below.
+        A faulted output gets a red stripe and border: forwarding to it is paused."""
         card = self.card()
         body = self.body()
         self.card_frame(painter, palette)
+        if card.faulted:
+            self._fault_frame(painter, palette)
         tint = (theme.brand_tint(theme.PARTNER_TINTS.get(card.partner, theme.OTHER_PARTNER_TINT))
                 if card.active else palette.color("neutral_text"))
         tile = QRectF(8, (body.height() - 28) / 2, 28, 28)
@@ -600,10 +613,25 @@ class OutputItem(CardItem):
                    palette.color("text"), self.name_font())
         chip_right = left + chip_width(card.status, self.CHIP_HEIGHT)
         draw_chip(painter, chip_right, self.CHIP_TOP, self.CHIP_HEIGHT, card.status,
-                  card.active, palette)
+                  card.active, palette, faulted=card.faulted)
         if card.detail:
             self._text(painter, QRectF(chip_right + 7, 22, body.right() - chip_right - 17, 17),
                        card.detail, palette.color("text_subtle"), self.detail_font())
+
+    def _fault_frame(self, painter: QPainter, palette: Theme) -> None:
+        """A red stripe down the left edge and a red border (unless selected or hovered,
+        which keep their accent border)."""
+        clip = QPainterPath()
+        clip.addRoundedRect(self.body(), self.RADIUS, self.RADIUS)
+        painter.save()
+        if not (self.isSelected() or self._hovered or self.drop_state is not None):
+            painter.setPen(QPen(palette.color("danger_border"), 1.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.body().adjusted(0.5, 0.5, -0.5, -0.5), self.RADIUS,
+                                    self.RADIUS)
+        painter.setClipPath(clip)
+        painter.fillRect(QRectF(0, 0, 3.5, self.size().height()), palette.color("danger"))
+        painter.restore()
 
 
 class InputItem(CardItem):

@@ -90,6 +90,8 @@ class JourneyScene(QGraphicsScene):
     contextMenuRequested = Signal(str, str, QPoint, QPointF)
     """(kind "milestone" | "output" | "", id, screen position, scene position)."""
     figuresChanged = Signal()
+    forwardingChanged = Signal()
+    """New forwarding states of outputs (faults, what was sent): read :meth:`forwarding`."""
     """Audience sizes arrived, or started or stopped being recalculated."""
     revealRequested = Signal(QRectF)
     """A node was just created here: the views scroll this scene rect into sight."""
@@ -117,6 +119,8 @@ class JourneyScene(QGraphicsScene):
         self._figures: dict[str, cards.AudienceFigures] = {}
         self._population: cards.AudienceFigures | None = None
         self._calculating = False
+        self._forwarding: dict[str, cards.Forwarding] = {}
+        """Output id -> how forwarding to it stands, for every journey (ids are unique)."""
         self.selectionChanged.connect(self.dismiss_hint)
 
     def set_state(self, state: AccountState) -> None:
@@ -208,7 +212,27 @@ class JourneyScene(QGraphicsScene):
         self._refit()
 
     def output_card(self, output_id: str) -> cards.OutputCard:
-        return cards.output_card(self._require_graph(), self._state, output_id)
+        return cards.output_card(self._require_graph(), self._state, output_id,
+                                 self._forwarding.get(output_id))
+
+    # ------------------------------------------------------------------ forwarding
+
+    def forwarding(self, output_id: str) -> cards.Forwarding | None:
+        """How forwarding to an output stands after the latest run (None: not known)."""
+        return self._forwarding.get(output_id)
+
+    def set_forwarding(self, states: Mapping[str, cards.Forwarding]) -> None:
+        """Take the forwarding state of every output (after a forwarding run): the cards
+        of those on show are repainted where it changed."""
+        changed = {o for o in set(states) | set(self._forwarding)
+                   if states.get(o) != self._forwarding.get(o)}
+        self._forwarding = dict(states)
+        if not changed:
+            return
+        for output_id in changed & set(self.output_items):
+            self.output_items[output_id].update()
+        self._refit()
+        self.forwardingChanged.emit()
 
     def input_card(self, input_id: str) -> cards.InputCard:
         return cards.input_card(self._state, input_id)

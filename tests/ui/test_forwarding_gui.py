@@ -1,0 +1,115 @@
+"""Forwarding in the window: what was sent and faults on the output cards and in the
+inspector, Resume, the background runs (DESIGN.md sections 1 and 6).
+
+The window runs forwarding on its own (``window.forwarding``); tests start a run
+with ``run_now`` and wait for its ``finished`` signal. The partner is the
+in-process stand-in of ``tests/ui/partner.py``, told how to answer.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from app.studio import Studio
+from app.ui.canvas.cards import OutputCard
+from app.ui.forwarding import ForwardingSnapshot
+from app.ui.main_window import MainWindow
+
+from .partner import FakePartner, Fault
+
+WAIT_MS = 20_000
+SIGNED_UP = "ms-signed-up"
+CRM = "out-trial-crm"
+REFUSED = "the partner refused the credentials (HTTP 401)"
+
+
+def forward(qtbot: QtBot, window: MainWindow) -> ForwardingSnapshot:
+    """Run forwarding now and wait for its result on the GUI thread."""
+    runner = window.forwarding
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=WAIT_MS)
+    with qtbot.waitSignal(runner.finished, timeout=WAIT_MS) as blocker:
+        runner.run_now()
+    snapshot = blocker.args[0]
+    assert isinstance(snapshot, ForwardingSnapshot)
+    return snapshot
+
+
+def card(window: MainWindow, output_id: str) -> OutputCard:
+    return window.scene.output_items[output_id].card()
+
+
+def select_output(qtbot: QtBot, window: MainWindow, output_id: str) -> None:
+    """Click the output card (its name, away from the Active badge)."""
+    item = window.scene.output_items[output_id]
+    window.view.centerOn(item)
+    point = window.view.mapFromScene(item.mapToScene(item.body().center().x(), 10))
+    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, point)
+    qtbot.waitUntil(lambda: window.inspector.shown == ("output", output_id), timeout=WAIT_MS)
+
+
+def test_a_run_sends_the_audience_and_the_card_says_how_many(
+    qtbot: QtBot, editor: MainWindow, partner: FakePartner
+) -> None:
+    assert card(editor, CRM).sending_text == "Not sent yet"
+    forward(qtbot, editor)
+    held = len(partner.audiences[SIGNED_UP])
+    assert held > 0, "the demo's first milestone has members"
+    shown = card(editor, CRM)
+    assert shown.sending_text == f"Sent {held:,}"
+    assert f"Sent {held:,}" in " ".join(editor.scene.output_items[CRM].texts())
+    select_output(qtbot, editor, CRM)
+    assert editor.inspector.sending_label is not None
+    assert editor.inspector.sending_label.text() == f"Sent {held:,}"
+
+
+def test_a_fault_shows_on_the_card_and_in_the_inspector_and_resume_delivers(
+    qtbot: QtBot, editor: MainWindow, stored_studio: Studio, partner: FakePartner
+) -> None:
+    partner.always = Fault(REFUSED, status=401)
+    snapshot = forward(qtbot, editor)
+    assert CRM in snapshot.faulted
+    faulted = card(editor, CRM)
+    assert faulted.status == "Faulted"
+    assert f"Faulted: {REFUSED}" in editor.scene.output_items[CRM].tooltip()
+    select_output(qtbot, editor, CRM)
+    inspector = editor.inspector
+    assert inspector.fault_label is not None and inspector.resume_button is not None
+    assert inspector.fault_label.text() == f"Faulted: {REFUSED}"
+    label = inspector.fault_label
+    qtbot.waitUntil(label.isVisible, timeout=WAIT_MS)
+
+    partner.always = None  # the credentials were fixed
+    button = inspector.resume_button
+    qtbot.waitUntil(button.isVisible, timeout=WAIT_MS)
+    with qtbot.waitSignal(editor.forwarding.finished, timeout=WAIT_MS):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton,
+                         pos=QPoint(8, 8))
+    held = len(partner.audiences[SIGNED_UP])
+    assert held > 0
+    assert not card(editor, CRM).faulted
+    assert card(editor, CRM).sending_text == f"Sent {held:,}"
+    assert not stored_studio.output_forwarding()[CRM].faulted
+    assert inspector.shown == ("output", CRM) and inspector.fault_label is None
+    assert inspector.sending_label is not None
+    assert inspector.sending_label.text() == f"Sent {held:,}"
+
+
+def test_the_context_menu_of_a_faulted_output_offers_resume(
+    qtbot: QtBot, editor: MainWindow, partner: FakePartner
+) -> None:
+    menu = editor.context_menu("output", CRM)
+    assert menu is not None
+    assert "Resume forwarding" not in [a.text() for a in menu.actions()]
+    partner.always = Fault(REFUSED, status=401)
+    forward(qtbot, editor)
+    menu = editor.context_menu("output", CRM)
+    assert menu is not None
+    resume = next(a for a in menu.actions() if a.text() == "Resume forwarding")
+    partner.always = None
+    with qtbot.waitSignal(editor.forwarding.finished, timeout=WAIT_MS):
+        resume.trigger()
+    assert not card(editor, CRM).faulted
+    assert partner.audiences[SIGNED_UP]
