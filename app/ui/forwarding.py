@@ -89,6 +89,7 @@ class ForwardingSnapshot:
     """One run's outcome and how forwarding stands after it, as plain values."""
 
     finished_at: datetime
+    started_at: datetime | None = None
     forwarding: Mapping[str, Forwarding] = field(
         default_factory=lambda: MappingProxyType({}))
     """Output id -> its forwarding state (every output forwarding has seen)."""
@@ -173,6 +174,10 @@ class ForwardingRunner(QObject):
 
     def is_running(self) -> bool:
         return self._task is not None
+
+    def is_scheduled(self) -> bool:
+        """Whether a run waits for the quiet after an edit (or the first run)."""
+        return self._debounce.isActive()
 
     # ------------------------------------------------------------------ scheduling
 
@@ -296,6 +301,7 @@ class ForwardingRunner(QObject):
 def _run(studio: ForwardingStudio, *, run: bool, resume: list[str],
          cancelled: Callable[[], bool], options: Mapping[str, Any]) -> ForwardingSnapshot:
     """The work of one task, off the GUI thread: resume, run, then read the state."""
+    started_at = datetime.now(UTC)
     resumed = tuple(o for o in resume if studio.resume_output(o))
     evaluations: tuple[Any, ...] = ()
     delivered = 0
@@ -308,6 +314,7 @@ def _run(studio: ForwardingStudio, *, run: bool, resume: list[str],
     states = studio.output_forwarding()
     return ForwardingSnapshot(
         finished_at=datetime.now(UTC),
+        started_at=started_at,
         forwarding=MappingProxyType({o: forwarding_view(s) for o, s in states.items()}),
         deliveries=tuple(studio.deliveries(limit=LOG_LIMIT)),
         evaluations=evaluations,
@@ -316,3 +323,46 @@ def _run(studio: ForwardingStudio, *, run: bool, resume: list[str],
         ran=run,
         resumed=resumed,
     )
+
+
+def utc(moment: datetime) -> datetime:
+    """A stored moment as an aware UTC time (the store may hand back naive UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def sent_in_run(snapshot: ForwardingSnapshot) -> dict[str, int]:
+    """Output id -> the adds and deletes its partner acknowledged during this run."""
+    if not snapshot.ran or snapshot.started_at is None:
+        return {}
+    since = utc(snapshot.started_at)
+    sent: dict[str, int] = {}
+    for record in snapshot.deliveries:
+        if record.outcome == "delivered" and utc(record.started_at) >= since:
+            sent[record.output_id] = sent.get(record.output_id, 0) + record.adds + record.deletes
+    return sent
+
+
+def run_summary(snapshot: ForwardingSnapshot, name_of: Callable[[str], str]
+                ) -> tuple[str, str]:
+    """The status bar's line after a run and its level ("error" for a fault, else ""):
+    what was sent, then a fault this run met (in the danger colour: it needs the
+    marketer); ``name_of`` names an output by its connection."""
+    sent = sent_in_run(snapshot)
+    parts = [f"{count:,} to {name_of(o)}" for o, count in sent.items()]
+    sent_text = ("Sent " + ", ".join(parts[:2])
+                 + (f" and {len(parts) - 2} more" if len(parts) > 2 else "")) if parts else ""
+    if snapshot.faulted:
+        output_id, reason = next(iter(snapshot.faulted.items()))
+        more = len(snapshot.faulted) - 1
+        tail = f" (and {more} more)" if more else ""
+        fault = f"Forwarding to {name_of(output_id)} paused: {reason}{tail}"
+        return (f"{sent_text} · {fault}" if sent_text else fault), "error"
+    if sent_text:
+        return sent_text, ""
+    faulted = [o for o, state in snapshot.forwarding.items() if state.faulted]
+    if faulted:
+        reason = snapshot.forwarding[faulted[0]].fault_reason
+        return f"Forwarding to {name_of(faulted[0])} paused: {reason}", "error"
+    if not snapshot.ran:
+        return "", ""
+    return f"Partners up to date · {snapshot.finished_at.astimezone():%H:%M}", ""

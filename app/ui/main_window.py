@@ -62,12 +62,19 @@ from app.ui.dialogs import (
     RenameJourneyDialog,
 )
 from app.ui.evaluation import EvaluationRunner, JourneyFigures, evaluator_of
-from app.ui.forwarding import ForwardingRunner, ForwardingSnapshot, changes_forwarding, forwarder_of
+from app.ui.forwarding import (
+    ForwardingRunner,
+    ForwardingSnapshot,
+    changes_forwarding,
+    forwarder_of,
+    interval_minutes,
+    run_summary,
+)
 from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
 from app.ui.preview import estimator_of
-from app.ui.status import AudienceMeter, DatabaseLabel, EvaluatedLabel
+from app.ui.status import AudienceMeter, DatabaseLabel, EvaluatedLabel, ForwardingStatus
 from app.ui.undo import EditController, HistoryView
 
 log = logging.getLogger(__name__)
@@ -197,6 +204,10 @@ class MainWindow(QMainWindow):
         status.setSizeGripEnabled(False)
         status.addWidget(self.database_label)
         status.addWidget(self.evaluated_label)
+        self.forwarding_status = ForwardingStatus(interval_minutes())
+        """What forwarding is doing, and how often it runs."""
+        self.forwarding_status.setVisible(self.forwarding.enabled)
+        status.addWidget(self.forwarding_status, 1)
         status.addPermanentWidget(self.meter)
 
         self._build_menus()
@@ -245,7 +256,12 @@ class MainWindow(QMainWindow):
 
     def _connect_forwarding(self) -> None:
         runner = self.forwarding
+        runner.started.connect(self.forwarding_status.show_running)
         runner.finished.connect(self._on_forwarded)
+        runner.failed.connect(
+            lambda message: self.forwarding_status.show_result(
+                f"Could not forward: {message}", "error"))
+        self.forwarding_status.intervalChanged.connect(runner.set_interval)
         self.controller.applied.connect(self._after_edit)
 
     def _after_edit(self, command: Command) -> None:
@@ -256,6 +272,14 @@ class MainWindow(QMainWindow):
     def _on_forwarded(self, snapshot: ForwardingSnapshot) -> None:
         """A run (or the first read) came back: cards, inspector and log follow."""
         self.scene.set_forwarding(snapshot.forwarding)
+        self.forwarding_status.show_result(*run_summary(snapshot, self.output_name))
+
+    def output_name(self, output_id: str) -> str:
+        """An output as the marketer knows it: its connection's name."""
+        for graph in self.studio.state.journeys():
+            if graph.has_output(output_id):
+                return self.studio.state.connection_name(graph.output(output_id).connection_id)
+        return "a removed output"
 
     def resume_output(self, output_id: str) -> None:
         """Resume (inspector, context menu): clear the fault and send what is pending."""

@@ -14,8 +14,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QSpinBox,
+    QWidget,
+)
 
 from app.core.account import AccountState
 from app.ui.bridge import AccountWatcher
@@ -177,3 +184,63 @@ class EvaluatedLabel(QLabel):
         tomorrow = (local_now + timedelta(days=1)).replace(hour=0, minute=0, second=2,
                                                            microsecond=0)
         self.midnight.start(max(1000, int((tomorrow - local_now).total_seconds() * 1000)))
+
+
+FORWARDING = "Forwarding…"
+
+
+class ForwardingStatus(QWidget):
+    """How sending to partners goes: "Forwarding…" while a run is on, then what it did
+    ("Sent 295 to CRM webhook", "Forwarding to Braze paused: …"), and how often it runs
+    (a spin box of minutes)."""
+
+    intervalChanged = Signal(int)
+
+    def __init__(self, minutes: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("forwardingStatus")
+        self.label = QLabel()
+        self.label.setObjectName("forwardingLabel")
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label.setMinimumWidth(80)
+        self.interval = QSpinBox()
+        self.interval.setObjectName("forwardingInterval")
+        self.interval.setRange(1, 24 * 60)
+        self.interval.setSuffix(" min")
+        self.interval.setFixedWidth(76)
+        self.interval.setValue(minutes)
+        self.interval.setAccessibleName("Send to partners every (minutes)")
+        self.interval.setToolTip(
+            "While this window is open, journeys with an active output are evaluated and "
+            "sent to their partners this often, and soon after each edit.")
+        self.interval.setKeyboardTracking(False)
+        self.interval.valueChanged.connect(self.intervalChanged)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 0, 6, 0)
+        layout.setSpacing(8)
+        caption = QLabel("Send to partners every")
+        caption.setObjectName("meterCaption")
+        caption.setBuddy(self.interval)
+        layout.addWidget(self.label, 1)
+        layout.addSpacing(8)
+        layout.addWidget(caption)
+        layout.addWidget(self.interval)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def show_running(self) -> None:
+        self._show(FORWARDING, "")
+
+    def show_result(self, text: str, level: str = "") -> None:
+        """``level``: "" (quiet) or "error" (a fault, in the danger colour)."""
+        self._show(text, level)
+
+    def _show(self, text: str, level: str) -> None:
+        self.label.setText(text)
+        self.label.setToolTip(text)
+        if self.label.property("level") != level:
+            self.label.setProperty("level", level)
+            self.label.style().unpolish(self.label)
+            self.label.style().polish(self.label)

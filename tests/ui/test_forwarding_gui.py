@@ -8,21 +8,35 @@ in-process stand-in of ``tests/ui/partner.py``, told how to answer.
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from app.core.commands import SetCriteria
+from app.core.criteria import AudienceDefinition, Clause, EventCriterion, TimeWindow
 from app.studio import Studio
 from app.ui.canvas.cards import OutputCard
 from app.ui.forwarding import ForwardingSnapshot
 from app.ui.main_window import MainWindow
 
-from .partner import FakePartner, Fault
+from .partner import FakePartner, Fault, RetryAfter
 
 WAIT_MS = 20_000
 SIGNED_UP = "ms-signed-up"
 CRM = "out-trial-crm"
 REFUSED = "the partner refused the credentials (HTTP 401)"
+
+
+def narrower(milestone_id: str, days: int) -> SetCriteria:
+    """The demo's first milestone, over fewer days: fewer members."""
+    criterion = EventCriterion(
+        event_type="custom_event", event_name="Sign up for trial",
+        window=TimeWindow(kind="within_last_days", days=days),
+    )
+    return SetCriteria("jr-trial-to-paid", milestone_id,
+                       AudienceDefinition(clauses=(Clause(item=criterion),)))
 
 
 def forward(qtbot: QtBot, window: MainWindow) -> ForwardingSnapshot:
@@ -53,7 +67,8 @@ def select_output(qtbot: QtBot, window: MainWindow, output_id: str) -> None:
 def test_a_run_sends_the_audience_and_the_card_says_how_many(
     qtbot: QtBot, editor: MainWindow, partner: FakePartner
 ) -> None:
-    assert card(editor, CRM).sending_text == "Not sent yet"
+    # The window reads how forwarding stands as it opens.
+    qtbot.waitUntil(lambda: card(editor, CRM).sending_text == "Not sent yet", timeout=WAIT_MS)
     forward(qtbot, editor)
     held = len(partner.audiences[SIGNED_UP])
     assert held > 0, "the demo's first milestone has members"
@@ -113,3 +128,69 @@ def test_the_context_menu_of_a_faulted_output_offers_resume(
         resume.trigger()
     assert not card(editor, CRM).faulted
     assert partner.audiences[SIGNED_UP]
+
+
+def test_the_status_bar_says_forwarding_then_what_was_sent(
+    qtbot: QtBot, editor: MainWindow, partner: FakePartner
+) -> None:
+    status = editor.forwarding_status
+    runner = editor.forwarding
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=WAIT_MS)
+    seen: list[str] = []
+    runner.started.connect(lambda: seen.append(status.text()))
+    forward(qtbot, editor)
+    assert seen == ["Forwarding…"]
+    held = len(partner.audiences[SIGNED_UP])
+    assert status.text().startswith(f"Sent {held:,} to CRM webhook")
+    partner.always = Fault(REFUSED, status=401)
+    editor.run(narrower(SIGNED_UP, 7))  # something new to send
+    forward(qtbot, editor)
+    assert status.text() == f"Forwarding to CRM webhook paused: {REFUSED}"
+    assert status.label.property("level") == "error"
+
+
+def test_an_edit_that_changes_an_audience_forwards_soon_and_a_rename_does_not(
+    qtbot: QtBot, editor: MainWindow, partner: FakePartner
+) -> None:
+    runner = editor.forwarding
+    forward(qtbot, editor)
+    editor.rename_milestone(SIGNED_UP, "Trial sign-ups")
+    assert not runner.is_scheduled()
+    held = set(partner.audiences[SIGNED_UP])
+    with qtbot.waitSignal(runner.finished, timeout=WAIT_MS):
+        editor.run(narrower(SIGNED_UP, 7))
+        assert runner.is_scheduled()
+    assert partner.audiences[SIGNED_UP] < held, "the narrower audience reached the partner"
+
+
+def test_the_interval_is_a_setting_kept_between_windows(
+    qtbot: QtBot, editor: MainWindow, stored_studio: Studio
+) -> None:
+    spin = editor.forwarding_status.interval
+    assert spin.value() == 15 and editor.forwarding.interval_ms == 15 * 60_000
+    spin.selectAll()
+    qtbot.keyClicks(spin, "5")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert editor.forwarding.interval_ms == 5 * 60_000
+    editor.close()
+    again = MainWindow(stored_studio)
+    qtbot.addWidget(again)
+    assert again.forwarding_status.interval.value() == 5
+    assert again.forwarding.interval_ms == 5 * 60_000
+    again.close()
+
+
+def test_closing_the_window_during_a_run_does_not_hang(
+    qtbot: QtBot, editor: MainWindow, partner: FakePartner
+) -> None:
+    runner = editor.forwarding
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=WAIT_MS)
+    partner.sending.clear()
+    partner.always = RetryAfter("the partner is busy", seconds=60)
+    runner.run_now()
+    qtbot.waitUntil(partner.sending.is_set, timeout=WAIT_MS)
+    assert runner.is_running()
+    began = time.monotonic()
+    editor.close()
+    assert time.monotonic() - began < 2.0
+    assert runner.pool.activeThreadCount() == 0, "the run stopped, not left behind"

@@ -170,7 +170,7 @@ class OutputCard:
     partner_label: str
     active: bool
     forwarding: Forwarding | None = None
-    """The latest forwarding state (None: forwarding has not seen this output)."""
+    """The latest forwarding state (None: not known, e.g. before the first read)."""
 
     @property
     def faulted(self) -> bool:
@@ -183,18 +183,21 @@ class OutputCard:
 
     @property
     def sending_text(self) -> str:
-        """``Sent 295 · 3 pending`` or ``Not sent yet`` (active outputs only), else ""."""
-        if not self.active:
+        """``Sent 295 · 3 pending`` or ``Not sent yet`` (active outputs whose forwarding is
+        known), else ""."""
+        if not self.active or self.forwarding is None:
             return ""
-        return self.forwarding.summary if self.forwarding is not None else NOT_SENT_YET
+        return self.forwarding.summary
 
     @property
     def detail(self) -> str:
-        """The second line: the partner (unless the connection is already named after it),
-        then how sending stands."""
+        """The second line: how sending stands once it is known (the partner's mark is on
+        the card, its name in the tooltip and the inspector), else the partner, unless the
+        connection is already named after it."""
+        if self.sending_text:
+            return self.sending_text
         same = self.partner_label.casefold() == self.connection_name.casefold()
-        return " · ".join(t for t in ("" if same else self.partner_label, self.sending_text)
-                          if t)
+        return "" if same else self.partner_label
 
     def texts(self) -> tuple[str, ...]:
         return tuple(t for t in (self.connection_name, self.detail, self.status) if t)

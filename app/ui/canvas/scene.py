@@ -55,6 +55,9 @@ from app.ui.palette import entry_from_mime
 
 log = logging.getLogger(__name__)
 
+NOT_FORWARDED = cards.Forwarding()
+"""An output forwarding has not seen yet (new, or never active): nothing sent."""
+
 EdgeKey = tuple[str, str]
 """(source node key, target node key); node keys are ``"<kind>:<id>"`` or ``"start"``."""
 
@@ -121,6 +124,7 @@ class JourneyScene(QGraphicsScene):
         self._calculating = False
         self._forwarding: dict[str, cards.Forwarding] = {}
         """Output id -> how forwarding to it stands, for every journey (ids are unique)."""
+        self._forwarding_known = False
         self.selectionChanged.connect(self.dismiss_hint)
 
     def set_state(self, state: AccountState) -> None:
@@ -213,13 +217,16 @@ class JourneyScene(QGraphicsScene):
 
     def output_card(self, output_id: str) -> cards.OutputCard:
         return cards.output_card(self._require_graph(), self._state, output_id,
-                                 self._forwarding.get(output_id))
+                                 self.forwarding(output_id))
 
     # ------------------------------------------------------------------ forwarding
 
     def forwarding(self, output_id: str) -> cards.Forwarding | None:
-        """How forwarding to an output stands after the latest run (None: not known)."""
-        return self._forwarding.get(output_id)
+        """How forwarding to an output stands after the latest run; None until forwarding
+        was first read (a window that does not forward never knows)."""
+        if not self._forwarding_known:
+            return None
+        return self._forwarding.get(output_id, NOT_FORWARDED)
 
     def set_forwarding(self, states: Mapping[str, cards.Forwarding]) -> None:
         """Take the forwarding state of every output (after a forwarding run): the cards
@@ -227,6 +234,9 @@ class JourneyScene(QGraphicsScene):
         changed = {o for o in set(states) | set(self._forwarding)
                    if states.get(o) != self._forwarding.get(o)}
         self._forwarding = dict(states)
+        if not self._forwarding_known:
+            self._forwarding_known = True
+            changed = set(self.output_items)
         if not changed:
             return
         for output_id in changed & set(self.output_items):
