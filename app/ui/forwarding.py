@@ -361,8 +361,8 @@ def run_summary(snapshot: ForwardingSnapshot, name_of: Callable[[str], str]
         return sent_text, ""
     faulted = [o for o, state in snapshot.forwarding.items() if state.faulted]
     if faulted:
-        reason = snapshot.forwarding[faulted[0]].fault_reason
-        return f"Forwarding to {name_of(faulted[0])} paused: {reason}", "error"
+        state = snapshot.forwarding[faulted[0]]
+        return f"Forwarding to {name_of(faulted[0])} paused: {state.fault_reason}", "error"
     if not snapshot.ran:
         return "", ""
     return f"Partners up to date · {snapshot.finished_at.astimezone():%H:%M}", ""
