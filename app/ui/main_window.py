@@ -47,6 +47,7 @@ from app.core.events import NodeKind
 from app.core.models import JourneyDocument
 from app.ui import icons, theme
 from app.ui.account_settings import ACCOUNT_SETTINGS, AccountSettingsDialog
+from app.ui.activity import ActivityPanel, routes_of
 from app.ui.banner import Banner
 from app.ui.bridge import AccountWatcher
 from app.ui.canvas import edits
@@ -87,6 +88,7 @@ SETTINGS_GEOMETRY = "mainWindow/geometry"
 SETTINGS_STATE = "mainWindow/state"
 SETTINGS_SPLITTER = "mainWindow/splitter"
 SETTINGS_MINIMAP = "mainWindow/minimap"
+SETTINGS_ACTIVITY = "mainWindow/activity"
 
 EVALUATION_FAILED = "Could not calculate the audience sizes:"
 
@@ -196,6 +198,13 @@ class MainWindow(QMainWindow):
                             QTabWidget.TabPosition.North)
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
         self.inspector_dock.raise_()
+        self.activity = ActivityPanel(self)
+        """Recent evaluations and deliveries (View ▸ Activity)."""
+        self.activity_dock = self._dock("Activity", "activityDock", self.activity)
+        self.activity_dock.setMinimumHeight(160)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity_dock)
+        self.resizeDocks([self.activity_dock], [240], Qt.Orientation.Vertical)
+        self.activity_dock.hide()
 
         self.meter = AudienceMeter(self.watcher)
         self.database_label = DatabaseLabel(str(studio.database.url))
@@ -258,6 +267,7 @@ class MainWindow(QMainWindow):
         runner = self.forwarding
         runner.started.connect(self.forwarding_status.show_running)
         runner.finished.connect(self._on_forwarded)
+        self.evaluations.finished.connect(lambda result: self.activity.add_evaluations([result]))
         runner.failed.connect(
             lambda message: self.forwarding_status.show_result(
                 f"Could not forward: {message}", "error"))
@@ -272,7 +282,27 @@ class MainWindow(QMainWindow):
     def _on_forwarded(self, snapshot: ForwardingSnapshot) -> None:
         """A run (or the first read) came back: cards, inspector and log follow."""
         self.scene.set_forwarding(snapshot.forwarding)
+        self.activity.add_evaluations(snapshot.evaluations)
+        self.activity.set_deliveries(snapshot.deliveries)
         self.forwarding_status.show_result(*run_summary(snapshot, self.output_name))
+
+    # names for the Activity panel --------------------------------------------------
+
+    def output_route(self, output_id: str) -> str:
+        """``Signed up for trial → CRM webhook``."""
+        for graph in self.studio.state.journeys():
+            if graph.has_output(output_id):
+                output = graph.output(output_id)
+                return (f"{graph.milestone(output.milestone_id).name} → "
+                        f"{self.studio.state.connection_name(output.connection_id)}")
+        return "A removed output"
+
+    def output_routes(self) -> list[tuple[str, str]]:
+        return routes_of(self.studio.state.journeys(), self.studio.state.connection_name)
+
+    def journey_title(self, journey_id: str) -> str:
+        state = self.studio.state
+        return state.journey(journey_id).name if state.has_journey(journey_id) else "A journey"
 
     def output_name(self, output_id: str) -> str:
         """An output as the marketer knows it: its connection's name."""
@@ -778,6 +808,17 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.inspector_dock_action())
         view_menu.addAction(self.history_dock_action())
+        self.activity_action = self.activity_dock.toggleViewAction()
+        self.activity_action.setText("&Activity")
+        self.activity_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.activity_action.setToolTip("Recent evaluations and deliveries to partners "
+                                        "(Ctrl+Shift+A)")
+        view_menu.addAction(self.activity_action)
+        view_menu.addSeparator()
+        self.forward_now_action = QAction("&Send to partners now", self)
+        self.forward_now_action.triggered.connect(self.forwarding.run_now)
+        self.forward_now_action.setEnabled(self.forwarding.enabled)
+        view_menu.addAction(self.forward_now_action)
 
     def _set_tool_icons(self) -> None:
         """Icons of the actions that have header buttons (menus stay text only)."""
@@ -824,6 +865,7 @@ class MainWindow(QMainWindow):
         if not (isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)):
             self.splitter.setSizes([PANEL_WIDTH, DEFAULT_SIZE[0] - PANEL_WIDTH])
         self.minimap_action.setChecked(settings.value(SETTINGS_MINIMAP, True, type=bool))
+        self.activity_dock.setVisible(settings.value(SETTINGS_ACTIVITY, False, type=bool))
 
     def save_settings(self) -> None:
         settings = QSettings()
@@ -831,6 +873,7 @@ class MainWindow(QMainWindow):
         settings.setValue(SETTINGS_STATE, self.saveState())
         settings.setValue(SETTINGS_SPLITTER, self.splitter.saveState())
         settings.setValue(SETTINGS_MINIMAP, self.minimap_action.isChecked())
+        settings.setValue(SETTINGS_ACTIVITY, not self.activity_dock.isHidden())
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -194,3 +194,64 @@ def test_closing_the_window_during_a_run_does_not_hang(
     editor.close()
     assert time.monotonic() - began < 2.0
     assert runner.pool.activeThreadCount() == 0, "the run stopped, not left behind"
+
+
+def activity_rows(window: MainWindow) -> list[tuple[str, ...]]:
+    """The Activity panel's rows as shown (column texts), top to bottom."""
+    table = window.activity.table
+    return [tuple(table.topLevelItem(i).text(c) for c in range(table.columnCount()))
+            for i in range(table.topLevelItemCount())]
+
+
+def test_the_activity_panel_lists_deliveries_and_filters_them_by_outcome(
+    qtbot: QtBot, editor: MainWindow, partner: FakePartner
+) -> None:
+    qtbot.keyClick(editor, Qt.Key.Key_A,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert editor.activity_dock.isVisible()
+    forward(qtbot, editor)
+    held = len(partner.audiences[SIGNED_UP])
+    route = "Signed up for trial → CRM webhook"
+    delivered = [r for r in activity_rows(editor) if r[1] == route]
+    assert delivered and delivered[0][2:4] == (f"+{held:,} / −0", "Delivered")
+    assert delivered[0][5] == "HTTP 200"
+    assert any(r[3] == "Evaluated" and r[1] == "“Trial to paid” evaluated"
+               for r in activity_rows(editor))
+
+    partner.always = Fault(REFUSED, status=401)
+    editor.run(narrower(SIGNED_UP, 7))
+    forward(qtbot, editor)
+    rows = activity_rows(editor)
+    newest_delivery = next(r for r in rows if r[1] == route)
+    assert newest_delivery[3] == "Faulted", "newest first"
+    assert newest_delivery[5] == f"HTTP 401 · {REFUSED}"
+
+    editor.activity.set_outcome_filter("faulted")
+    rows = activity_rows(editor)
+    assert rows and {r[3] for r in rows} == {"Faulted"}
+    editor.activity.set_outcome_filter("delivered")
+    assert {r[3] for r in activity_rows(editor)} == {"Delivered"}
+    editor.activity.set_outcome_filter("")
+    editor.activity.set_output_filter(CRM)
+    assert {r[1] for r in activity_rows(editor)} == {route}
+    assert len(activity_rows(editor)) == 2
+
+
+def test_the_activity_panels_visibility_is_kept(
+    qtbot: QtBot, editor: MainWindow, stored_studio: Studio
+) -> None:
+    assert not editor.activity_dock.isVisible()
+    editor.activity_action.trigger()
+    assert editor.activity_dock.isVisible()
+    editor.close()
+    again = MainWindow(stored_studio)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.activity_dock.isVisible() and again.activity_action.isChecked()
+    again.activity_action.trigger()
+    again.close()
+    third = MainWindow(stored_studio)
+    qtbot.addWidget(third)
+    third.show()
+    assert not third.activity_dock.isVisible()
+    third.close()
