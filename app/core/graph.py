@@ -235,12 +235,14 @@ class JourneyGraph(EventSource):
     def is_active(self, milestone_id: str) -> bool:
         return milestone_id in self._active
 
-    def out_of_sync_warning(self, output_id: str) -> str | None:
-        """The warning to show before removing or deactivating an active output.
+    def out_of_sync_warning(self, output_id: str, *, removing: bool = False) -> str | None:
+        """The warning to show before removing (``removing``) or deactivating an active
+        output: the partner keeps its copy of the audience as last sent, which may go out
+        of sync (DESIGN.md section 1). None for an inactive output (nothing is sent to it).
 
-        DESIGN.md asks to warn that the partner's copy of the audience may go out of
-        sync. Nothing is forwarded to partners yet, so no partner holds a copy: until
-        forwarding exists the warning says so instead of claiming a copy was sent.
+        Nothing is sent for an inactive output, and a removed one is sent nothing more;
+        reactivating sends the difference between the members and what the partner last
+        received, which is why only deactivation mentions it.
         """
         output = self.output(output_id)
         if not output.active:
@@ -248,13 +250,14 @@ class JourneyGraph(EventSource):
         partner = (
             self._context.connection_name(output.connection_id)
             if self._context
-            else "the partner"
+            else "The partner"
         )
         audience = self.milestone(output.milestone_id).name
-        return (
-            f"Nothing has been sent to {partner} yet (sending to partners is not built), so "
-            f"{partner} holds no copy of “{audience}” that could go out of sync."
-        )
+        copy = f"{partner} keeps its copy of “{audience}” as last sent, and it may go out of sync"
+        if removing:
+            return f"{copy}: nothing more is sent to it."
+        return (f"{copy}: nothing is sent while the output is inactive. Activating it again "
+                f"sends what changed meanwhile.")
 
     # ------------------------------------------------------------------ journey record
 

@@ -312,8 +312,10 @@ class ConnectionDialog(_Dialog):
         self.choices: dict[str, QRadioButton] = {}
         self.reasons: dict[str, str] = {}
         """Connection id -> why it can't be chosen (its own reason, or the limit)."""
-        intro = QLabel("Sending to partners is not built yet: the output records where this "
-                       "audience should go, and nothing is sent. New outputs start active.")
+        intro = QLabel("While the output is active, the partner receives who joins and leaves "
+                       "this audience after every run: every few minutes and after edits "
+                       "while Journey Studio is open, or on a server's schedule. New outputs "
+                       "start active.")
         intro.setObjectName("dialogNote")
         intro.setWordWrap(True)
         self.body.addWidget(intro)

@@ -543,7 +543,8 @@ class MainWindow(QMainWindow):
             return
         removed_outputs = [c.output_id for c in getattr(command, "commands", [command])
                            if isinstance(c, RemoveOutput)]
-        warnings = [w for w in (graph.out_of_sync_warning(o) for o in removed_outputs) if w]
+        warnings = [w for w in (graph.out_of_sync_warning(o, removing=True)
+                                for o in removed_outputs) if w]
         if self.run(command) and warnings:
             self.banner.show_for_edit(f"Removed. {warnings[0]}", "warning", "Undo", self.undo)
 

@@ -842,10 +842,14 @@ def test_removing_or_deactivating_an_active_output_warns_about_sync(state, log):
     )
     warning = graph.out_of_sync_warning("o1")
     assert warning is not None
-    # Nothing is forwarded yet: the warning must not claim that Braze holds a copy.
-    assert warning.startswith("Nothing has been sent to Braze prod yet")
-    assert "no copy of “Signed up” that could go out of sync" in warning
-    assert "as last sent" not in warning
+    # DESIGN.md section 1: the partner's copy of the audience may go out of sync.
+    assert warning.startswith("Braze prod keeps its copy of “Signed up” as last sent")
+    assert "may go out of sync" in warning
+    assert "nothing is sent while the output is inactive" in warning
+    assert "Activating it again sends what changed meanwhile." in warning
+    removal = graph.out_of_sync_warning("o1", removing=True)
+    assert removal is not None and "may go out of sync" in removal
+    assert "nothing more is sent to it" in removal and "Activating" not in removal
     assert graph.out_of_sync_warning("o2") is None
     graph.set_output_active("o1", False)
     assert graph.out_of_sync_warning("o1") is None

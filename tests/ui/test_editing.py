@@ -359,9 +359,11 @@ def test_clicking_an_output_badge_toggles_it_and_the_meter_updates(
     assert not graph.output("out-trial-crm").active
     assert editor.meter.text() == "Active audiences 2 / 25"
     assert "Inactive" in output.texts()
-    # Deactivating an active output says what it means for the partner: nothing was sent.
+    # Deactivating an active output says what it means for the partner's copy.
     assert editor.banner.level == "warning"
-    assert "Nothing has been sent to CRM webhook yet" in editor.banner.text()
+    assert "CRM webhook keeps its copy of “Signed up for trial” as last sent" in (
+        editor.banner.text())
+    assert "may go out of sync" in editor.banner.text()
     assert stored(db_path) == ordered(studio.state.snapshot())
     click(editor, output.mapToScene(output.badge_rect().center()))
     assert graph.output("out-trial-crm").active

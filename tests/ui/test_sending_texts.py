@@ -1,11 +1,15 @@
-"""What the window says about sending is what the app does today.
+"""What the window says about sending is what the app does.
 
-Outputs are recorded (and active ones count towards the account's active audiences),
-but no connector sends anything to a partner yet; the window must not promise that a
-partner receives anything.
+An active output's partner receives who joins and leaves its audience after every
+forwarding run (DESIGN.md section 1); an inactive one receives nothing, and removing
+or deactivating an active output leaves the partner's copy as last sent. The window
+must say exactly that: no more (no promise for inactive outputs), no less (no claim
+that nothing is sent).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent
@@ -17,7 +21,7 @@ from app.ui.main_window import MainWindow
 from app.ui.palette import mime_for
 
 
-def test_the_send_dialog_says_nothing_is_sent_to_partners_yet(
+def test_the_send_dialog_says_what_the_partner_receives_while_the_output_is_active(
     qtbot: QtBot, window: MainWindow
 ) -> None:
     window.scene.select_node("milestone", "ms-watched")
@@ -29,10 +33,23 @@ def test_the_send_dialog_says_nothing_is_sent_to_partners_yet(
 
     shown = " ".join(label.text() for label in dialog.findChildren(QLabel)
                      if label.isVisibleTo(dialog))
-    assert "receives" not in shown
-    assert "Sending to partners is not built yet" in shown
-    assert "nothing is sent" in shown
+    assert "not built" not in shown and "nothing is sent" not in shown
+    assert "While the output is active, the partner receives who joins and leaves" in shown
+    assert "after every run" in shown
     dialog.reject()
+
+
+def test_no_text_of_the_window_says_sending_is_not_built() -> None:
+    """The sources of the interface and of the warnings it shows."""
+    import app.core.graph
+    import app.ui
+
+    sources = [Path(app.core.graph.__file__),
+               *Path(app.ui.__file__).parent.rglob("*.py")]
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        assert "is not built" not in text, source
+        assert "Nothing has been sent" not in text, source
 
 
 def test_a_partner_dragged_over_empty_canvas_promises_no_delivery(window: MainWindow) -> None:
