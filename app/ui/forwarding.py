@@ -166,6 +166,7 @@ class ForwardingRunner(QObject):
         self._again = False
         self._resume: list[str] = []
         self._closed = False
+        self._held = False
         self.latest: ForwardingSnapshot | None = None
 
     @property
@@ -194,7 +195,7 @@ class ForwardingRunner(QObject):
         """Run every ``minutes`` from now on (and remember it)."""
         minutes = max(MIN_INTERVAL_MINUTES, min(MAX_INTERVAL_MINUTES, int(minutes)))
         QSettings().setValue(SETTINGS_INTERVAL, minutes)
-        if self.enabled:
+        if self.enabled and not self._held:
             self._schedule.start(minutes * 60_000)
 
     @property
@@ -203,8 +204,15 @@ class ForwardingRunner(QObject):
 
     def request(self) -> None:
         """Run after :data:`DEBOUNCE_MS` of quiet (an edit that may change an audience)."""
-        if self.enabled:
+        if self.enabled and not self._held:
             self._debounce.start()
+
+    def hold(self) -> None:
+        """Start no more runs on schedule or after edits (a picture of the window must not
+        reach partners); reading the state, Resume and :meth:`run_now` still work."""
+        self._held = True
+        self._debounce.stop()
+        self._schedule.stop()
 
     def resume(self, output_id: str) -> None:
         """Clear an output's fault and send what is pending, now (Resume)."""

@@ -100,6 +100,8 @@ def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
     applied: list[EvaluationResult] = []
     window.evaluations.finished.connect(
         lambda result: applied.append(result) if result.journey_id == graph.id else None)
+    # The pictures show the window as it opens; no partner is sent anything for them.
+    window.forwarding.hold()
     window.resize(*SIZE)
     window.show()
     if not window.panel.select(graph.id):
@@ -108,7 +110,8 @@ def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
     def sizes_shown() -> bool:
         scene = window.scene
         return (bool(applied) and scene.graph is graph and scene.population is not None
-                and not scene.calculating and not window.evaluations.is_running())
+                and not scene.calculating and not window.evaluations.is_running()
+                and not window.forwarding.is_running())
 
     _wait_until(sizes_shown, timeout_s, f"the sizes of “{JOURNEY}” to be shown")
     result = applied[-1]

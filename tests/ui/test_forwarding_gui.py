@@ -9,14 +9,18 @@ in-process stand-in of ``tests/ui/partner.py``, told how to answer.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.core.commands import SetCriteria
 from app.core.criteria import AudienceDefinition, Clause, EventCriterion, TimeWindow
 from app.studio import Studio
+from app.ui import theme
 from app.ui.canvas.cards import OutputCard
 from app.ui.forwarding import ForwardingSnapshot
 from app.ui.main_window import MainWindow
@@ -24,6 +28,7 @@ from app.ui.main_window import MainWindow
 from .partner import FakePartner, Fault, RetryAfter
 
 WAIT_MS = 20_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
 SIGNED_UP = "ms-signed-up"
 CRM = "out-trial-crm"
 REFUSED = "the partner refused the credentials (HTTP 401)"
@@ -255,3 +260,29 @@ def test_the_activity_panels_visibility_is_kept(
     third.show()
     assert not third.activity_dock.isVisible()
     third.close()
+
+
+@pytest.mark.screenshot
+@pytest.mark.parametrize("palette", [theme.LIGHT, theme.DARK], ids=["light", "dark"])
+def test_screenshot_of_a_faulted_output_and_the_activity_panel(
+    qtbot: QtBot, qapp: QApplication, editor: MainWindow, partner: FakePartner,
+    palette: theme.Theme,
+) -> None:
+    theme.apply_theme(qapp, palette)
+    editor.refresh_theme()
+    editor.activity_action.trigger()
+    forward(qtbot, editor)
+    partner.always = Fault(REFUSED, status=401)
+    editor.run(narrower(SIGNED_UP, 7))
+    forward(qtbot, editor)
+    select_output(qtbot, editor, CRM)
+    assert card(editor, CRM).faulted
+    qtbot.waitUntil(lambda: editor.inspector.resume_button is not None
+                    and editor.inspector.resume_button.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not editor.evaluations.is_running()
+                    and not editor.scene.calculating, timeout=WAIT_MS)
+    qtbot.wait(50)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, widget in (("window", editor), ("activity", editor.activity_dock)):
+        path = ARTIFACTS / f"forwarding-{name}-{palette.name}.png"
+        assert widget.grab().save(str(path))
