@@ -306,9 +306,10 @@ class Inspector(QWidget):
         self._section("Audience")
         self._layout.addWidget(_label(graph.milestone(output.milestone_id).name,
                                       "inspectorText", True))
-        self._rule()
-        self._section("Sending")
-        self._show_sending(output_id, card)
+        if card.forwarding is not None:  # known once the window forwards
+            self._rule()
+            self._section("Sending")
+            self._show_sending(output_id, card)
         self._rule()
         self._layout.addWidget(_button("Deactivate" if output.active else "Activate",
                                        lambda: self._actions.toggle_output(output_id)))

@@ -286,3 +286,14 @@ def test_screenshot_of_a_faulted_output_and_the_activity_panel(
     for name, widget in (("window", editor), ("activity", editor.activity_dock)):
         path = ARTIFACTS / f"forwarding-{name}-{palette.name}.png"
         assert widget.grab().save(str(path))
+
+
+def test_a_window_that_does_not_forward_shows_no_sending_state(
+    qtbot: QtBot, canvas: MainWindow
+) -> None:
+    """The demo stand-in studio cannot forward: cards show the partner, as before."""
+    assert not canvas.forwarding.enabled
+    assert not canvas.forwarding_status.isVisible()
+    select_output(qtbot, canvas, CRM)
+    assert canvas.inspector.sending_label is None and canvas.inspector.fault_label is None
+    assert card(canvas, CRM).detail == "Webhook"
