@@ -21,13 +21,16 @@ is applied twice by a receiver that honours the key.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from tenacity import (
     RetryCallState,
@@ -39,7 +42,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from app.core.errors import StudioError
-from app.core.partners import SECRETS, checked_settings
+from app.core.partners import SECRETS, PartnerSettings, checked_settings
 from app.outputs.base import Delivered, Delivery, Fault, Outcome, Profile, RetryAfter
 from app.outputs.registry import connector
 from app.store import deliveries, outbox
@@ -157,31 +160,19 @@ class Dispatcher:
             with self.database.engine.begin() as connection:
                 renewed = outbox.claim(connection, target.output_id, self.owner,
                                        self.lease_seconds)
-            with self.database.engine.connect() as connection:
+            with self.database.engine.connect() as connection, paused_cyclic_gc():
                 if not renewed or not outbox.still_sendable(
                     connection, target.output_id, self.owner
                 ):
                     return
-                chunk, people = outbox.next_chunk(connection, target.output_key,
-                                                  self.chunk_size)
+                chunk, people = outbox.next_chunk(connection, target, self.chunk_size)
                 generation = outbox.last_delivered(connection, target.output_id)
                 connection.commit()
             if not chunk.rows:
                 return
-            delivery = Delivery(
-                output_id=target.output_id,
-                audience_id=target.audience_id,
-                audience_name=target.audience_name,
-                connection_id=target.connection_id,
-                connection_name=target.connection_name,
-                settings=settings,
-                secret=secret,
-                adds=[_profile(people, u) for u in chunk.adds],
-                deletes=[_profile(people, u) for u in chunk.deletes],
-                idempotency_key=idempotency_key(target.output_id, generation, chunk),
-                sent_at=datetime.now(UTC),
-                remote_state=remote_state,
-            )
+            with paused_cyclic_gc():
+                delivery = self._delivery(target, settings, secret, chunk, people,
+                                          generation, remote_state)
             outcome = self._send_with_retries(partner.send, delivery, chunk, target, report)
             if isinstance(outcome, Delivered):
                 if outcome.remote_state is not None:
@@ -194,6 +185,35 @@ class Dispatcher:
                 reason = f"Gave up after {self.policy.attempts} attempts: {outcome.reason}"
             self._fault(target, reason, report)
             return
+
+    def _delivery(
+        self,
+        target: outbox.Target,
+        settings: PartnerSettings,
+        secret: str | None,
+        chunk: outbox.Chunk,
+        people: dict[int, tuple[str, dict[str, str]]],
+        generation: datetime | None,
+        remote_state: dict[str, Any],
+    ) -> Delivery:
+        def profile(number: int) -> Profile:
+            external, identities = people.get(number, (str(number), {}))
+            return Profile(external, identities)
+
+        return Delivery(
+            output_id=target.output_id,
+            audience_id=target.audience_id,
+            audience_name=target.audience_name,
+            connection_id=target.connection_id,
+            connection_name=target.connection_name,
+            settings=settings,
+            secret=secret,
+            adds=[profile(u) for u in chunk.adds],
+            deletes=[profile(u) for u in chunk.deletes],
+            idempotency_key=idempotency_key(target.output_id, generation, chunk),
+            sent_at=datetime.now(UTC),
+            remote_state=remote_state,
+        )
 
     def _send_with_retries(
         self,
@@ -212,7 +232,8 @@ class Dispatcher:
             started = datetime.now(UTC)
             clock = time.perf_counter()
             try:
-                outcome = send(delivery)
+                with paused_cyclic_gc():
+                    outcome = send(delivery)
             except Exception as failure:  # a connector bug must not lose the chunk
                 log.exception("The %s connector failed", target.partner)
                 outcome = RetryAfter(f"the connector failed: {type(failure).__name__}")
@@ -332,6 +353,19 @@ def idempotency_key(output_id: str, generation: datetime | None, chunk: outbox.C
     return digest.hexdigest()
 
 
-def _profile(people: dict[int, tuple[str, dict[str, str]]], number: int) -> Profile:
-    external, identities = people.get(number, (str(number), {}))
-    return Profile(external, identities)
+@contextmanager
+def paused_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while a chunk's objects are made and sent.
+
+    A chunk makes tens of thousands of small objects (rows, profiles, the request's
+    dicts), none of them in a cycle, so reference counting frees them all; but their
+    number sets off collections that walk every object of the process, which nearly
+    halved throughput (the forward benchmark). Collection resumes at once after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

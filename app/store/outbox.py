@@ -46,7 +46,7 @@ from sqlalchemy import (
     update,
 )
 
-from app.store.audience_tables import AudienceMemberRow, cast_table
+from app.store.audience_tables import AudienceMemberRow, AudienceSizeRow, cast_table
 from app.store.delivery_tables import (
     ADD,
     REASON_LENGTH,
@@ -61,6 +61,7 @@ from app.store.schema import ConnectionRow, MilestoneRow, OutputRow
 from app.store.work_tables import empty_temporary
 
 members = cast_table(AudienceMemberRow)
+history = cast_table(AudienceSizeRow)
 pending = cast_table(OutboxRow)
 delivered = cast_table(OutputDeliveredRow)
 sync = cast_table(OutputSyncRow)
@@ -322,9 +323,15 @@ def last_delivered(connection: Connection, output_id: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class Chunk:
-    """The next users to send an output: (action, user id) in the outbox's order."""
+    """The next users to send an output: (action, user id) in the outbox's order.
+
+    ``runs`` is how many evaluations the audience had when the chunk was read: while
+    it has not changed, the outbox rows between the chunk's first and last are
+    exactly the chunk's, which lets :func:`record_delivered` work on that range.
+    """
 
     rows: tuple[tuple[int, int], ...]
+    runs: int = -1
 
     @property
     def adds(self) -> list[int]:
@@ -341,13 +348,15 @@ not by lists of ten thousand bound values (which cost more to compile than to ru
 
 
 def next_chunk(
-    connection: Connection, output_key: int, size: int
+    connection: Connection, target: Target, size: int
 ) -> tuple[Chunk, dict[int, tuple[str, dict[str, str]]]]:
     """The first ``size`` rows of the output's outbox (removes, then adds, by user), and
     each of those users' stable id and identities (type -> value) for the payload.
 
     Call inside one read transaction, so both queries see the same rows.
     """
+    output_key = target.output_key
+    evaluations = _runs(connection, target.audience_id)
     first = (
         select(pending.c.action, pending.c.user_id)
         .where(pending.c.output_key == output_key)
@@ -370,7 +379,7 @@ def next_chunk(
     ):
         if int(number) in people:  # (a commit between the two queries may move the chunk)
             people[int(number)][1][kind] = value
-    return Chunk(tuple((action, user) for action, user, _ in rows)), people
+    return Chunk(tuple((action, user) for action, user, _ in rows), evaluations), people
 
 
 def record_delivered(
@@ -386,6 +395,56 @@ def record_delivered(
     its way may have changed them, and the rule (outbox = members Δ delivered)
     must hold whatever happened meanwhile.
     """
+    key = target.output_key
+    if chunk.rows and _runs(connection, target.audience_id) == chunk.runs:
+        _record_range(connection, key, chunk)
+    else:
+        _record_rows(connection, target, chunk)
+    values: dict[str, Any] = {"last_delivered_at": datetime.now(UTC)}
+    if remote_state is not None:
+        values["remote_state"] = dict(remote_state)
+    connection.execute(update(sync).where(sync.c.output_id == target.output_id).values(**values))
+
+
+def _runs(connection: Connection, audience_id: str) -> int:
+    return int(connection.execute(
+        select(func.count()).select_from(history).where(history.c.audience_id == audience_id)
+    ).scalar_one())
+
+
+def _record_range(connection: Connection, key: int, chunk: Chunk) -> None:
+    """No evaluation since the chunk was read: its rows are the outbox's in its range.
+
+    Only acknowledged deliveries (which remove rows) touched the outbox since, so
+    the range holds the chunk's rows or fewer, and each is in the state the rule
+    says: an add is a member the partner lacked, a remove a user it held who is
+    not a member. Moving them is three statements over one key range.
+    """
+    (first_action, first_user), (last_action, last_user) = chunk.rows[0], chunk.rows[-1]
+    if first_action == last_action:
+        in_range = (pending.c.action == first_action) & pending.c.user_id.between(
+            first_user, last_user
+        )
+    else:
+        in_range = ((pending.c.action == first_action) & (pending.c.user_id >= first_user)) | (
+            (pending.c.action == last_action) & (pending.c.user_id <= last_user)
+        )
+    mine = pending.c.output_key == key
+    connection.execute(delete(delivered).where(
+        delivered.c.output_key == key,
+        delivered.c.user_id.in_(
+            select(pending.c.user_id).where(mine, pending.c.action == REMOVE, in_range)
+        ),
+    ))
+    connection.execute(insert(delivered).from_select(
+        ["output_key", "user_id"],
+        select(_key(key), pending.c.user_id).where(mine, pending.c.action == ADD, in_range),
+    ))
+    connection.execute(delete(pending).where(mine, in_range))
+
+
+def _record_rows(connection: Connection, target: Target, chunk: Chunk) -> None:
+    """An evaluation came in between: each of the chunk's users worked out again."""
     key = target.output_key
     work = _chunk_table(connection, chunk)
     in_chunk = select(work.c.user_id)
@@ -420,10 +479,6 @@ def record_delivered(
                 select(_key(key), _action(action), work.c.user_id).where(wanted),
             ))
     connection.execute(delete(work))
-    values: dict[str, Any] = {"last_delivered_at": datetime.now(UTC)}
-    if remote_state is not None:
-        values["remote_state"] = dict(remote_state)
-    connection.execute(update(sync).where(sync.c.output_id == target.output_id).values(**values))
 
 
 _chunk_metadata = MetaData()

@@ -209,3 +209,29 @@ def test_an_output_leased_by_another_dispatcher_is_left_to_it(
     report = studio.run_once(policy=FAST, sleep=lambda _s: None)
     assert CRM in report.forwarding.busy
     assert receiver.requests == requests
+
+
+def test_an_evaluation_stored_while_a_chunk_is_on_its_way_is_taken_into_account(
+    studio: Studio, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audience shrinks while the first delivery is in flight: the partner ends exact."""
+    from app.studio import RetryPolicy
+
+    real_send = receiver.send
+    changed: list[bool] = []
+
+    def send_then_change(delivery: Delivery) -> Outcome:
+        outcome = real_send(delivery)
+        if not changed:
+            changed.append(True)
+            studio.execute(narrower(7))
+            studio.evaluate(studio.state.journey(TRIAL).document())
+        return outcome
+
+    monkeypatch.setattr(receiver, "send", send_then_change)
+    studio.evaluate(studio.state.journey(TRIAL).document())
+    studio.forward(policy=RetryPolicy(attempts=1), chunk_size=100)
+    assert changed
+    assert receiver.audiences[SIGNED_UP] == member_ids(studio, SIGNED_UP)
+    state = studio.output_forwarding(TRIAL)[CRM]
+    assert (state.pending_adds, state.pending_deletes) == (0, 0)
