@@ -14,12 +14,12 @@ place; the structs are at least as strict as the parser, never looser, and a
 test feeds both paths the same batches (tests/ingest/test_mparticle_lines.py).
 
 Differences in what counts as readable JSON, all about values the importer never
-reads: a number too large for a double (valid JSON that orjson refuses) or an
-integer past 64 bits (which the full path refuses anywhere) in an ignored field is
-accepted here, and the profile objects are checked only when their text changes for
-the user (text already seen valid is the same text). Every value this path reads
-keeps integers exact (msgspec), so one past 64 bits fails its check and the line goes
-to the full path, which names it. Invalid UTF-8 anywhere in a line is refused here
+reads: a number too large for a double (valid JSON that orjson refuses) in an
+ignored field is accepted here (a line holding an integer past 64 bits goes to the
+full path, which refuses one anywhere), and the profile objects are checked only
+when their text changes for the user (text already seen valid is the same text).
+Every value this path reads keeps integers exact (msgspec), so one past 64 bits fails
+its check and the line goes to the full path, which names it. Invalid UTF-8 anywhere in a line is refused here
 as by orjson.
 """
 
@@ -151,6 +151,10 @@ class LineParser:
         # NUL is refused in every text field: let the parser say where. Most lines have
         # no backslash at all, and looking for one byte is several times faster.
         if b"\\" in raw and b"\\u0000" in raw:
+            return None
+        # An integer past 64 bits is refused anywhere, read or not, as the array reader
+        # and the full parser do: such a line goes there to be named.
+        if v.has_integer_beyond_64_bits(raw):
             return None
         try:
             try:

@@ -102,6 +102,15 @@ def integer_beyond_64_bits(value: Any) -> str | None:
     return None
 
 
+def has_integer_beyond_64_bits(raw: bytes) -> bool:
+    """Whether a run of digits in ``raw`` spells an integer outside :data:`INT64`.
+
+    A look at the text, not the JSON: digits inside a string count too, which only
+    sends such a line to a reader that decodes it and knows better."""
+    return any(len(digits) > 21 or int(digits) not in INT64
+               for digits in _LONG_NUMBER.findall(raw))
+
+
 def integer_beyond_64_bits_in(raw: bytes) -> str | None:
     """:func:`integer_beyond_64_bits` for one JSON text, for readers that take such an
     integer as a rounded float (orjson): the reason, or None (also for broken JSON,
@@ -110,8 +119,7 @@ def integer_beyond_64_bits_in(raw: bytes) -> str | None:
     Called for every line a reader parses, so it looks at the digits first: a line
     whose every run of 19 or more digits fits in 64 bits (mpids have 19) is decoded
     no further."""
-    if not any(len(digits) > 21 or int(digits) not in INT64
-               for digits in _LONG_NUMBER.findall(raw)):
+    if not has_integer_beyond_64_bits(raw):
         return None
     try:
         value = msgspec.json.decode(raw)  # integers exact, at any size

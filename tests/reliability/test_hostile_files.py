@@ -98,6 +98,14 @@ CASES = [
              b'{"n": 99999999999999999999999}') + b"]", "mparticle", 1,
          ":2: events[0].data.custom_attributes.n: the integer 99999999999999999999999 is "
          "beyond 64 bits", 1, ".json"),
+    # Where nothing is read, too: JSON lines refuse it as JSON arrays do.
+    Case("huge integer in a field nothing reads", _line(1) + b"\n"
+         + _with(2, '"ignored": 18446744073709551616') + b"\n"
+         + _line(3) + b"\n", "mparticle", 1,
+         ":2: ignored: the integer 18446744073709551616 is beyond 64 bits", 2),
+    Case("huge integer in a field nothing reads, in an array", b"[" + _line(1) + b",\n"
+         + _with(2, '"ignored": 18446744073709551616') + b"]", "mparticle", 1,
+         ":2: ignored: the integer 18446744073709551616 is beyond 64 bits", 1, ".json"),
     Case("huge integer in Segment properties",
          b"".join(json.dumps(c).encode() + b"\n" for c in (
              {"type": "track", "userId": "u1", "event": "W", "messageId": "m1",
