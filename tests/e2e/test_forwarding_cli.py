@@ -23,9 +23,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from app.cli import main
-from app.engine.evaluation import stored_members
-from app.store.event_tables import UserRow
 from app.studio import Studio
+from tests.partner import member_ids
 
 JOURNEY = "Trial watchers"
 AUDIENCE = f"{JOURNEY}/Watched content"
@@ -73,13 +72,7 @@ def members(db: str, milestone_name: str) -> set[str]:
     try:
         graph = studio.state.journey_by_name(JOURNEY)
         milestone = next(m for m in graph.milestones_in_order() if m.name == milestone_name)
-        numbers = stored_members(studio.database, milestone.id)
-        with studio.database.engine.connect() as connection:
-            table = UserRow.__table__
-            rows = connection.execute(
-                table.select().where(table.c.id.in_(list(numbers)))
-            ).all()
-        return {row.external_id for row in rows}
+        return member_ids(studio.database, milestone.id)
     finally:
         studio.close()
 

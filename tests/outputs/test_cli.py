@@ -28,7 +28,8 @@ from app.core.errors import StudioError
 from app.outputs import dispatcher
 from app.outputs.base import Delivery, Fault, Outcome
 from app.studio import RunReport, Studio
-from tests.outputs.test_forwarding import CRM, FAST, SIGNED_UP, TRIAL, Receiver, member_ids
+from tests.outputs.test_forwarding import CRM, FAST, SIGNED_UP, TRIAL
+from tests.partner import FakePartner, member_ids
 
 CALIFORNIA = "jr-california-promo"
 FACEBOOK_OUTPUTS = ("out-all-facebook", "out-california-facebook")
@@ -36,8 +37,8 @@ CRM_LABEL = "Trial to paid/Signed up for trial/CRM webhook"
 
 
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Receiver:
-    partner = Receiver()
+def receiver(monkeypatch: pytest.MonkeyPatch) -> FakePartner:
+    partner = FakePartner()
     monkeypatch.setattr(dispatcher, "connector", lambda kind: partner)
     return partner
 
@@ -66,7 +67,7 @@ def cli(url: str, *args: str) -> int:
 
 
 def test_run_once_delivers_and_logs_each_evaluation_and_delivery(
-    db: tuple[str, int], receiver: Receiver, capsys: pytest.CaptureFixture[str]
+    db: tuple[str, int], receiver: FakePartner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, size = db
     assert cli(url, "run", "--once") == 0
@@ -83,13 +84,13 @@ def test_run_once_delivers_and_logs_each_evaluation_and_delivery(
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line) for line in lines), lines
     studio = Studio.open(url)
     try:
-        assert receiver.audiences[SIGNED_UP] == member_ids(studio, SIGNED_UP)
+        assert receiver.audiences[SIGNED_UP] == member_ids(studio.database, SIGNED_UP)
     finally:
         studio.close()
 
 
 def test_a_refusal_exits_1_naming_the_output_and_resume_lets_the_next_run_deliver(
-    db: tuple[str, int], receiver: Receiver, capsys: pytest.CaptureFixture[str]
+    db: tuple[str, int], receiver: FakePartner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, size = db
     receiver.answers = [Fault("the partner refused the credentials (HTTP 401)", status=401)]
@@ -134,7 +135,7 @@ def test_a_refusal_exits_1_naming_the_output_and_resume_lets_the_next_run_delive
 
 
 def test_the_delivery_log_as_a_table_and_as_json(
-    db: tuple[str, int], receiver: Receiver, capsys: pytest.CaptureFixture[str]
+    db: tuple[str, int], receiver: FakePartner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, size = db
     receiver.answers = [Fault("the partner refused the credentials (HTTP 401)", status=401)]
@@ -209,7 +210,7 @@ def test_every_and_once_are_one_or_the_other(capsys: pytest.CaptureFixture[str])
 
 
 def test_every_runs_then_waits_and_a_stop_while_waiting_ends_the_loop(
-    db: tuple[str, int], receiver: Receiver, capsys: pytest.CaptureFixture[str]
+    db: tuple[str, int], receiver: FakePartner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, size = db
     stop = Stop()
@@ -236,7 +237,7 @@ def test_every_runs_then_waits_and_a_stop_while_waiting_ends_the_loop(
 
 
 def test_a_stop_during_a_delivery_finishes_it_and_releases_the_output(
-    db: tuple[str, int], receiver: Receiver, capsys: pytest.CaptureFixture[str]
+    db: tuple[str, int], receiver: FakePartner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, size = db
     stop = Stop()
@@ -262,7 +263,7 @@ def test_a_stop_during_a_delivery_finishes_it_and_releases_the_output(
 
 
 def test_a_failed_run_is_logged_and_the_schedule_goes_on(
-    db: tuple[str, int], receiver: Receiver, capsys: pytest.CaptureFixture[str],
+    db: tuple[str, int], receiver: FakePartner, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, size = db

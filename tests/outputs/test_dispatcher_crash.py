@@ -23,9 +23,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from app.engine.evaluation import stored_members
-from app.store.event_tables import UserRow
 from app.studio import Studio
+from tests.partner import member_ids
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -36,6 +35,7 @@ CRM = "out-trial-crm"
 CHILD = """
 import sys
 from app.studio import Studio
+from tests.partner import member_ids
 studio = Studio.open(sys.argv[1])
 studio.forward(["out-trial-crm"], chunk_size=40, lease_seconds=1.5)
 studio.close()
@@ -69,14 +69,6 @@ class DedupingReceiver:
         return Response("{}", status=200, content_type="application/json")
 
 
-def expected_members(studio: Studio) -> set[str]:
-    numbers = stored_members(studio.database, SIGNED_UP)
-    with studio.database.engine.connect() as connection:
-        table = UserRow.__table__
-        rows = connection.execute(table.select().where(table.c.id.in_(list(numbers)))).all()
-    return {row.external_id for row in rows}
-
-
 def test_a_killed_dispatcher_loses_nothing_and_a_deduplicating_receiver_applies_each_once(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
@@ -87,7 +79,7 @@ def test_a_killed_dispatcher_loses_nothing_and_a_deduplicating_receiver_applies_
     studio = Studio.open(str(path))
     _point_crm_at(studio, httpserver.url_for("/audiences"))
     studio.evaluate(studio.state.journey(TRIAL).document())
-    expected = expected_members(studio)
+    expected = member_ids(studio.database, SIGNED_UP)
     assert len(expected) > 200, "enough members for several chunks of 40"
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}

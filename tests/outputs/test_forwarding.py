@@ -1,8 +1,9 @@
 """Forwarding end to end through Studio, with a partner that keeps what it receives.
 
-The partner here is an in-process connector standing in for the webhook: it
-applies each delivery to its copy of the audience, ignores a key it has seen
-(as a de-duplicating receiver does), and can be told to fail. What it holds is
+The partner here is an in-process connector standing in for the webhook
+(``tests/partner.py``): it applies each delivery to its copy of the audience,
+ignores a key it has seen (as a de-duplicating receiver does), and can be told
+to fail. What it holds is
 compared with the engine's stored memberships: that is what the marketer
 expects the partner to hold after a run.
 """
@@ -10,19 +11,16 @@ expects the partner to hold after a run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 
 from app.core.commands import RemoveOutput, SetCriteria, SetOutputActive
 from app.core.criteria import AudienceDefinition, Clause, EventCriterion, TimeWindow
-from app.core.partners import PartnerSettings
-from app.engine.evaluation import stored_members
 from app.outputs import dispatcher
-from app.outputs.base import Delivered, Delivery, Fault, Outcome, RetryAfter
+from app.outputs.base import Delivery, Fault, Outcome, RetryAfter
 from app.outputs.dispatcher import RetryPolicy
-from app.store.event_tables import UserRow
 from app.studio import Studio
+from tests.partner import FakePartner, member_ids
 
 TRIAL = "jr-trial-to-paid"
 SIGNED_UP = "ms-signed-up"
@@ -30,37 +28,9 @@ CRM = "out-trial-crm"
 FAST = RetryPolicy(attempts=3, initial_seconds=0.0, max_seconds=0.0, jitter_seconds=0.0)
 
 
-@dataclass
-class Receiver:
-    """A partner's copy of each audience, built from the deliveries it accepted."""
-
-    audiences: dict[str, set[str]] = field(default_factory=dict)
-    keys: set[str] = field(default_factory=set)
-    requests: int = 0
-    answers: list[Outcome] = field(default_factory=list)
-    """Outcomes to give before accepting (popped first to last)."""
-
-    partner = "webhook"
-
-    def send(self, delivery: Delivery) -> Outcome:
-        self.requests += 1
-        if self.answers:
-            return self.answers.pop(0)
-        if delivery.idempotency_key in self.keys:
-            return Delivered(status=200)
-        self.keys.add(delivery.idempotency_key)
-        held = self.audiences.setdefault(delivery.audience_id, set())
-        held.update(p.user_id for p in delivery.adds)
-        held.difference_update(p.user_id for p in delivery.deletes)
-        return Delivered(status=200)
-
-    def test(self, settings: PartnerSettings, secret: str | None) -> Outcome:
-        return Delivered(status=200)
-
-
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Receiver:
-    partner = Receiver()
+def receiver(monkeypatch: pytest.MonkeyPatch) -> FakePartner:
+    partner = FakePartner()
     monkeypatch.setattr(dispatcher, "connector", lambda kind: partner)
     return partner
 
@@ -74,14 +44,8 @@ def studio(db_url: str) -> Iterator[Studio]:
         opened.close()
 
 
-def member_ids(studio: Studio, audience_id: str) -> set[str]:
-    """The engine's stored members of an audience, by the ids partners know them by."""
-    numbers = stored_members(studio.database, audience_id)
-    with studio.database.engine.connect() as connection:
-        rows = connection.execute(
-            UserRow.__table__.select().where(UserRow.__table__.c.id.in_(list(numbers)))
-        ).all()
-    return {row.external_id for row in rows}
+def members_of(studio: Studio, audience_id: str) -> set[str]:
+    return member_ids(studio.database, audience_id)
 
 
 def run(studio: Studio) -> None:
@@ -97,10 +61,10 @@ def narrower(days: int) -> SetCriteria:
 
 
 def test_a_run_sends_each_active_audience_and_the_partner_holds_its_members(
-    studio: Studio, receiver: Receiver
+    studio: Studio, receiver: FakePartner
 ) -> None:
     run(studio)
-    expected = member_ids(studio, SIGNED_UP)
+    expected = members_of(studio, SIGNED_UP)
     assert expected, "the demo's first milestone has members"
     assert receiver.audiences[SIGNED_UP] == expected
     log = studio.deliveries([CRM])
@@ -117,13 +81,13 @@ def test_a_run_sends_each_active_audience_and_the_partner_holds_its_members(
 
 
 def test_after_the_audience_changes_only_the_change_is_sent(
-    studio: Studio, receiver: Receiver
+    studio: Studio, receiver: FakePartner
 ) -> None:
     run(studio)
     before = set(receiver.audiences[SIGNED_UP])
     studio.execute(narrower(7))
     run(studio)
-    after = member_ids(studio, SIGNED_UP)
+    after = members_of(studio, SIGNED_UP)
     assert after < before, "a shorter window keeps fewer users"
     assert receiver.audiences[SIGNED_UP] == after
     latest = studio.deliveries([CRM])[0]
@@ -131,7 +95,7 @@ def test_after_the_audience_changes_only_the_change_is_sent(
 
 
 def test_an_inactive_output_receives_nothing_and_reactivation_sends_the_difference(
-    studio: Studio, receiver: Receiver
+    studio: Studio, receiver: FakePartner
 ) -> None:
     run(studio)
     studio.execute(SetOutputActive(TRIAL, CRM, False))
@@ -141,10 +105,10 @@ def test_an_inactive_output_receives_nothing_and_reactivation_sends_the_differen
     assert receiver.requests == requests, "nothing is sent for an inactive output"
     studio.execute(SetOutputActive(TRIAL, CRM, True))
     run(studio)
-    assert receiver.audiences[SIGNED_UP] == member_ids(studio, SIGNED_UP)
+    assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
 
 
-def test_a_removed_output_is_sent_nothing_more(studio: Studio, receiver: Receiver) -> None:
+def test_a_removed_output_is_sent_nothing_more(studio: Studio, receiver: FakePartner) -> None:
     run(studio)
     held = set(receiver.audiences[SIGNED_UP])
     studio.execute(RemoveOutput(TRIAL, CRM))
@@ -155,28 +119,28 @@ def test_a_removed_output_is_sent_nothing_more(studio: Studio, receiver: Receive
 
 
 def test_a_refusal_faults_the_output_and_resume_sends_what_is_pending(
-    studio: Studio, receiver: Receiver
+    studio: Studio, receiver: FakePartner
 ) -> None:
     receiver.answers = [Fault("the partner refused the credentials (HTTP 401)", status=401)]
     run(studio)
     state = studio.output_forwarding(TRIAL)[CRM]
     assert state.faulted and "HTTP 401" in (state.fault_reason or "")
     assert SIGNED_UP not in receiver.audiences
-    assert state.pending_adds == len(member_ids(studio, SIGNED_UP))
+    assert state.pending_adds == len(members_of(studio, SIGNED_UP))
     # Paused: runs send nothing until someone resumes.
     requests = receiver.requests
     run(studio)
     assert receiver.requests == requests
     assert studio.resume_output(CRM)
     run(studio)
-    assert receiver.audiences[SIGNED_UP] == member_ids(studio, SIGNED_UP)
+    assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
     assert not studio.output_forwarding(TRIAL)[CRM].faulted
     outcomes = [d.outcome for d in reversed(studio.deliveries([CRM]))]
     assert outcomes == ["faulted", "delivered"]
 
 
 def test_passing_failures_are_retried_with_the_same_key_until_delivered(
-    studio: Studio, receiver: Receiver
+    studio: Studio, receiver: FakePartner
 ) -> None:
     receiver.answers = [RetryAfter("HTTP 500", status=500), RetryAfter("HTTP 429", 7.0, 429)]
     waits: list[float] = []
@@ -185,10 +149,10 @@ def test_passing_failures_are_retried_with_the_same_key_until_delivered(
     assert [d.outcome for d in log] == ["retry", "retry", "delivered"]
     assert len({d.idempotency_key for d in log}) == 1
     assert sum(waits) == pytest.approx(7.0), "429 honours Retry-After"
-    assert receiver.audiences[SIGNED_UP] == member_ids(studio, SIGNED_UP)
+    assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
 
 
-def test_retries_exhausted_fault_the_output(studio: Studio, receiver: Receiver) -> None:
+def test_retries_exhausted_fault_the_output(studio: Studio, receiver: FakePartner) -> None:
     receiver.answers = [RetryAfter("connection refused")] * FAST.attempts
     run(studio)
     state = studio.output_forwarding(TRIAL)[CRM]
@@ -197,7 +161,7 @@ def test_retries_exhausted_fault_the_output(studio: Studio, receiver: Receiver) 
 
 
 def test_an_output_leased_by_another_dispatcher_is_left_to_it(
-    studio: Studio, receiver: Receiver
+    studio: Studio, receiver: FakePartner
 ) -> None:
     from app.store import outbox
 
@@ -212,7 +176,7 @@ def test_an_output_leased_by_another_dispatcher_is_left_to_it(
 
 
 def test_an_evaluation_stored_while_a_chunk_is_on_its_way_is_taken_into_account(
-    studio: Studio, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    studio: Studio, receiver: FakePartner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The audience shrinks while the first delivery is in flight: the partner ends exact."""
     from app.studio import RetryPolicy
@@ -232,6 +196,6 @@ def test_an_evaluation_stored_while_a_chunk_is_on_its_way_is_taken_into_account(
     studio.evaluate(studio.state.journey(TRIAL).document())
     studio.forward(policy=RetryPolicy(attempts=1), chunk_size=100)
     assert changed
-    assert receiver.audiences[SIGNED_UP] == member_ids(studio, SIGNED_UP)
+    assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
     state = studio.output_forwarding(TRIAL)[CRM]
     assert (state.pending_adds, state.pending_deletes) == (0, 0)

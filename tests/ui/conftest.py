@@ -19,9 +19,9 @@ from pytestqt.qtbot import QtBot
 from app.studio import Studio
 from app.ui import theme
 from app.ui.main_window import MainWindow
+from tests.partner import FakePartner
 
 from .demo import DemoStudio
-from .partner import FakePartner
 
 TRIAL = "jr-trial-to-paid"
 

@@ -25,7 +25,7 @@ from app.ui.canvas.cards import OutputCard
 from app.ui.forwarding import ForwardingSnapshot
 from app.ui.main_window import MainWindow
 
-from .partner import FakePartner, Fault, RetryAfter
+from tests.partner import FakePartner, Fault, RetryAfter
 
 WAIT_MS = 20_000
 ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"

@@ -1,10 +1,12 @@
-"""A partner that never leaves the process, for the window's background forwarding.
+"""A partner that never leaves the process, and the audiences it should hold.
 
 Every GUI test gets one (``tests/ui/conftest.py``): the demo's outputs point at
 real services and at a local webhook address, and a window forwards on its own
-a few seconds after it opens and after edits. This stand-in accepts what it is
-sent and keeps each audience as a de-duplicating receiver would, or gives the
-answers a test queues (a 401, a pause) first.
+a few seconds after it opens and after edits. The forwarding tests use it too.
+This stand-in accepts what it is sent and keeps each audience as a
+de-duplicating receiver would, or gives the answers a test queues (a 401, a
+pause) first. :func:`member_ids` is what a partner should hold: the engine's
+stored members, by the ids partners know users by.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import threading
 from dataclasses import dataclass, field
 
 from app.core.partners import PartnerSettings
+from app.engine.evaluation import stored_members
 from app.outputs.base import Delivered, Delivery, Fault, Outcome, RetryAfter
+from app.store import Database
+from app.store.event_tables import UserRow
 
-__all__ = ["Delivered", "FakePartner", "Fault", "RetryAfter"]
+__all__ = ["Delivered", "FakePartner", "Fault", "RetryAfter", "member_ids"]
 
 
 @dataclass
@@ -50,3 +55,14 @@ class FakePartner:
 
     def test(self, settings: PartnerSettings, secret: str | None) -> Outcome:
         return Delivered(status=200)
+
+
+def member_ids(database: Database, audience_id: str) -> set[str]:
+    """The engine's stored members of an audience, by the ids partners know them by."""
+    numbers = stored_members(database, audience_id)
+    users = UserRow.__table__
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            users.select().where(users.c.id.in_(list(numbers)))
+        ).all()
+    return {row.external_id for row in rows}
