@@ -24,7 +24,6 @@ from app.ui import theme
 from app.ui.canvas.cards import OutputCard
 from app.ui.forwarding import ForwardingSnapshot
 from app.ui.main_window import MainWindow
-
 from tests.partner import FakePartner, Fault, RetryAfter
 
 WAIT_MS = 20_000
