@@ -19,8 +19,8 @@ ignored field is accepted here (a line holding an integer past 64 bits goes to t
 full path, which refuses one anywhere), and the profile objects are checked only
 when their text changes for the user (text already seen valid is the same text).
 Every value this path reads keeps integers exact (msgspec), so one past 64 bits fails
-its check and the line goes to the full path, which names it. Invalid UTF-8 anywhere in a line is refused here
-as by orjson.
+its check and the line goes to the full path, which names it. Invalid UTF-8 anywhere
+in a line is refused here as by orjson.
 """
 
 from __future__ import annotations
