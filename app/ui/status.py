@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QSizePolicy,
-    QSpinBox,
     QWidget,
 )
 
@@ -189,10 +189,39 @@ class EvaluatedLabel(QLabel):
 FORWARDING = "Forwarding…"
 
 
+INTERVAL_CHOICES = (5, 10, 15, 30, 60, 120, 240, 720, 1440)
+"""Minutes offered between background runs: presets, as a scheduler's settings offer."""
+
+
+def minutes_label(minutes: int) -> str:
+    if minutes % 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} hour" if hours == 1 else f"{hours} hours"
+
+
+class IntervalChoice(QComboBox):
+    """How often the window runs forwarding: one of :data:`INTERVAL_CHOICES` (a value
+    stored by an older version that is not among them is offered too)."""
+
+    minutesChanged = Signal(int)
+
+    def __init__(self, minutes: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        for choice in sorted({*INTERVAL_CHOICES, minutes}):
+            self.addItem(minutes_label(choice), choice)
+        self.setCurrentIndex(self.findData(minutes))
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.currentIndexChanged.connect(lambda _i: self.minutesChanged.emit(self.value()))
+
+    def value(self) -> int:
+        return int(self.currentData())
+
+
 class ForwardingStatus(QWidget):
     """How sending to partners goes: "Forwarding…" while a run is on, then what it did
     ("Sent 295 to CRM webhook", "Forwarding to Braze paused: …"), and how often it runs
-    (a spin box of minutes)."""
+    (a choice of intervals)."""
 
     intervalChanged = Signal(int)
 
@@ -203,18 +232,13 @@ class ForwardingStatus(QWidget):
         self.label.setObjectName("forwardingLabel")
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.label.setMinimumWidth(80)
-        self.interval = QSpinBox()
+        self.interval = IntervalChoice(minutes)
         self.interval.setObjectName("forwardingInterval")
-        self.interval.setRange(1, 24 * 60)
-        self.interval.setSuffix(" min")
-        self.interval.setFixedWidth(76)
-        self.interval.setValue(minutes)
-        self.interval.setAccessibleName("Send to partners every (minutes)")
+        self.interval.setAccessibleName("Send to partners every")
         self.interval.setToolTip(
             "While this window is open, journeys with an active output are evaluated and "
             "sent to their partners this often, and soon after each edit.")
-        self.interval.setKeyboardTracking(False)
-        self.interval.valueChanged.connect(self.intervalChanged)
+        self.interval.minutesChanged.connect(self.intervalChanged)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 0, 6, 0)
         layout.setSpacing(8)

@@ -170,11 +170,12 @@ def test_an_edit_that_changes_an_audience_forwards_soon_and_a_rename_does_not(
 def test_the_interval_is_a_setting_kept_between_windows(
     qtbot: QtBot, editor: MainWindow, stored_studio: Studio
 ) -> None:
-    spin = editor.forwarding_status.interval
-    assert spin.value() == 15 and editor.forwarding.interval_ms == 15 * 60_000
-    spin.selectAll()
-    qtbot.keyClicks(spin, "5")
-    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    choice = editor.forwarding_status.interval
+    assert choice.value() == 15 and editor.forwarding.interval_ms == 15 * 60_000
+    assert choice.currentText() == "15 min"
+    qtbot.keyClick(choice, Qt.Key.Key_Up)  # the previous choice, as a keyboard user picks
+    qtbot.keyClick(choice, Qt.Key.Key_Up)
+    assert choice.currentText() == "5 min"
     assert editor.forwarding.interval_ms == 5 * 60_000
     editor.close()
     again = MainWindow(stored_studio)
