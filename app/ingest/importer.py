@@ -181,11 +181,28 @@ def import_files(
     except Cancelled:
         run.summary.cancelled = True
         run.abort()
+    except Exception:
+        _keep_whole_chunks(run)
+        raise
     except BaseException:
         run.abort()
         raise
     run.summary.elapsed_s = time.monotonic() - run.started
     return run.summary
+
+
+def _keep_whole_chunks(run: _Run) -> None:
+    """After a parsing failure, store the chunks that ended before it, then stop.
+
+    Chunks whose end was queued are whole and good: dropping them would lose
+    records that were read and accepted (a later file being unreadable says
+    nothing about them). The open chunk is rolled back. If the writer itself
+    failed, there is nothing more to keep.
+    """
+    try:
+        run.finish()
+    except Exception:
+        run.abort()
 
 
 def _parse_here(run: _Run, files: list[Path], format: Format, platform: str | None) -> None:
