@@ -59,3 +59,22 @@ def test_database_label_hides_passwords(url: str, label: str) -> None:
     short, full = database_label(url)
     assert short == label
     assert "s3cret" not in full
+
+
+def test_style_sheet_parses_so_widgets_are_styled(qapp: QApplication) -> None:
+    """Qt drops a whole style sheet it cannot parse (one unclosed rule unstyles every
+    widget of the app): a styled row must get its border radius and background."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+    from PySide6.QtWidgets import QLabel
+
+    messages: list[str] = []
+    previous = qInstallMessageHandler(
+        lambda kind, _context, text: messages.append(text)
+        if kind == QtMsgType.QtWarningMsg else None)
+    try:
+        label = QLabel("styled")
+        label.setStyleSheet(theme.style_sheet(theme.LIGHT))
+        label.ensurePolished()
+    finally:
+        qInstallMessageHandler(previous)
+    assert not [m for m in messages if "style" in m.casefold()], messages
