@@ -42,7 +42,9 @@ from app.core.models import (
     new_id,
 )
 from app.ui import icons, theme
-from app.ui.criteria_editor import CriteriaEditor
+from app.core.catalogue import Catalogue
+from app.ui.builder import BuilderContext, CriteriaEditor
+from app.ui.builder.context import audience_choices
 from app.ui.preview import (
     AudienceEstimateLike,
     EstimatePreview,
@@ -109,8 +111,11 @@ class MilestoneDialog(_Dialog):
     def __init__(self, graph: JourneyGraph, *, milestone_id: str | None = None,
                  parent_id: str | None = None, index: int | None = None,
                  title: str = "", estimate: Estimator | None = None,
+                 state: AccountState | None = None, catalogue: Catalogue | None = None,
                  parent: QWidget | None = None) -> None:
-        """``estimate`` (``Studio.estimate``) turns on the live size preview."""
+        """``estimate`` (``Studio.estimate``) turns on the live size preview; ``state``
+        offers the audiences of every journey to membership criteria (else this
+        journey's); ``catalogue`` the completions and hints of the journey's inputs."""
         existing = graph.milestone(milestone_id) if milestone_id else None
         super().__init__(title or (f"Edit “{existing.name}”" if existing else "New milestone"),
                          parent)
@@ -124,7 +129,10 @@ class MilestoneDialog(_Dialog):
         self.name.setPlaceholderText("e.g. Watched content")
         self.name.setMaxLength(120)
         self.name_error = _error_label()
-        self.criteria = CriteriaEditor(existing.definition if existing else None)
+        journeys = tuple(state.journeys()) if state is not None else ()
+        context = BuilderContext(catalogue, audience_choices(graph, journeys, milestone_id))
+        self.criteria = CriteriaEditor(existing.definition if existing else None,
+                                       context=context)
         name_label = QLabel("Name")
         name_label.setObjectName("fieldLabel")
         criteria_label = QLabel("Who is in this audience")
@@ -183,7 +191,7 @@ class MilestoneDialog(_Dialog):
         bottom.addStretch(1)
         bottom.addWidget(self.buttons)
         self.body.addLayout(bottom)
-        self.resize(860, 600)
+        self.resize(920, 680)
         self.name.textChanged.connect(self.validate)
         self.criteria.changed.connect(self.validate)
         self._show_nothing()

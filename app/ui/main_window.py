@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.account import AccountState
+from app.core.catalogue import Catalogue
 from app.core.commands import (
     AddMilestone,
     AddOutput,
@@ -435,12 +436,23 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def catalogue(self, journey_id: str) -> Catalogue | None:
+        """The data catalogue of a journey's inputs for the builder's completions and
+        hints: the studio's ``catalogue(journey_id)`` when it has one, else None (the
+        builder then offers the core's vocabulary only). The one place the window gets it."""
+        source = getattr(self.studio, "catalogue", None)
+        if not callable(source):
+            return None
+        found = source(journey_id)
+        return found if isinstance(found, Catalogue) else None
+
     def edit_milestone(self, milestone_id: str) -> None:
         graph = self.scene.graph
         if graph is None or not graph.has_milestone(milestone_id):
             return
         dialog = MilestoneDialog(graph, milestone_id=milestone_id,
-                                 estimate=estimator_of(self.studio), parent=self)
+                                 estimate=estimator_of(self.studio), state=self.studio.state,
+                                 catalogue=self.catalogue(graph.id), parent=self)
 
         def accepted() -> None:
             name, definition = dialog.values()
@@ -464,7 +476,8 @@ class MainWindow(QMainWindow):
         after = graph.milestone(milestone_id).name if milestone_id else ""
         title = f"New milestone after “{after}”" if after else "New first milestone"
         dialog = MilestoneDialog(graph, parent_id=milestone_id, title=title,
-                                 estimate=estimator_of(self.studio), parent=self)
+                                 estimate=estimator_of(self.studio), state=self.studio.state,
+                                 catalogue=self.catalogue(graph.id), parent=self)
 
         def accepted() -> None:
             name, definition = dialog.values()
@@ -484,7 +497,8 @@ class MainWindow(QMainWindow):
         index = graph.child_index(milestone_id) + 1
         dialog = MilestoneDialog(graph, parent_id=sibling.parent_id, index=index,
                                  title=f"New milestone beside “{sibling.name}”",
-                                 estimate=estimator_of(self.studio), parent=self)
+                                 estimate=estimator_of(self.studio), state=self.studio.state,
+                                 catalogue=self.catalogue(graph.id), parent=self)
 
         def accepted() -> None:
             name, definition = dialog.values()
