@@ -681,14 +681,23 @@ def describe(definition: AudienceDefinition) -> str:
     """A one-line summary for a node on the canvas, e.g. ``did “Signed up” and country is “US”``."""
     if definition.is_empty:
         return "Everyone in the parent audience"
-    parts: list[str] = []
+    text = ""
+    kinds: set[str] = set()
     for index, clause in enumerate(definition.clauses):
-        text = _describe_item(clause.item)
+        part = _describe_item(clause.item)
         if index == 0:
-            parts.append(("not " + text) if clause.join == "exclude" else text)
-        else:
-            parts.append({"and": "and ", "or": "or ", "exclude": "but not "}[clause.join] + text)
-    return " ".join(parts)
+            text = ("not " + part) if clause.join == "exclude" else part
+            continue
+        # Clauses are read left to right (as the engine does): where Or meets And or
+        # Exclude, what came before is bracketed, so "A and B or C" reads
+        # "(A and B) or C", never "A and (B or C)".
+        kind = "or" if clause.join == "or" else "and"
+        if kinds and kind not in kinds:
+            text = f"({text})"
+            kinds = set()
+        kinds.add(kind)
+        text += " " + {"and": "and ", "or": "or ", "exclude": "but not "}[clause.join] + part
+    return text
 
 
 _OPERATOR_TEXT = {

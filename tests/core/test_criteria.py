@@ -404,7 +404,7 @@ def test_an_empty_group_and_an_empty_device_list_are_refused():
                     ),
                 )
             ),
-            "has email or (on web and country is “US”) but not not in another audience",
+            "(has email or (on web and country is “US”)) but not not in another audience",
         ),
     ],
 )
@@ -417,7 +417,33 @@ def test_describe_never_shows_internal_names_or_python_values():
     for artefact in ("None", "[", "]", "'", "_", "+00:00", ".0 ", " gt ", " ge ", " eq ", " ne "):
         assert artefact not in text, (artefact, text)
     assert text.startswith(
-        "did “Signed up” and did “purchase” at least 3 times between 2024-01-01 and 2024-02-01 "
+        "(((did “Signed up” and did “purchase” at least 3 times between 2024-01-01 and 2024-02-01 "
         "with amount between 10 and 99.5 and currency is one of “USD”, “EUR” and "
-        "placed ≥ 2024-01-01 and gift = false and coupon does not exist or "
+        "placed ≥ 2024-01-01 and gift = false and coupon does not exist) or "
     )
+
+
+def _named(name: str, join: str = "and") -> Clause:
+    return Clause(join=join, item=EventCriterion(event_name=name))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("joins", "text"), [
+    (("and", "and", "or"), "(did “A” and did “B”) or did “C”"),
+    (("and", "or", "and"), "(did “A” or did “B”) and did “C”"),
+    (("and", "or", "exclude"), "(did “A” or did “B”) but not did “C”"),
+    (("and", "and", "exclude"), "did “A” and did “B” but not did “C”"),
+    (("and", "or", "or"), "did “A” or did “B” or did “C”"),
+    (("and", "and", "or", "and"), "((did “A” and did “B”) or did “C”) and did “D”"),
+])
+def test_describe_brackets_mixed_joins_as_the_engine_reads_them(joins: tuple[str, ...],
+                                                                text: str) -> None:
+    """Clauses are read left to right (the engine's rule): "A and B or C" is
+    "(A and B) or C", and the card must not read as "A and (B or C)"."""
+    clauses = tuple(_named("ABCD"[i], join) for i, join in enumerate(joins))
+    assert describe(AudienceDefinition(clauses=clauses)) == text
+
+
+def test_describe_keeps_groups_in_parentheses() -> None:
+    group = Group(clauses=(_named("B"), _named("C", "or")))
+    definition = AudienceDefinition(clauses=(_named("A"), Clause(join="and", item=group)))
+    assert describe(definition) == "did “A” and (did “B” or did “C”)"
