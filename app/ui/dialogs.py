@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.account import AccountState
+from app.core.catalogue import Catalogue
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph, reason
 from app.core.models import (
@@ -42,7 +43,6 @@ from app.core.models import (
     new_id,
 )
 from app.ui import icons, theme
-from app.core.catalogue import Catalogue
 from app.ui.builder import BuilderContext, CriteriaEditor
 from app.ui.builder.context import audience_choices
 from app.ui.preview import (

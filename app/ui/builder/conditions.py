@@ -10,7 +10,6 @@ row builds its criterion from them and the core validates it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
@@ -213,8 +212,7 @@ class ConditionLine(QWidget):
             value = [_number(v) for v in value]
         elif value is not None:
             value = _number(value)
-        return AmountCondition(operator=self.operator.currentData(),
-                               value=value)  # type: ignore[arg-type]
+        return AmountCondition(operator=self.operator.currentData(), value=value)
 
     def load(self, attribute: str, kind: str, operator: str, value: object) -> None:
         self.attribute.setText(attribute)
@@ -305,6 +303,3 @@ class ConditionList(QWidget):
     def date_fields(self) -> list[QDateEdit]:
         return [w for line in self.lines for w in (line.values.day, line.values.last_day)]
 
-
-def first_line(conditions: ConditionList) -> ConditionLine:
-    return cast(ConditionLine, conditions.lines[0])

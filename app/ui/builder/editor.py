@@ -110,7 +110,7 @@ class CriteriaEditor(QWidget):
     def add_group(self, into: ClauseList | None = None) -> GroupBox:
         """A new group holding one new criterion row, at the end of ``into``."""
         target = into or self.list
-        group = GroupBox(self, target.depth + 1)
+        group = GroupBox(self, target.level + 1)
         target.insert(group)
         group.inner.insert(CriterionRow(self))
         self._refresh_empty()
@@ -127,7 +127,7 @@ class CriteriaEditor(QWidget):
 
     def _focus(self, item: ClauseItem) -> None:
         item.first_field().setFocus(Qt.FocusReason.OtherFocusReason)
-        QTimer.singleShot(0, lambda: self._show_item(item))
+        QTimer.singleShot(0, self, lambda: self._show_item(item))
 
     def _show_item(self, item: ClauseItem) -> None:
         """Scroll an item into view once laid out (the editor sits in a scroll area)."""
@@ -187,7 +187,7 @@ class CriteriaEditor(QWidget):
             return
         focus = self.focusWidget()
         index = target.index(item)
-        group = GroupBox(self, target.depth + 1)
+        group = GroupBox(self, target.level + 1)
         join = item.join.currentData()
         target.take(item)
         target.insert(group, index, join=join)
@@ -230,7 +230,7 @@ class CriteriaEditor(QWidget):
         target = self._list_at(self.list, global_pos, item)
         if isinstance(item, GroupBox) and item.inner.contains_list(target):
             return None
-        if target.depth + item.height_in_groups() > GROUP_DEPTH_MAX:
+        if target.level + item.height_in_groups() > GROUP_DEPTH_MAX:
             return None
         y = target.mapFromGlobal(global_pos).y()
         index = next((i for i, other in enumerate(target.items)

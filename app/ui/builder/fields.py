@@ -116,7 +116,10 @@ def fill(box: QComboBox, options: Sequence[tuple[str, str]]) -> None:
 
 def searchable(field: QLineEdit, values: Sequence[str] = ()) -> QCompleter:
     """Offer ``values`` as completions of ``field``: any part of a value, any case."""
-    completer = QCompleter(QStringListModel(list(values)), field)
+    completer = QCompleter(field)
+    # The model belongs to the completer: a model without a parent would be collected
+    # by Python, and the completions with it.
+    completer.setModel(QStringListModel(list(values), completer))
     completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     completer.setFilterMode(Qt.MatchFlag.MatchContains)
     completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)

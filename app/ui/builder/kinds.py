@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QLayout,
     QLineEdit,
     QSpinBox,
@@ -63,8 +62,9 @@ class KindEditor(QWidget):
         cast(QHBoxLayout, row or self.row).addWidget(widget, stretch)
         if isinstance(widget, QComboBox):
             widget.currentIndexChanged.connect(self.changed)
-            if widget.isEditable() and widget.lineEdit() is not None:
-                widget.lineEdit().textChanged.connect(self.changed)
+            line = widget.lineEdit() if widget.isEditable() else None
+            if line is not None:
+                line.textChanged.connect(self.changed)
         elif isinstance(widget, QLineEdit):
             widget.textChanged.connect(self.changed)
         elif isinstance(widget, QSpinBox):
@@ -86,7 +86,7 @@ class KindEditor(QWidget):
 
     def add_listened(self, widget: QWidget) -> QWidget:
         if hasattr(widget, "changed"):
-            widget.changed.connect(self.changed)  # type: ignore[attr-defined]
+            widget.changed.connect(self.changed)
         return widget
 
     def condition_buttons(self, *lists: ConditionList) -> None:
@@ -99,8 +99,8 @@ class KindEditor(QWidget):
 
     def first_field(self) -> QWidget:
         """Where typing starts: the first text field of the first line, else its first field."""
-        widgets = [self.row.itemAt(i).widget() for i in range(self.row.count())]
-        found = [w for w in widgets if w is not None]
+        items = [self.row.itemAt(i) for i in range(self.row.count())]
+        found = [w for w in (i.widget() for i in items if i is not None) if w is not None]
         return next((w for w in found if isinstance(w, QLineEdit)), found[0])
 
     def criterion(self) -> object:
@@ -125,22 +125,22 @@ class _Counted(KindEditor):
         self.count.setRange(0, COUNT_MAX)
         self.count.setSuffix(" times")
         self.count.setMaximumWidth(120)
-        self.window = cast(WindowFields, self.add(WindowFields(), row=row))
+        self.when = cast(WindowFields, self.add(WindowFields(), row=row))
         row.addStretch(1)
 
     @property
     def days(self) -> QSpinBox:
         """The "in the last N days" field."""
-        return self.window.days
+        return self.when.days
 
     def counting(self) -> dict[str, object]:
         return {"count_operator": self.count_operator.currentData(), "count": self.count.value(),
-                "window": self.window.window()}
+                "window": self.when.time_window()}
 
     def load_counting(self, criterion: EventCriterion | EcommerceCriterion) -> None:
         f.select(self.count_operator, criterion.count_operator)
         self.count.setValue(criterion.count)
-        self.window.load(criterion.window)
+        self.when.load(criterion.window)
 
 
 class EventEditor(_Counted):
@@ -204,6 +204,7 @@ class CommerceEditor(_Counted):
     def __init__(self, context: BuilderContext) -> None:
         super().__init__(context)
         self.action = cast(QComboBox, self.add(f.combo(f.COMMERCE_ACTIONS, "Commerce action")))
+        f.select(self.action, EcommerceCriterion().action)  # the core's default: purchase
         self.add_counting(self.row)
         self.amounts = cast(ConditionList, self.add_below(ConditionList(amount=True)))
         self.conditions = cast(ConditionList, self.add_below(ConditionList()))

@@ -12,7 +12,7 @@ core under it. Moving clauses (indent, outdent, drag) is done by the builder
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from PySide6.QtCore import QPoint, QSize, Qt
@@ -155,9 +155,9 @@ class ClauseItem(QFrame):
         return top
 
     @property
-    def depth(self) -> int:
+    def level(self) -> int:
         """How many groups this clause is inside."""
-        return self.container.depth if self.container is not None else 0
+        return self.container.level if self.container is not None else 0
 
     def height_in_groups(self) -> int:
         """How many levels of groups this clause is (0 for a criterion)."""
@@ -165,9 +165,9 @@ class ClauseItem(QFrame):
 
     def placed(self) -> None:
         """Called when the clause has moved to another list: refresh the tools."""
-        inside = self.depth > 0
+        inside = self.level > 0
         self.outdent_button.setEnabled(inside)
-        self.indent_button.setEnabled(self.depth + 1 + self.height_in_groups()
+        self.indent_button.setEnabled(self.level + 1 + self.height_in_groups()
                                       <= GROUP_DEPTH_MAX)
 
     def set_count(self, text: str | None) -> None:
@@ -339,8 +339,8 @@ class GroupBox(ClauseItem):
         self.style().polish(self)
 
     def placed(self) -> None:
-        self.inner.depth = self.depth + 1
-        self.set_shade(self.inner.depth)
+        self.inner.level = self.level + 1
+        self.set_shade(self.inner.level)
         super().placed()
         self.inner.placed()
 
@@ -372,7 +372,7 @@ class ClauseList(QWidget):
                  owner: GroupBox | None = None) -> None:
         super().__init__()
         self.builder = builder
-        self.depth = depth
+        self.level = depth
         self.owner = owner
         self.items: list[ClauseItem] = []
         self.setObjectName("clauseList")
@@ -407,7 +407,7 @@ class ClauseList(QWidget):
 
     def placed(self) -> None:
         """Refresh after the list moved to another depth: its clauses and its buttons."""
-        self.add_group_button.setEnabled(self.depth < GROUP_DEPTH_MAX)
+        self.add_group_button.setEnabled(self.level < GROUP_DEPTH_MAX)
         for item in self.items:
             item.placed()
 
@@ -460,4 +460,4 @@ def row_of(widget: QWidget) -> CriterionRow | None:
     parent: QWidget | None = widget
     while parent is not None and not isinstance(parent, CriterionRow):
         parent = parent.parentWidget()
-    return cast(CriterionRow | None, parent)
+    return parent

@@ -48,7 +48,7 @@ class WindowFields(QWidget):
         self.start.setVisible(kind != "within_last_days")
         f.set_visible(kind == "between", self.and_label, self.end)
 
-    def window(self) -> TimeWindow:
+    def time_window(self) -> TimeWindow:
         kind = self.kind.currentData()
         if kind == "within_last_days":
             return TimeWindow(kind=kind, days=self.days.value())
