@@ -12,7 +12,9 @@ of the way, "Trial to paid" is selected in the journey list, and once the
 background evaluation has put its sizes on the cards its first milestone is
 selected (handles and inspector showing) and the window is saved in the light
 theme and again in the dark one (switched the way the running app follows the
-system).
+system). The builder is pictured too (``builder-light.png``): the editor of
+"Converted to paid" on the same database with a group holding a nested group
+added, once its live preview has counted the demo customers.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class Screenshots:
 
 def take_screenshots(out_dir: Path, *, database_dir: Path | None = None,
                      timeout_s: float = TIMEOUT_S) -> Screenshots:
-    """Create a demo database, show it and save ``main-window-{light,dark}.png`` in ``out_dir``.
+    """Create a demo database, show it and save ``main-window-{light,dark}.png`` and
+    ``builder-light.png`` in ``out_dir``.
 
     The database goes to ``database_dir`` when given (and is kept there), else to a
     temporary folder that is removed afterwards.
@@ -128,8 +131,67 @@ def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
         if not window.grab().save(str(path)):
             raise OSError(f"Could not write {path}")
         paths[name] = path
+    window.on_color_scheme_changed(SCHEMES["light"])
+    _settle()
+    paths["builder"] = _shoot_builder(window, graph.id, out_dir / "builder-light.png", timeout_s)
     return Screenshots(paths, result.as_of, result.population.size,
                        {m.name: m.size for m in result.milestones}, texts)
+
+
+BUILDER_MILESTONE = "Converted to paid"
+"""The demo milestone whose editor the builder picture shows."""
+BUILDER_SIZE = (980, 900)
+
+
+def _shoot_builder(window: MainWindow, journey_id: str, path: Path, timeout_s: float) -> Path:
+    """The milestone editor of :data:`BUILDER_MILESTONE` with a nested group added, once
+    the live preview has counted it; saved to ``path``."""
+    from app.ui.builder import CommerceEditor, CriterionRow, LocationEditor
+    from app.ui.dialogs import MilestoneDialog
+
+    graph = window.studio.state.journey(journey_id)
+    milestone = next(m for m in graph.milestones_in_order() if m.name == BUILDER_MILESTONE)
+    window.edit_milestone(milestone.id)
+    dialog = window.active_dialog
+    if not isinstance(dialog, MilestoneDialog):
+        raise RuntimeError(f"The editor of “{BUILDER_MILESTONE}” did not open.")
+    try:
+        builder = dialog.criteria
+        outer = builder.add_group()
+        purchase = outer.items[0]
+        assert isinstance(purchase, CriterionRow)
+        purchase.kind.setCurrentIndex(purchase.kind.findData("ecommerce"))
+        commerce = purchase.editors["ecommerce"]
+        assert isinstance(commerce, CommerceEditor)
+        amount = commerce.amounts.add_line()
+        amount.operator.setCurrentIndex(amount.operator.findData("between"))
+        amount.values.text.setText("10")
+        amount.values.high.setText("50")
+        inner = builder.add_group(outer.inner)
+        inner.join.setCurrentIndex(inner.join.findData("or"))
+        genre = inner.items[0]
+        assert isinstance(genre, CriterionRow)
+        genre.kind.setCurrentIndex(genre.kind.findData("user_attribute"))
+        fields = genre.editors["user_attribute"].fields  # type: ignore[attr-defined]
+        fields.attribute.setText("favorite_genres")
+        fields.type.setCurrentIndex(fields.type.findData("list"))
+        fields.values.text.setText("Drama")
+        country = builder.add_row(into=inner.inner)
+        country.kind.setCurrentIndex(country.kind.findData("location"))
+        place = country.editors["location"]
+        assert isinstance(place, LocationEditor)
+        place.value.setText("US")
+        dialog.resize(*BUILDER_SIZE)
+        _wait_until(lambda: dialog.estimate_figure.property("state") in ("ready", "approximate"),
+                    timeout_s, "the builder's preview")
+        dialog.name.deselect()
+        dialog.ok_button.setFocus()
+        _settle()
+        if not dialog.grab().save(str(path)):
+            raise OSError(f"Could not write {path}")
+        return path
+    finally:
+        dialog.reject()
 
 
 def _wait_until(done: Callable[[], bool], timeout_s: float, what: str) -> None:
