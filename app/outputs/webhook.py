@@ -19,8 +19,7 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
 
 import orjson
 
@@ -47,16 +46,10 @@ def audiences(delivery: Delivery, action: str) -> list[dict[str, str]]:
              "action": action}]
 
 
-def profile_json(profile: Profile, change: list[dict[str, str]]) -> dict[str, Any]:
-    """One ``user_profiles`` item: the user, their identities as sent, the audience change."""
-    return {
-        "mpid": profile.user_id,
-        "user_identities": [
-            {"type": kind, "encoding": "raw", "value": value}
-            for kind, value in sorted(profile.identities.items())
-        ],
-        "audiences": change,
-    }
+def identities_json(identities: Mapping[str, str]) -> list[dict[str, str]]:
+    """A profile's ``user_identities``: each identity as sent, in a fixed order."""
+    return [{"type": kind, "encoding": "raw", "value": value}
+            for kind, value in sorted(identities.items())]
 
 
 def changes(delivery: Delivery) -> Iterator[tuple[Profile, str]]:
@@ -89,7 +82,14 @@ def body(delivery: Delivery, key: str, batch: Sequence[tuple[Profile, str]]) -> 
             "connection_id": delivery.connection_id,
             "connection_name": delivery.connection_name,
         },
-        "user_profiles": [profile_json(p, change[action]) for p, action in batch],
+        # One dict per user, made inline: this is the hot loop of a large sync, and a
+        # call per user (or identities to sort for users who have none) costs a third.
+        "user_profiles": [
+            {"mpid": p.user_id,
+             "user_identities": identities_json(p.identities) if p.identities else [],
+             "audiences": change[action]}
+            for p, action in batch
+        ],
     })
 
 
