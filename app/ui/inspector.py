@@ -44,6 +44,8 @@ class InspectorActions(Protocol):
 
     def delete_selection(self) -> None: ...
 
+    def edit_journey_inputs(self, journey_id: str | None = None) -> None: ...
+
 
 def change_html(card: cards.MilestoneCard) -> str:
     """Adds and drops in words, tinted green and red (rich text for a QLabel)."""
@@ -104,6 +106,8 @@ class Inspector(QWidget):
         self.fault_label: QLabel | None = None
         """"Faulted: <reason>" while forwarding to the shown output is paused."""
         self.resume_button: QPushButton | None = None
+        self.inputs_button: QPushButton | None = None
+        """“Change inputs…” while the journey is shown (nothing selected)."""
         scene.selectionChanged.connect(self.refresh)
         # Updated in place: a rebuild would take the name field from under the cursor.
         scene.figuresChanged.connect(self.refresh_figures)
@@ -123,6 +127,7 @@ class Inspector(QWidget):
         self.sending_label = None
         self.fault_label = None
         self.resume_button = None
+        self.inputs_button = None
         while self._layout.count():
             item = self._layout.takeAt(0)
             if item is None:
@@ -217,6 +222,9 @@ class Inspector(QWidget):
             workspace = self.state.workspaces.get(record.workspace_id)
             self._layout.addWidget(_label(
                 f"{record.name}  ·  {workspace.name if workspace else ''}", "inspectorText"))
+        self.inputs_button = _button("Change inputs…",
+                                     lambda: self._actions.edit_journey_inputs(graph.id))
+        self._layout.addWidget(self.inputs_button)
         self._rule()
         self._layout.addWidget(_label(
             "Select a milestone or an output to see it here. Drag steps and partners from "

@@ -42,11 +42,18 @@ from app.core.commands import (
     RemoveOutput,
     RenameJourney,
     RenameMilestone,
+    SetJourneyInputs,
 )
 from app.core.events import NodeKind
 from app.core.models import JourneyDocument
 from app.ui import icons, theme
-from app.ui.account_settings import ACCOUNT_SETTINGS, AccountSettingsDialog
+from app.ui.account_settings import (
+    ACCOUNT_SETTINGS,
+    LIMIT_PAGE,
+    WORKSPACES_PAGE,
+    AccountSettingsDialog,
+    page_for,
+)
 from app.ui.activity import ActivityPanel, routes_of
 from app.ui.banner import Banner
 from app.ui.bridge import AccountWatcher
@@ -72,6 +79,7 @@ from app.ui.forwarding import (
     run_summary,
 )
 from app.ui.inspector import Inspector
+from app.ui.journey_inputs import JourneyInputsDialog
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
 from app.ui.preview import estimator_of
@@ -218,6 +226,7 @@ class MainWindow(QMainWindow):
         self.forwarding_status.setVisible(self.forwarding.enabled)
         status.addWidget(self.forwarding_status, 1)
         status.addPermanentWidget(self.meter)
+        self.meter.clicked.connect(lambda: self.open_account_settings(LIMIT_PAGE))
 
         self._build_menus()
         self._set_tool_icons()
@@ -341,7 +350,7 @@ class MainWindow(QMainWindow):
         """Canvas tools only make sense while a journey is shown."""
         shown = self.scene.graph is not None
         for action in (self.layout_action, self.export_png_action, self.export_svg_action,
-                       self.select_all_action, self.delete_action):
+                       self.select_all_action, self.delete_action, self.journey_inputs_action):
             action.setEnabled(shown)
 
     # ------------------------------------------------------------------ edits
@@ -372,16 +381,19 @@ class MainWindow(QMainWindow):
         """A refusal in the banner; one that points to Account settings offers to open it."""
         if ACCOUNT_SETTINGS in message:
             self.banner.show_message(message, "error", f"{ACCOUNT_SETTINGS}…",
-                                     self._show_account_settings)
+                                     lambda: self.open_account_settings(page_for(message)))
         else:
             self.banner.show_message(message, "error")
 
     def _show_account_settings(self) -> None:
         self.open_account_settings()
 
-    def open_account_settings(self) -> AccountSettingsDialog:
-        """The Account settings window (one at a time; raised if it is open already)."""
+    def open_account_settings(self, page: str | None = None) -> AccountSettingsDialog:
+        """The Account settings window (one at a time; raised if it is open already),
+        turned to ``page`` when one is named."""
         if self.account_settings is not None:
+            if page is not None:
+                self.account_settings.show_page(page)
             self.account_settings.raise_()
             self.account_settings.activateWindow()
             return self.account_settings
@@ -398,6 +410,8 @@ class MainWindow(QMainWindow):
             dialog.deleteLater()
 
         dialog.finished.connect(finished)
+        if page is not None:
+            dialog.show_page(page)
         dialog.show()
         return dialog
 
@@ -595,6 +609,21 @@ class MainWindow(QMainWindow):
                     "Duplicated. The copy's outputs start inactive, so nothing is sent twice; "
                     "activate them when the copy is ready.", "info")
 
+    def edit_journey_inputs(self, journey_id: str | None = None) -> None:
+        """Journey ▸ Inputs…: tick the inputs the journey reads; one undoable step, after
+        which its audiences are calculated again."""
+        journey_id = journey_id or self.panel.current_journey_id()
+        if not journey_id or not self.studio.state.has_journey(journey_id):
+            return
+        dialog = JourneyInputsDialog(
+            self.studio.state, journey_id, parent=self,
+            manage=lambda: self.open_account_settings(WORKSPACES_PAGE))
+
+        def accepted() -> None:
+            self.run(SetJourneyInputs(journey_id, dialog.input_ids()))
+
+        self._open(dialog, accepted)
+
     def delete_journey(self, journey_id: str) -> None:
         """Delete an empty journey; a journey with milestones is refused with the reason."""
         state = self.studio.state
@@ -680,6 +709,8 @@ class MainWindow(QMainWindow):
             menu.addAction("Remove output", self.delete_selection)
         else:
             menu.addAction("Add first milestone…", lambda: self.add_after(None))
+            menu.addAction("Change the journey's inputs…",
+                           lambda: self.edit_journey_inputs(graph.id))
             menu.addSeparator()
             menu.addAction(self.layout_action)
             menu.addAction(self.fit_action)
@@ -776,6 +807,9 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.panel.rename_action)
         edit_menu.addAction(self.panel.duplicate_action)
         edit_menu.addAction(self.panel.delete_action)
+        self.journey_inputs_action = self._action("Journey &inputs…", "Ctrl+I",
+                                                  self.edit_journey_inputs)
+        edit_menu.addAction(self.journey_inputs_action)
         edit_menu.addSeparator()
         self.account_settings_action = self._action(f"{ACCOUNT_SETTINGS}…", "Ctrl+,",
                                                     self._show_account_settings)
