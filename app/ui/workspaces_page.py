@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont, QShowEvent
+from PySide6.QtGui import QAction, QFont, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -103,8 +103,15 @@ class WorkspacesPage(SettingsPage):
         self.table = settings_table(["Name", "Platform", "Events", "Read by"])
         self.table.setRootIsDecorated(True)
         self.table.setIconSize(QSize(18, 18))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
+        # Only names are edited: F2 edits the current row's name, and a double-click
+        # anywhere on a row too.
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.itemDoubleClicked.connect(lambda item, _column: self.table.editItem(item, 0))
+        rename = QAction("Rename", self.table)
+        rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        rename.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        rename.triggered.connect(self.rename_selected)
+        self.table.addAction(rename)
         self.add_workspace_button = QPushButton("Add workspace…")
         self.add_workspace_button.setObjectName("primaryButton")
         self.add_input_button = QPushButton("Add input…")
@@ -356,6 +363,7 @@ class WorkspaceDialog(_Dialog):
         label.setBuddy(self.name)
         for widget in (note, label, self.name, self.error):
             self.body.addWidget(widget)
+        self.body.addSpacing(6)
         self.ok_button.setText("Add workspace")
         self.finish_layout()
         self.resize(440, 0)
@@ -438,8 +446,16 @@ class InputDialog(_Dialog):
         form.addRow(self._label("Source"), kind_row)
         form.addRow(self.platform_label, self.platform)
         form.addRow(self._label("Name"), self.name)
+        note = QLabel("An input is one feed of events: a platform of the workspace's app or "
+                      "website, or a partner's feed. Imports name the input their events "
+                      "come through.")
+        note.setObjectName("dialogNote")
+        note.setWordWrap(True)
+        self.body.addWidget(note)
+        self.body.addSpacing(4)
         self.body.addLayout(form)
         self.body.addWidget(self.error)
+        self.body.addSpacing(6)
         self.ok_button.setText("Add input")
         self.finish_layout()
         self.resize(480, 0)
@@ -477,7 +493,12 @@ class InputDialog(_Dialog):
         self.validate()
 
     def _follow_platform(self) -> None:
-        """Until a name is typed, the input is called after its platform (“iOS”)."""
+        """Until a name is typed, the input is called after its platform (“iOS”); a
+        platform of the list, typed, is that item (with its icon)."""
+        index = self.platform.findText(self.platform.currentText().strip(),
+                                       Qt.MatchFlag.MatchFixedString)
+        if index >= 0 and index != self.platform.currentIndex():
+            self.platform.setCurrentIndex(index)
         if not self._name_typed:
             suggestion = "Partner feed" if self.kind == "partner" else \
                 " ".join(self.platform.currentText().split())

@@ -8,12 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import (
+    QApplication,
+    QLineEdit,
+    QPushButton,
+    QTreeWidgetItemIterator,
+)
 from pytestqt.qtbot import QtBot
 
 from app.core.account import NO_INPUTS_MESSAGE, AccountState
+from app.core.commands import SetJourneyInputs
 from app.studio import Studio
 from app.ui.account_settings import (
     CONNECTIONS_PAGE,
@@ -23,6 +29,7 @@ from app.ui.account_settings import (
 )
 from app.ui.journey_inputs import JourneyInputsDialog
 from app.ui.main_window import MainWindow
+from app.ui.workspaces_page import InputDialog, WorkspaceDialog, WorkspacesPage
 
 from .conftest import TRIAL
 
@@ -240,3 +247,204 @@ def test_the_inspector_opens_the_journeys_inputs(qtbot: QtBot, editor: MainWindo
     assert editor.account_settings is not None
     assert editor.account_settings.current_page() == WORKSPACES_PAGE
     assert editor.active_dialog is None
+
+
+# ---------------------------------------------------------------------------- workspaces and inputs
+
+
+def rows(page: WorkspacesPage) -> list[list[str]]:
+    """Every row of the tree as shown: workspaces, each followed by its inputs."""
+    shown = []
+    iterator = QTreeWidgetItemIterator(page.table)
+    while iterator.value() is not None:
+        item = iterator.value()
+        shown.append([item.text(column) for column in range(4)])
+        iterator += 1
+    return shown
+
+
+def name_cell(page: WorkspacesPage, kind: str, record_id: str) -> QPoint:
+    """The middle of a row's name (its first column)."""
+    item = page.item_of(kind, record_id)
+    assert item is not None
+    return page.table.visualRect(page.table.indexFromItem(item, 0)).center()
+
+
+def select(qtbot: QtBot, page: WorkspacesPage, kind: str, record_id: str) -> None:
+    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=name_cell(page, kind, record_id))
+    assert page.selected() == (kind, record_id)
+
+
+def type_in_place(qtbot: QtBot, page: WorkspacesPage, text: str) -> None:
+    """Type a name into the tree's open editor and press Enter."""
+    def editor() -> QLineEdit | None:
+        return next((f for f in page.table.viewport().findChildren(QLineEdit)
+                     if f.isVisible()), None)
+
+    qtbot.waitUntil(lambda: editor() is not None)
+    field = editor()
+    assert field is not None
+    field.selectAll()
+    qtbot.keyClicks(field, text)
+    QTest.keyClick(field, Qt.Key.Key_Return)
+
+
+def form_of(qtbot: QtBot, page: WorkspacesPage) -> WorkspaceDialog | InputDialog:
+    qtbot.waitUntil(lambda: page.form is not None)
+    form = page.form
+    assert form is not None
+    qtbot.waitExposed(form)
+    return form
+
+
+def stored_setup(db_path: Path) -> dict[str, list[tuple[str, str | None]]]:
+    """Workspace name -> its inputs' (name, platform), as stored."""
+    with stored(db_path) as state:
+        return {w.name: [(i.name, i.platform) for i in state.inputs_of(w.id)]
+                for w in state.workspaces.values()}
+
+
+def test_add_a_workspace_and_an_input_rename_and_remove_them(
+    qtbot: QtBot, editor: MainWindow, db_path: Path, artifacts_dir: Path,
+) -> None:
+    dialog = open_settings(qtbot, editor)
+    turn_to(qtbot, dialog, WORKSPACES_PAGE)
+    page = dialog.workspaces
+    # The demo's workspaces with their inputs, platforms, events and readers.
+    qtbot.waitUntil(lambda: rows(page)[1][2] != "—")
+    shown = rows(page)
+    assert shown[0] == ["Streaming App", "3 inputs", "", ""]
+    assert shown[1] == ["iOS", "iOS", "4,163 events", "2 journeys"]
+    assert shown[5] == ["Web", "Web", "366 events", "California promo"]
+    assert shown[6] == ["Partner feed: Braze", "Partner feed", "134 events", "Not used"]
+    dialog.grab().save(str(artifacts_dir / "account-settings-workspaces.png"))
+
+    # Add a workspace: a taken name is refused in place, a new one is stored.
+    click(qtbot, page.add_workspace_button)
+    form = form_of(qtbot, page)
+    assert isinstance(form, WorkspaceDialog)
+    qtbot.keyClicks(form.name, "streaming app")
+    assert form.error.text() == "There is already a workspace called “Streaming App”."
+    assert not form.ok_button.isEnabled()
+    form.name.selectAll()
+    qtbot.keyClicks(form.name, "Loyalty App")
+    click(qtbot, form.ok_button)
+    qtbot.waitUntil(lambda: page.form is None)
+    loyalty = editor.studio.state.workspace_by_name("Loyalty App")
+    assert page.selected() == ("workspace", loyalty.id)
+    assert stored_setup(db_path)["Loyalty App"] == []
+    assert editor.undo_stack.undoText() == "Add workspace “Loyalty App”"
+
+    # Add an input to it: the platform typed, the name follows it.
+    click(qtbot, page.add_input_button)
+    form = form_of(qtbot, page)
+    assert isinstance(form, InputDialog)
+    assert form.workspace.currentText() == "Loyalty App"
+    assert form.name.text() == "iOS"
+    line = form.platform.lineEdit()
+    line.selectAll()
+    qtbot.keyClicks(line, "Android")
+    assert form.name.text() == "Android"
+    form.grab().save(str(artifacts_dir / "account-settings-new-input.png"))
+    click(qtbot, form.ok_button)
+    qtbot.waitUntil(lambda: page.form is None)
+    android = editor.studio.state.input_by_name(loyalty.id, "Android")
+    assert page.selected() == ("input", android.id)
+    assert stored_setup(db_path)["Loyalty App"] == [("Android", "Android")]
+    assert editor.undo_stack.undoText() == "Add input “Loyalty App/Android”"
+    item = page.item_of("input", android.id)
+    assert item is not None and [item.text(c) for c in range(4)] == [
+        "Android", "Android", "No events", "Not used"]
+
+    # Rename the input in place (Rename), then the workspace (double-click).
+    select(qtbot, page, "input", android.id)
+    click(qtbot, page.rename_button)
+    type_in_place(qtbot, page, "Android app")
+    qtbot.waitUntil(lambda: editor.studio.state.input(android.id).name == "Android app")
+    # A double-click as the mouse sends it: a press and release, then the second press.
+    # On another column than the name, it still edits the name.
+    point = name_cell(page, "workspace", loyalty.id)
+    point.setX(page.table.columnViewportPosition(2) + 10)
+    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    qtbot.mouseDClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    type_in_place(qtbot, page, "Loyalty")
+    qtbot.waitUntil(lambda: editor.studio.state.workspace(loyalty.id).name == "Loyalty")
+    assert stored_setup(db_path)["Loyalty"] == [("Android app", "Android")]
+    # A name another workspace has is refused on the page; the old name stays.
+    select(qtbot, page, "workspace", loyalty.id)
+    click(qtbot, page.rename_button)
+    type_in_place(qtbot, page, "marketing site")
+    qtbot.waitUntil(lambda: page.notice.isVisible())
+    assert page.notice.text() == "There is already a workspace called “Marketing Site”."
+    item = page.item_of("workspace", loyalty.id)
+    assert item is not None and item.text(0) == "Loyalty"
+    assert "Loyalty" in stored_setup(db_path)
+
+    # Remove: a workspace with an input is refused naming it; empty, it goes.
+    select(qtbot, page, "workspace", loyalty.id)
+    click(qtbot, page.remove_button)
+    assert page.notice.text() == ("The workspace “Loyalty” can't be removed: it still has "
+                                  "the input “Android app”. Remove the input first.")
+    assert "Loyalty" in stored_setup(db_path)
+    select(qtbot, page, "input", android.id)
+    click(qtbot, page.remove_button)
+    assert page.item_of("input", android.id) is None
+    select(qtbot, page, "workspace", loyalty.id)
+    click(qtbot, page.remove_button)
+    assert page.item_of("workspace", loyalty.id) is None
+    assert "Loyalty" not in stored_setup(db_path)
+    assert editor.undo_stack.undoText() == "Remove workspace “Loyalty”"
+
+    # Ctrl+Z twice in Account settings: the workspace and its input are back.
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    for _ in range(2):
+        QTest.keyClick(page.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert page.item_of("input", android.id) is not None
+    assert stored_setup(db_path)["Loyalty"] == [("Android app", "Android")]
+
+
+def test_removing_an_input_read_by_a_journey_is_refused_naming_it(
+    qtbot: QtBot, editor: MainWindow, db_path: Path,
+) -> None:
+    state = editor.studio.state
+    dialog = open_settings(qtbot, editor)
+    turn_to(qtbot, dialog, WORKSPACES_PAGE)
+    page = dialog.workspaces
+    # A demo input: events came through it and "California promo" reads it.
+    select(qtbot, page, "input", "in-marketing-web")
+    assert page.remove_button.isEnabled()
+    click(qtbot, page.remove_button)
+    assert page.notice.isVisible()
+    assert page.notice.text().startswith("The input “Marketing Site/Web” can't be removed: ")
+    assert "the journey “California promo” reads it" in page.notice.text()
+    assert page.remove_button.toolTip() == page.notice.text()
+    assert page.item_of("input", "in-marketing-web") is not None
+
+    # A new input without events, read by "Trial to paid": the journey is named.
+    streaming = state.workspace_by_name("Streaming App")
+    select(qtbot, page, "workspace", streaming.id)
+    click(qtbot, page.add_input_button)
+    form = form_of(qtbot, page)
+    assert isinstance(form, InputDialog) and form.workspace.currentText() == "Streaming App"
+    form.platform.lineEdit().selectAll()
+    qtbot.keyClicks(form.platform.lineEdit(), "Roku")
+    click(qtbot, form.ok_button)
+    qtbot.waitUntil(lambda: page.form is None)
+    roku = state.input_by_name(streaming.id, "Roku")
+    assert editor.run(SetJourneyInputs(TRIAL, (*STREAMING_INPUTS, roku.id)))
+    select(qtbot, page, "input", roku.id)
+    item = page.item_of("input", roku.id)
+    assert item is not None and item.text(3) == "Trial to paid"
+    click(qtbot, page.remove_button)
+    assert page.notice.text() == (
+        "The input “Streaming App/Roku” can't be removed: the journey “Trial to paid” reads "
+        "it. Take it out of that journey's inputs first.")
+    assert ("Roku", "Roku") in stored_setup(db_path)["Streaming App"]
+    # Once the journey no longer reads it, it can go.
+    assert editor.run(SetJourneyInputs(TRIAL, STREAMING_INPUTS))
+    select(qtbot, page, "input", roku.id)
+    click(qtbot, page.remove_button)
+    assert page.notice.isHidden()
+    assert ("Roku", "Roku") not in stored_setup(db_path)["Streaming App"]
