@@ -577,7 +577,7 @@ class MainWindow(QMainWindow):
 
     # journeys --------------------------------------------------------------------
 
-    def new_journey(self) -> None:
+    def new_journey(self) -> NewJourneyDialog:
         dialog = NewJourneyDialog(self.studio.state, parent=self)
 
         def accepted() -> None:
@@ -586,6 +586,7 @@ class MainWindow(QMainWindow):
                 self.panel.select(command.journey_id)
 
         self._open(dialog, accepted)
+        return dialog
 
     def rename_journey(self, journey_id: str) -> None:
         if not self.studio.state.has_journey(journey_id):
@@ -808,7 +809,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.panel.duplicate_action)
         edit_menu.addAction(self.panel.delete_action)
         self.journey_inputs_action = self._action("Journey &inputs…", "Ctrl+I",
-                                                  self.edit_journey_inputs)
+                                                  lambda: self.edit_journey_inputs())
         edit_menu.addAction(self.journey_inputs_action)
         edit_menu.addSeparator()
         self.account_settings_action = self._action(f"{ACCOUNT_SETTINGS}…", "Ctrl+,",

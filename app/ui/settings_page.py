@@ -40,6 +40,22 @@ class Refusals(Protocol):
     def conflicted(self) -> SignalInstance: ...
 
 
+def run_refusable(run: Callable[[Command], bool], refusals: Refusals | None,
+                  command: Command) -> str | None:
+    """Run ``command`` through ``run`` (the window's undo path): None when it was stored,
+    else why not, in the words the controller reported."""
+    heard: list[str] = []
+    listeners = [] if refusals is None else [refusals.refused, refusals.conflicted]
+    for signal in listeners:
+        signal.connect(heard.append)
+    try:
+        done = run(command)
+    finally:
+        for signal in listeners:
+            signal.disconnect(heard.append)
+    return None if done else (heard[-1] if heard else "Not saved.")
+
+
 class SettingsPage(QWidget):
     """A page: ``title`` and ``intro`` on top, the page's own widgets, a refusal line."""
 
@@ -85,18 +101,9 @@ class SettingsPage(QWidget):
     def apply(self, command: Command) -> str | None:
         """Run ``command`` on the undo stack; the refusal's message when it is refused
         (also shown on the page), None when it was stored."""
-        refusals: list[str] = []
-        source = self.refusals
-        listeners = [] if source is None else [source.refused, source.conflicted]
-        for signal in listeners:
-            signal.connect(refusals.append)
-        try:
-            done = self.run(command)
-        finally:
-            for signal in listeners:
-                signal.disconnect(refusals.append)
-        problem = None if done else (refusals[-1] if refusals else "Not saved.")
+        problem = run_refusable(self.run, self.refusals, command)
         self.show_refusal(problem)
+        done = problem is None
         if done:
             self.applied(command)
         return problem
