@@ -72,16 +72,14 @@ PAGE_ICONS = {LIMIT_PAGE: "gauge", WORKSPACES_PAGE: "layers", CONNECTIONS_PAGE: 
 
 
 def page_for(message: str) -> str:
-    """The page a refusal that mentions Account settings is about: the limit, a
-    workspace or input, or a connection (the limit when it can't tell)."""
+    """The page a message that mentions Account settings is about: the limit, a workspace
+    or input, or else a connection (a missing secret or key of a partner)."""
     text = message.casefold()
     if "limit" in text:
         return LIMIT_PAGE
     if "workspace" in text or "input" in text:
         return WORKSPACES_PAGE
-    if "connection" in text or "partner" in text:
-        return CONNECTIONS_PAGE
-    return LIMIT_PAGE
+    return CONNECTIONS_PAGE
 
 
 PENDING_SECRET = KEYRING_PREFIX + "pending"

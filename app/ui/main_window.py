@@ -514,7 +514,8 @@ class MainWindow(QMainWindow):
         graph = self.scene.graph
         if graph is None:
             return
-        dialog = ConnectionDialog(graph, self.studio.state, milestone_id, parent=self)
+        dialog = ConnectionDialog(graph, self.studio.state, milestone_id, parent=self,
+                                  open_limit=lambda: self.open_account_settings(LIMIT_PAGE))
 
         def accepted() -> None:
             connection_id = dialog.connection_id()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from app.core.account import NO_INPUTS_MESSAGE, AccountState
-from app.core.commands import SetJourneyInputs
+from app.core.commands import SetActiveAudienceLimit, SetJourneyInputs
 from app.studio import Studio
 from app.ui.account_settings import (
     CONNECTIONS_PAGE,
@@ -27,6 +27,8 @@ from app.ui.account_settings import (
     WORKSPACES_PAGE,
     AccountSettingsDialog,
 )
+from app.ui.canvas.cards import Forwarding
+from app.ui.dialogs import ConnectionDialog
 from app.ui.journey_inputs import JourneyInputsDialog
 from app.ui.main_window import MainWindow
 from app.ui.workspaces_page import InputDialog, WorkspaceDialog, WorkspacesPage
@@ -448,3 +450,40 @@ def test_removing_an_input_read_by_a_journey_is_refused_naming_it(
     click(qtbot, page.remove_button)
     assert page.notice.isHidden()
     assert ("Roku", "Roku") not in stored_setup(db_path)["Streaming App"]
+
+
+# ---------------------------------------------------------------------------- refusals and faults
+
+
+def test_the_limit_notice_and_a_partners_fault_open_account_settings_on_their_page(
+    qtbot: QtBot, editor: MainWindow, artifacts_dir: Path,
+) -> None:
+    assert editor.run(SetActiveAudienceLimit(3))  # the demo has 3 active audiences
+    # Sending "Watched content" to a partner would go over the limit: the chooser says so
+    # and offers the limit.
+    editor.add_output("ms-watched")
+    qtbot.waitUntil(lambda: isinstance(editor.active_dialog, ConnectionDialog))
+    chooser = editor.active_dialog
+    assert isinstance(chooser, ConnectionDialog)
+    assert chooser.limit_reason is not None and "Account settings" in chooser.limit_reason
+    assert chooser.settings_button is not None
+    qtbot.waitExposed(chooser)
+    chooser.grab().save(str(artifacts_dir / "connection-chooser-limit.png"))
+    click(qtbot, chooser.settings_button)
+    qtbot.waitUntil(lambda: editor.account_settings is not None)
+    settings = editor.account_settings
+    assert settings is not None and settings.current_page() == LIMIT_PAGE
+    assert editor.active_dialog is None
+    turn_to(qtbot, settings, WORKSPACES_PAGE)
+
+    # A partner that faulted for a missing secret: the inspector offers Connections.
+    reason = "No signing secret is set: add it in Account settings."
+    editor.scene.set_forwarding({"out-trial-crm": Forwarding(fault_reason=reason)})
+    editor.scene.select_node("output", "out-trial-crm")
+    button = editor.inspector.settings_button
+    assert button is not None and button.text() == "Account settings…"
+    QTest.qWait(50)
+    editor.inspector.grab().save(str(artifacts_dir / "inspector-fault-settings.png"))
+    click(qtbot, button)
+    assert editor.account_settings is settings
+    assert settings.current_page() == CONNECTIONS_PAGE
