@@ -186,9 +186,11 @@ class Studio:
         only as ``studio.database``-reading work: the hand-over to the state must then
         happen on the GUI thread (call ``state.set_event_counts`` there).
         """
-        with busy_as_studio_error(), self.database.transaction() as session:
-            counts = AccountRepository(session).event_counts(
-                None if input_ids is None else list(input_ids))
+        from app.store.event_numbers import event_counts
+
+        # Only reads: a connection of its own, never a transaction that commits.
+        with busy_as_studio_error(), self.database.engine.connect() as connection:
+            counts = event_counts(connection, None if input_ids is None else list(input_ids))
         if input_ids is None:
             self.state.set_event_counts(counts)
         else:
@@ -468,9 +470,7 @@ class Studio:
         error (the connection dropped while it answered).
         """
         active_before = self._active_ids(command.journey_ids)
-        if any(i in self.state.inputs for i in command.input_ids):
-            # The rule that an input with events stays goes by the store's count, read now.
-            self.event_count_by_input([i for i in command.input_ids if i in self.state.inputs])
+        self._count_events_of(command)
         forward(self.state)
         try:
             saved = self._persist(command, self._newly_active(active_before))
@@ -488,6 +488,18 @@ class Studio:
             saved = saved_anyway
         self._settle(saved)
         self._clean_up(saved.deleted_journeys)
+
+    def _count_events_of(self, command: Command) -> None:
+        """Read how many events the command's inputs have now: the rule that an input
+        with events stays goes by the store's count, and an import may just have ended."""
+        known = [i for i in command.input_ids if i in self.state.inputs]
+        if not known:
+            return
+        try:
+            self.event_count_by_input(known)
+        except SQLAlchemyError as failure:
+            log.warning("Not saved: %s", failure)
+            raise StudioError(_not_saved(failure)) from failure
 
     def _intended(self, command: Command) -> _Intended:
         """What ``command``, done in memory, asks the store to hold."""
@@ -838,6 +850,7 @@ class _SetupChange:
                 raise ConflictError(f"{_STALE} {input_in_use_message(label, readers, events)}")
             accounts.delete_input(input_id)
             del inputs[input_id]
+            accounts.place_inputs([i.id for i in state.inputs_of(workspace_id)])
         for workspace_id in self.removed_workspaces:
             if workspace_id not in workspaces:
                 continue
