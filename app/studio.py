@@ -471,9 +471,10 @@ class Studio:
         """
         active_before = self._active_ids(command.journey_ids)
         self._count_events_of(command)
+        setup_before = _SetupChange.present(command, self.state)
         forward(self.state)
         try:
-            saved = self._persist(command, self._newly_active(active_before))
+            saved = self._persist(command, self._newly_active(active_before), setup_before)
         except BaseException as failure:
             intended = self._intended(command) if _from_the_database(failure) else None
             backward(self.state)
@@ -581,7 +582,8 @@ class Studio:
         after = self._active_ids(tuple(before))
         return {j: after[j] - before[j] for j in before if after[j] - before[j]}
 
-    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]]) -> _Saved:
+    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]],
+                 setup_before: frozenset[str] = frozenset()) -> _Saved:
         """Write what ``command`` changed in one transaction; return what it stored.
 
         Nothing in memory is touched here: if any statement or the commit fails, the
@@ -592,7 +594,7 @@ class Studio:
         checks_limit = bool(newly_active) or command.changes_account
         kept = [c for c in command.connection_ids if c in self.state.connections]
         removed = [c for c in command.connection_ids if c not in self.state.connections]
-        setup = _SetupChange.of(command, self.state)
+        setup = _SetupChange.of(command, self.state, setup_before)
         with self.database.transaction() as session:
             accounts = AccountRepository(session)
             journeys = JourneyRepository(session)
@@ -801,20 +803,34 @@ class _SetupChange:
     removed_workspaces: tuple[str, ...]
     kept_inputs: tuple[str, ...]
     removed_inputs: tuple[str, ...]
+    changed: frozenset[str]
+    """The kept ones that were there before the edit (renamed, not added): they must
+    still be stored, or another window removed them meanwhile."""
+
+    @staticmethod
+    def present(command: Command, state: AccountState) -> frozenset[str]:
+        """Which of the command's workspaces and inputs exist before it is applied."""
+        return frozenset([*(w for w in command.workspace_ids if w in state.workspaces),
+                          *(i for i in command.input_ids if i in state.inputs)])
 
     @classmethod
-    def of(cls, command: Command, state: AccountState) -> _SetupChange | None:
+    def of(cls, command: Command, state: AccountState,
+           before: frozenset[str]) -> _SetupChange | None:
         if not command.workspace_ids and not command.input_ids:
             return None
+        kept_workspaces = tuple(w for w in command.workspace_ids if w in state.workspaces)
+        kept_inputs = tuple(i for i in command.input_ids if i in state.inputs)
         return cls(
-            tuple(w for w in command.workspace_ids if w in state.workspaces),
+            kept_workspaces,
             tuple(w for w in command.workspace_ids if w not in state.workspaces),
-            tuple(i for i in command.input_ids if i in state.inputs),
+            kept_inputs,
             tuple(i for i in command.input_ids if i not in state.inputs),
+            before & {*kept_workspaces, *kept_inputs},
         )
 
     def save(self, accounts: AccountRepository, state: AccountState) -> None:
         """Store the workspaces and inputs the edit keeps, in their places in memory."""
+        self._check_still_there(accounts, state)
         order = list(state.workspaces)
         for workspace_id in self.kept_workspaces:
             accounts.save_workspace(state.workspaces[workspace_id], order.index(workspace_id))
@@ -831,6 +847,20 @@ class _SetupChange:
                 if input_id in own:
                     accounts.save_input(state.inputs[input_id], own.index(input_id))
             accounts.place_inputs(own)
+
+    def _check_still_there(self, accounts: AccountRepository, state: AccountState) -> None:
+        """A rename of what another window removed meanwhile would bring it back: refused."""
+        if not self.changed:
+            return
+        workspaces, inputs = accounts.workspace_names(), accounts.input_names()
+        for workspace_id in self.kept_workspaces:
+            if workspace_id in self.changed and workspace_id not in workspaces:
+                name = state.workspaces[workspace_id].name
+                raise ConflictError(f"{_STALE} The workspace “{name}” was removed there.")
+        for input_id in self.kept_inputs:
+            if input_id in self.changed and input_id not in inputs:
+                label = state.input_label(input_id)
+                raise ConflictError(f"{_STALE} The input “{label}” was removed there.")
 
     def check_and_remove(self, accounts: AccountRepository, state: AccountState) -> None:
         """The rules of workspaces and inputs asked again of the store, in the edit's
