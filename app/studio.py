@@ -186,9 +186,11 @@ class Studio:
         only as ``studio.database``-reading work: the hand-over to the state must then
         happen on the GUI thread (call ``state.set_event_counts`` there).
         """
-        with busy_as_studio_error(), self.database.transaction() as session:
-            counts = AccountRepository(session).event_counts(
-                None if input_ids is None else list(input_ids))
+        from app.store.event_numbers import event_counts
+
+        # Only reads: a connection of its own, never a transaction that commits.
+        with busy_as_studio_error(), self.database.engine.connect() as connection:
+            counts = event_counts(connection, None if input_ids is None else list(input_ids))
         if input_ids is None:
             self.state.set_event_counts(counts)
         else:
@@ -468,12 +470,11 @@ class Studio:
         error (the connection dropped while it answered).
         """
         active_before = self._active_ids(command.journey_ids)
-        if any(i in self.state.inputs for i in command.input_ids):
-            # The rule that an input with events stays goes by the store's count, read now.
-            self.event_count_by_input([i for i in command.input_ids if i in self.state.inputs])
+        self._count_events_of(command)
+        setup_before = _SetupChange.present(command, self.state)
         forward(self.state)
         try:
-            saved = self._persist(command, self._newly_active(active_before))
+            saved = self._persist(command, self._newly_active(active_before), setup_before)
         except BaseException as failure:
             intended = self._intended(command) if _from_the_database(failure) else None
             backward(self.state)
@@ -488,6 +489,18 @@ class Studio:
             saved = saved_anyway
         self._settle(saved)
         self._clean_up(saved.deleted_journeys)
+
+    def _count_events_of(self, command: Command) -> None:
+        """Read how many events the command's inputs have now: the rule that an input
+        with events stays goes by the store's count, and an import may just have ended."""
+        known = [i for i in command.input_ids if i in self.state.inputs]
+        if not known:
+            return
+        try:
+            self.event_count_by_input(known)
+        except SQLAlchemyError as failure:
+            log.warning("Not saved: %s", failure)
+            raise StudioError(_not_saved(failure)) from failure
 
     def _intended(self, command: Command) -> _Intended:
         """What ``command``, done in memory, asks the store to hold."""
@@ -569,7 +582,8 @@ class Studio:
         after = self._active_ids(tuple(before))
         return {j: after[j] - before[j] for j in before if after[j] - before[j]}
 
-    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]]) -> _Saved:
+    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]],
+                 setup_before: frozenset[str] = frozenset()) -> _Saved:
         """Write what ``command`` changed in one transaction; return what it stored.
 
         Nothing in memory is touched here: if any statement or the commit fails, the
@@ -580,7 +594,7 @@ class Studio:
         checks_limit = bool(newly_active) or command.changes_account
         kept = [c for c in command.connection_ids if c in self.state.connections]
         removed = [c for c in command.connection_ids if c not in self.state.connections]
-        setup = _SetupChange.of(command, self.state)
+        setup = _SetupChange.of(command, self.state, setup_before)
         with self.database.transaction() as session:
             accounts = AccountRepository(session)
             journeys = JourneyRepository(session)
@@ -789,20 +803,34 @@ class _SetupChange:
     removed_workspaces: tuple[str, ...]
     kept_inputs: tuple[str, ...]
     removed_inputs: tuple[str, ...]
+    changed: frozenset[str]
+    """The kept ones that were there before the edit (renamed, not added): they must
+    still be stored, or another window removed them meanwhile."""
+
+    @staticmethod
+    def present(command: Command, state: AccountState) -> frozenset[str]:
+        """Which of the command's workspaces and inputs exist before it is applied."""
+        return frozenset([*(w for w in command.workspace_ids if w in state.workspaces),
+                          *(i for i in command.input_ids if i in state.inputs)])
 
     @classmethod
-    def of(cls, command: Command, state: AccountState) -> _SetupChange | None:
+    def of(cls, command: Command, state: AccountState,
+           before: frozenset[str]) -> _SetupChange | None:
         if not command.workspace_ids and not command.input_ids:
             return None
+        kept_workspaces = tuple(w for w in command.workspace_ids if w in state.workspaces)
+        kept_inputs = tuple(i for i in command.input_ids if i in state.inputs)
         return cls(
-            tuple(w for w in command.workspace_ids if w in state.workspaces),
+            kept_workspaces,
             tuple(w for w in command.workspace_ids if w not in state.workspaces),
-            tuple(i for i in command.input_ids if i in state.inputs),
+            kept_inputs,
             tuple(i for i in command.input_ids if i not in state.inputs),
+            before & {*kept_workspaces, *kept_inputs},
         )
 
     def save(self, accounts: AccountRepository, state: AccountState) -> None:
         """Store the workspaces and inputs the edit keeps, in their places in memory."""
+        self._check_still_there(accounts, state)
         order = list(state.workspaces)
         for workspace_id in self.kept_workspaces:
             accounts.save_workspace(state.workspaces[workspace_id], order.index(workspace_id))
@@ -819,6 +847,20 @@ class _SetupChange:
                 if input_id in own:
                     accounts.save_input(state.inputs[input_id], own.index(input_id))
             accounts.place_inputs(own)
+
+    def _check_still_there(self, accounts: AccountRepository, state: AccountState) -> None:
+        """A rename of what another window removed meanwhile would bring it back: refused."""
+        if not self.changed:
+            return
+        workspaces, inputs = accounts.workspace_names(), accounts.input_names()
+        for workspace_id in self.kept_workspaces:
+            if workspace_id in self.changed and workspace_id not in workspaces:
+                name = state.workspaces[workspace_id].name
+                raise ConflictError(f"{_STALE} The workspace “{name}” was removed there.")
+        for input_id in self.kept_inputs:
+            if input_id in self.changed and input_id not in inputs:
+                label = state.input_label(input_id)
+                raise ConflictError(f"{_STALE} The input “{label}” was removed there.")
 
     def check_and_remove(self, accounts: AccountRepository, state: AccountState) -> None:
         """The rules of workspaces and inputs asked again of the store, in the edit's
@@ -838,6 +880,7 @@ class _SetupChange:
                 raise ConflictError(f"{_STALE} {input_in_use_message(label, readers, events)}")
             accounts.delete_input(input_id)
             del inputs[input_id]
+            accounts.place_inputs([i.id for i in state.inputs_of(workspace_id)])
         for workspace_id in self.removed_workspaces:
             if workspace_id not in workspaces:
                 continue

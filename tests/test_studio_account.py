@@ -314,3 +314,27 @@ def test_a_macro_that_sets_up_and_uses_an_input_is_one_stored_step(
     assert studio.state.journey("j").journey.input_ids == ("in-tv",)
     studio.undo(step)
     assert stored(db_url) == in_memory(studio) == before
+
+
+def test_renaming_what_another_window_removed_does_not_bring_it_back(db_url: str) -> None:
+    first = Studio.open(db_url, seed_demo=False)
+    set_up(first)
+    first.execute(AddWorkspace(Workspace(id="ws-kiosk", name="Kiosks")))
+    second = Studio.open(db_url, seed_demo=False)
+    try:
+        first.execute(RemoveInput("in-web"))
+        first.execute(RemoveWorkspace("ws-kiosk"))
+        after_first = stored(db_url)
+        for command, fragment in (
+            (RenameInput("in-web", "Browser"),
+             "The input “Streaming App/Browser” was removed there."),
+            (RenameWorkspace("ws-kiosk", "Tablets"), "The workspace “Tablets” was removed there."),
+        ):
+            before = in_memory(second)
+            with pytest.raises(errors.ConflictError, match=fragment):
+                second.execute(command)
+            assert in_memory(second) == before
+            assert stored(db_url) == after_first
+    finally:
+        second.close()
+        first.close()

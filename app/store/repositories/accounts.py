@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, func, select, update
+from sqlalchemy import CursorResult, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, DataError
@@ -305,28 +305,10 @@ class AccountRepository:
         return sorted(rows, key=str.casefold)
 
     def event_counts(self, input_ids: list[str] | None = None) -> dict[str, int]:
-        """How many events are stored per input (of some inputs, or all that have any).
+        """How many events are stored per input (see :func:`event_numbers.event_counts`)."""
+        from app.store.event_numbers import event_counts
 
-        Counts the events themselves, grouped by the input's number (one pass over an
-        index on SQLite and PostgreSQL); inputs without events are left out.
-        """
-        from app.store.event_tables import EventRow, InputNumberRow
-
-        numbers = select(InputNumberRow.number, InputNumberRow.input_id)
-        if input_ids is not None:
-            if not input_ids:
-                return {}
-            numbers = numbers.where(InputNumberRow.input_id.in_(input_ids))
-        inputs_by_number = {row.number: row.input_id
-                            for row in self._session.execute(numbers)}
-        if not inputs_by_number:
-            return {}
-        counts = select(EventRow.input_no, func.count()).group_by(EventRow.input_no)
-        if input_ids is not None:
-            counts = counts.where(EventRow.input_no.in_(list(inputs_by_number)))
-        return {inputs_by_number[number]: int(count)
-                for number, count in self._session.execute(counts)
-                if number in inputs_by_number and count}
+        return event_counts(self._session.connection(), input_ids)
 
     def delete_input(self, input_id: str) -> None:
         """Delete an input no journey reads and no event came through (the caller checks).
