@@ -475,6 +475,8 @@ def start_setup(window: MainWindow) -> SetupAssistant:
 
     def first_journey(input_ids: tuple[str, ...]) -> None:
         dialog = window.new_journey()
+        if dialog is None:
+            return
         dialog.setWindowTitle("Your first journey")
         dialog.heading.setText("Your first journey")
         for input_id in input_ids:

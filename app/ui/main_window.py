@@ -578,7 +578,14 @@ class MainWindow(QMainWindow):
 
     # journeys --------------------------------------------------------------------
 
-    def new_journey(self) -> NewJourneyDialog:
+    def new_journey(self) -> NewJourneyDialog | None:
+        """The New journey dialog; an account with no input yet is first led through
+        setting up a workspace and its inputs (a journey reads at least one)."""
+        if not self.studio.state.inputs:
+            from app.ui.first_start import start_setup  # it comes back here when done
+
+            start_setup(self)
+            return None
         dialog = NewJourneyDialog(self.studio.state, parent=self)
 
         def accepted() -> None:

@@ -174,3 +174,29 @@ def test_closing_the_welcome_creates_nothing_and_an_existing_database_is_not_ask
     assert isinstance(fresh, MainWindow)
     opened.append(fresh)
     assert fresh.studio.state.workspaces == {}
+
+
+def test_new_journey_on_an_account_without_inputs_leads_through_the_set_up(
+    qtbot: QtBot, tmp_path: Path, opened: list[MainWindow],
+) -> None:
+    """Cancelled the first time, the set-up comes back when a journey is wanted."""
+    window = ui_main.start(["--db", str(tmp_path / "journeys.db"), "--no-demo"])
+    assert isinstance(window, MainWindow)
+    opened.append(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    QTest.keyClick(window.view, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.findChild(SetupAssistant) is not None)
+    assistant = window.findChild(SetupAssistant)
+    assert isinstance(assistant, SetupAssistant) and window.active_dialog is None
+    qtbot.keyClicks(assistant.workspace_name, "Shop")
+    QTest.keyClick(assistant.workspace_name, Qt.Key.Key_Return)  # Enter is Next
+    assert assistant.step == 1
+    click(qtbot, assistant.next_button)
+    qtbot.waitUntil(lambda: isinstance(window.active_dialog, NewJourneyDialog))
+    dialog = window.active_dialog
+    assert isinstance(dialog, NewJourneyDialog)
+    shop = window.studio.state.workspace_by_name("Shop")
+    assert dialog.input_ids() == tuple(i.id for i in window.studio.state.inputs_of(shop.id))
