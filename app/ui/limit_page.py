@@ -103,6 +103,7 @@ class LimitPage(SettingsPage):
         self.body.addWidget(self.table, 1)
         self.body.addWidget(self.empty)
         self.body.addWidget(self.notice)
+        self._shown_limit: int | None = None
         self.spin.valueChanged.connect(lambda _v: self.validate())
         self.spin.editingFinished.connect(self._on_enter)
         self.apply_button.clicked.connect(self.apply_limit)
@@ -154,9 +155,13 @@ class LimitPage(SettingsPage):
             for widget in (self, self.figure, self.bar):
                 widget.style().unpolish(widget)
                 widget.style().polish(widget)
-        self.spin.blockSignals(True)
-        self.spin.setValue(limit)
-        self.spin.blockSignals(False)
+        if limit != self._shown_limit:
+            # Only a new limit (applied, undone, read again) replaces what is typed: other
+            # edits meanwhile leave the field alone.
+            self._shown_limit = limit
+            self.spin.blockSignals(True)
+            self.spin.setValue(limit)
+            self.spin.blockSignals(False)
         self._fill_table()
         self.validate()
 
