@@ -85,7 +85,10 @@ class ChoiceCard(QPushButton):
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     def sizeHint(self) -> QSize:
-        return self.layout().sizeHint().expandedTo(self.minimumSize())
+        """As big as the texts inside need (a push button would measure its own text)."""
+        layout = self.layout()
+        inner = layout.sizeHint() if layout is not None else QSize()
+        return inner.expandedTo(self.minimumSize())
 
 
 class WelcomeDialog(QDialog):
@@ -157,7 +160,7 @@ class WelcomeDialog(QDialog):
 class InputRow(QWidget):
     """One input of the set-up: its platform (or a partner feed) and its name."""
 
-    def __init__(self, platform: str, on_change: Callable[[], None],
+    def __init__(self, platform: str, on_change: Callable[[], object],
                  on_remove: Callable[[InputRow], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inputRow")
@@ -290,11 +293,12 @@ class SetupAssistant(QDialog):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
-        for widget in (title, note):
-            layout.addWidget(widget)
+        layout.addWidget(title)
+        layout.addWidget(note)
         layout.addSpacing(6)
-        for widget in (label, self.workspace_name, self.workspace_error):
-            layout.addWidget(widget)
+        layout.addWidget(label)
+        layout.addWidget(self.workspace_name)
+        layout.addWidget(self.workspace_error)
         layout.addStretch(1)
         self.workspace_name.textChanged.connect(lambda _t: self.validate())
         self.workspace_name.returnPressed.connect(self.advance)

@@ -221,7 +221,8 @@ class WorkspacesPage(SettingsPage):
                 return top
             for index in range(top.childCount()):
                 child = top.child(index)
-                if kind == "input" and child.data(0, RECORD) == record_id:
+                if child is not None and kind == "input" and \
+                        child.data(0, RECORD) == record_id:
                     return child
         return None
 
