@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
         status.addWidget(self.forwarding_status, 1)
         status.addPermanentWidget(self.meter)
         self.meter.clicked.connect(lambda: self.open_account_settings(LIMIT_PAGE))
+        self.panel.footer.clicked.connect(lambda: self.open_account_settings(WORKSPACES_PAGE))
 
         self._build_menus()
         self._set_tool_icons()

@@ -159,7 +159,7 @@ def test_a_limit_below_the_active_count_is_refused_naming_the_audiences(
     assert page.error.isHidden() and page.apply_button.isEnabled()
 
 
-def test_the_meter_opens_account_settings_on_the_limit_page(
+def test_the_meter_and_the_account_footer_open_account_settings_on_their_page(
     qtbot: QtBot, editor: MainWindow,
 ) -> None:
     dialog = open_settings(qtbot, editor)
@@ -170,6 +170,10 @@ def test_the_meter_opens_account_settings_on_the_limit_page(
     opened = editor.account_settings
     assert opened is not None and opened.isVisible()
     assert opened.current_page() == LIMIT_PAGE
+    # The account's footer under the journeys opens its workspaces.
+    qtbot.mouseClick(editor.panel.footer, Qt.MouseButton.LeftButton)
+    assert editor.account_settings is opened
+    assert opened.current_page() == WORKSPACES_PAGE
     # Open on another page, the meter turns the same window to the limit.
     turn_to(qtbot, opened, CONNECTIONS_PAGE)
     qtbot.mouseClick(editor.meter, Qt.MouseButton.LeftButton)
