@@ -31,13 +31,15 @@ from app.core.account import (
     AccountState,
     check_stored_limit,
     connection_in_use_message,
+    input_in_use_message,
     journey_name_key,
+    workspace_not_empty_message,
 )
 from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
 from app.core.errors import ConflictError, JourneyRuleError, StudioError
 from app.core.graph import JourneyGraph
-from app.core.models import Account, Connection, JourneyDocument, Milestone
+from app.core.models import Account, Connection, Input, JourneyDocument, Milestone, Workspace
 from app.lazy import lazy_exports
 from app.store.database import Database, busy_as_studio_error, default_database_url
 from app.store.repositories import AccountRepository, JourneyRepository
@@ -128,7 +130,10 @@ class Studio:
         """Open (creating and upgrading if needed) the database at ``url``.
 
         A database without an account gets the demo account, with a few hundred
-        generated customers, when ``seed_demo`` is true; otherwise an empty one.
+        generated customers, when ``seed_demo`` is true; otherwise an empty account:
+        the account row with the default limit, and no workspaces, inputs,
+        connections or journeys (the user sets those up). A database that has an
+        account opens as it is either way; :meth:`needs_setup` tells which it is.
         """
         database = Database(database_url(url))
         try:
@@ -149,6 +154,20 @@ class Studio:
         log.info("Opened %s with %d journeys", database.url, len(versions))
         return cls(database, state, versions, account_version)
 
+    @staticmethod
+    def needs_setup(url: str | None = None) -> bool:
+        """Whether the database at ``url`` has no account yet: a first start, where the
+        user chooses between the demo account and an empty one (``open(seed_demo=…)``).
+
+        Creates and upgrades the database like :meth:`open` does, but stores no account.
+        """
+        database = Database(database_url(url))
+        try:
+            with database.transaction() as session:
+                return AccountRepository(session).load() is None
+        finally:
+            database.dispose()
+
     def close(self) -> None:
         self.database.dispose()
 
@@ -156,6 +175,33 @@ class Studio:
         """Read everything again (after a conflict); listeners must subscribe anew."""
         self.state, self._versions, self._account_version = _load(self.database)
         return self.state
+
+    def event_count_by_input(self, input_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """How many events are stored per input (of some inputs, or all; none: left out).
+
+        Also hands the counts to the account in memory, whose rule that an input with
+        events stays (``can_remove_input``) goes by them: Account settings calls this
+        when it shows the inputs. It counts the stored events (one pass over an index),
+        so it is for a settings page, not for every paint. Safe off the GUI thread
+        only as ``studio.database``-reading work: the hand-over to the state must then
+        happen on the GUI thread (call ``state.set_event_counts`` there).
+        """
+        from app.store.event_numbers import event_counts
+
+        # Only reads: a connection of its own, never a transaction that commits.
+        with busy_as_studio_error(), self.database.engine.connect() as connection:
+            counts = event_counts(connection, None if input_ids is None else list(input_ids))
+        if input_ids is None:
+            self.state.set_event_counts(counts)
+        else:
+            known = {i: self.state.event_count(i) for i in self.state.inputs}
+            known.update({i: counts.get(i, 0) for i in input_ids})
+            self.state.set_event_counts(known)
+        return counts
+
+    def inputs_with_events(self) -> frozenset[str]:
+        """The ids of the inputs events were stored for (see :meth:`event_count_by_input`)."""
+        return frozenset(self.event_count_by_input())
 
     def evaluate(
         self,
@@ -424,9 +470,11 @@ class Studio:
         error (the connection dropped while it answered).
         """
         active_before = self._active_ids(command.journey_ids)
+        self._count_events_of(command)
+        setup_before = _SetupChange.present(command, self.state)
         forward(self.state)
         try:
-            saved = self._persist(command, self._newly_active(active_before))
+            saved = self._persist(command, self._newly_active(active_before), setup_before)
         except BaseException as failure:
             intended = self._intended(command) if _from_the_database(failure) else None
             backward(self.state)
@@ -442,6 +490,18 @@ class Studio:
         self._settle(saved)
         self._clean_up(saved.deleted_journeys)
 
+    def _count_events_of(self, command: Command) -> None:
+        """Read how many events the command's inputs have now: the rule that an input
+        with events stays goes by the store's count, and an import may just have ended."""
+        known = [i for i in command.input_ids if i in self.state.inputs]
+        if not known:
+            return
+        try:
+            self.event_count_by_input(known)
+        except SQLAlchemyError as failure:
+            log.warning("Not saved: %s", failure)
+            raise StudioError(_not_saved(failure)) from failure
+
     def _intended(self, command: Command) -> _Intended:
         """What ``command``, done in memory, asks the store to hold."""
         return _Intended(
@@ -451,6 +511,8 @@ class Studio:
             },
             self.state.account if command.changes_account else None,
             {c: self.state.connections.get(c) for c in command.connection_ids},
+            {w: self.state.workspaces.get(w) for w in command.workspace_ids},
+            {i: self.state.inputs.get(i) for i in command.input_ids},
         )
 
     def _stored_anyway(self, command: Command, intended: _Intended) -> _Saved | None:
@@ -489,6 +551,14 @@ class Studio:
                 if any(accounts.get_connection(c) != connection
                        for c, connection in intended.connections.items()):
                     return None
+                if intended.workspaces or intended.inputs:
+                    data = accounts.load()
+                    workspaces = {w.id: w for w in data.workspaces} if data else {}
+                    inputs = {i.id: i for i in data.inputs} if data else {}
+                    if any(workspaces.get(w) != workspace
+                           for w, workspace in intended.workspaces.items()) or any(
+                           inputs.get(i) != input_ for i, input_ in intended.inputs.items()):
+                        return None
         except Exception as unreadable:
             log.warning("Could not check whether a failed save was stored: %s", unreadable)
             return None
@@ -512,7 +582,8 @@ class Studio:
         after = self._active_ids(tuple(before))
         return {j: after[j] - before[j] for j in before if after[j] - before[j]}
 
-    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]]) -> _Saved:
+    def _persist(self, command: Command, newly_active: dict[str, frozenset[str]],
+                 setup_before: frozenset[str] = frozenset()) -> _Saved:
         """Write what ``command`` changed in one transaction; return what it stored.
 
         Nothing in memory is touched here: if any statement or the commit fails, the
@@ -523,15 +594,19 @@ class Studio:
         checks_limit = bool(newly_active) or command.changes_account
         kept = [c for c in command.connection_ids if c in self.state.connections]
         removed = [c for c in command.connection_ids if c not in self.state.connections]
+        setup = _SetupChange.of(command, self.state, setup_before)
         with self.database.transaction() as session:
             accounts = AccountRepository(session)
             journeys = JourneyRepository(session)
             # First statement: the account's compare-and-set, or its lock when the limit or
-            # a connection rule is checked, so concurrent checks run one after the other.
+            # a rule of connections, workspaces or inputs is checked, so concurrent checks
+            # run one after the other.
             if command.changes_account:
                 account_version = accounts.save_account(self.state.account, account_version)
-            elif checks_limit or command.connection_ids:
+            elif checks_limit or command.connection_ids or setup:
                 accounts.lock()
+            if setup:  # before journeys: they may read a new input
+                setup.save(accounts, self.state)
             for connection_id in kept:  # before journeys: their outputs may refer to it
                 accounts.save_connection(self.state.connections[connection_id])
             for journey_id in command.journey_ids:
@@ -544,6 +619,8 @@ class Studio:
                     new_versions[journey_id] = None
             if command.connection_ids:
                 _check_connections_as_stored(accounts, kept, removed)
+            if setup:  # after journeys: one may just have stopped reading a removed input
+                setup.check_and_remove(accounts, self.state)
             if checks_limit:
                 _check_limit_as_stored(accounts, journeys, newly_active, command.changes_account)
         return _Saved(new_versions, account_version)
@@ -616,11 +693,13 @@ class RunReport:
 @dataclass(frozen=True)
 class _Intended:
     """What an edit asked the store to hold: its journeys (None: deleted), its account,
-    its connections (None: removed)."""
+    its connections, workspaces and inputs (None: removed)."""
 
     documents: dict[str, JourneyDocument | None]
     account: Account | None
     connections: dict[str, Connection | None]
+    workspaces: dict[str, Workspace | None]
+    inputs: dict[str, Input | None]
 
 
 @dataclass(frozen=True)
@@ -640,6 +719,12 @@ def _from_the_database(failure: BaseException) -> bool:
     return isinstance(failure, SQLAlchemyError | OSError) or isinstance(
         failure.__cause__, SQLAlchemyError
     )
+
+
+_STALE = ("Not saved: the account was changed in another window or by someone else since "
+          "you opened it.")
+"""How a refusal of what another window or process stored meanwhile begins (the window
+then offers Reload)."""
 
 
 def _not_saved(failure: BaseException) -> str:
@@ -683,10 +768,7 @@ def _check_limit_as_stored(
     try:
         check_stored_limit(account, stored, newly_active, limit_changed=limit_changed)
     except JourneyRuleError as refusal:
-        raise ConflictError(
-            f"Not saved: the account was changed in another window or by someone else "
-            f"since you opened it. {refusal}"
-        ) from refusal
+        raise ConflictError(f"{_STALE} {refusal}") from refusal
 
 
 def _check_connections_as_stored(
@@ -698,13 +780,11 @@ def _check_connections_as_stored(
     removes, or given another connection the name this one takes: then the edit is
     refused as a conflict (the window offers Reload) and nothing is stored.
     """
-    stale = "Not saved: the account was changed in another window or by someone else " \
-            "since you opened it."
     for connection_id in removed:
         users = accounts.connection_users(connection_id)
         if users:
             name = accounts.connection_names().get(connection_id, "The connection")
-            raise ConflictError(f"{stale} {connection_in_use_message(name, users)}")
+            raise ConflictError(f"{_STALE} {connection_in_use_message(name, users)}")
         accounts.delete_connection(connection_id)
     names = accounts.connection_names()
     for connection_id in kept:
@@ -712,7 +792,119 @@ def _check_connections_as_stored(
         clash = next((n for c, n in names.items()
                       if c != connection_id and journey_name_key(n) == key), None)
         if clash is not None:
-            raise ConflictError(f"{stale} There is already a connection called “{clash}”.")
+            raise ConflictError(f"{_STALE} There is already a connection called “{clash}”.")
+
+
+@dataclass(frozen=True)
+class _SetupChange:
+    """The workspaces and inputs one edit adds, renames or removes, as it stores them."""
+
+    kept_workspaces: tuple[str, ...]
+    removed_workspaces: tuple[str, ...]
+    kept_inputs: tuple[str, ...]
+    removed_inputs: tuple[str, ...]
+    changed: frozenset[str]
+    """The kept ones that were there before the edit (renamed, not added): they must
+    still be stored, or another window removed them meanwhile."""
+
+    @staticmethod
+    def present(command: Command, state: AccountState) -> frozenset[str]:
+        """Which of the command's workspaces and inputs exist before it is applied."""
+        return frozenset([*(w for w in command.workspace_ids if w in state.workspaces),
+                          *(i for i in command.input_ids if i in state.inputs)])
+
+    @classmethod
+    def of(cls, command: Command, state: AccountState,
+           before: frozenset[str]) -> _SetupChange | None:
+        if not command.workspace_ids and not command.input_ids:
+            return None
+        kept_workspaces = tuple(w for w in command.workspace_ids if w in state.workspaces)
+        kept_inputs = tuple(i for i in command.input_ids if i in state.inputs)
+        return cls(
+            kept_workspaces,
+            tuple(w for w in command.workspace_ids if w not in state.workspaces),
+            kept_inputs,
+            tuple(i for i in command.input_ids if i not in state.inputs),
+            before & {*kept_workspaces, *kept_inputs},
+        )
+
+    def save(self, accounts: AccountRepository, state: AccountState) -> None:
+        """Store the workspaces and inputs the edit keeps, in their places in memory."""
+        self._check_still_there(accounts, state)
+        order = list(state.workspaces)
+        for workspace_id in self.kept_workspaces:
+            accounts.save_workspace(state.workspaces[workspace_id], order.index(workspace_id))
+        if self.kept_workspaces or self.removed_workspaces:
+            accounts.place_workspaces(order)
+        stored = accounts.workspace_names()
+        for workspace_id in dict.fromkeys(state.inputs[i].workspace_id
+                                          for i in self.kept_inputs):
+            if workspace_id not in stored:
+                name = state.workspaces[workspace_id].name
+                raise ConflictError(f"{_STALE} The workspace “{name}” was removed there.")
+            own = [i.id for i in state.inputs_of(workspace_id)]
+            for input_id in self.kept_inputs:
+                if input_id in own:
+                    accounts.save_input(state.inputs[input_id], own.index(input_id))
+            accounts.place_inputs(own)
+
+    def _check_still_there(self, accounts: AccountRepository, state: AccountState) -> None:
+        """A rename of what another window removed meanwhile would bring it back: refused."""
+        if not self.changed:
+            return
+        workspaces, inputs = accounts.workspace_names(), accounts.input_names()
+        for workspace_id in self.kept_workspaces:
+            if workspace_id in self.changed and workspace_id not in workspaces:
+                name = state.workspaces[workspace_id].name
+                raise ConflictError(f"{_STALE} The workspace “{name}” was removed there.")
+        for input_id in self.kept_inputs:
+            if input_id in self.changed and input_id not in inputs:
+                label = state.input_label(input_id)
+                raise ConflictError(f"{_STALE} The input “{label}” was removed there.")
+
+    def check_and_remove(self, accounts: AccountRepository, state: AccountState) -> None:
+        """The rules of workspaces and inputs asked again of the store, in the edit's
+        transaction, then the removals: another window may meanwhile have imported
+        through an input this edit removes, or made a journey read it, or added an
+        input to a removed workspace, or taken a name this edit gives."""
+        inputs = accounts.input_names()
+        workspaces = accounts.workspace_names()
+        for input_id in self.removed_inputs:
+            if input_id not in inputs:
+                continue
+            workspace_id, name = inputs[input_id]
+            label = f"{workspaces.get(workspace_id, '')}/{name}".lstrip("/")
+            readers = accounts.input_readers(input_id)
+            events = accounts.event_counts([input_id]).get(input_id, 0)
+            if readers or events:
+                raise ConflictError(f"{_STALE} {input_in_use_message(label, readers, events)}")
+            accounts.delete_input(input_id)
+            del inputs[input_id]
+            accounts.place_inputs([i.id for i in state.inputs_of(workspace_id)])
+        for workspace_id in self.removed_workspaces:
+            if workspace_id not in workspaces:
+                continue
+            left = [name for ws, name in inputs.values() if ws == workspace_id]
+            if left:
+                raise ConflictError(
+                    f"{_STALE} {workspace_not_empty_message(workspaces[workspace_id], left)}")
+            accounts.delete_workspace(workspace_id)
+            del workspaces[workspace_id]
+        for workspace_id in self.kept_workspaces:
+            key = journey_name_key(workspaces[workspace_id])
+            clash = next((n for w, n in workspaces.items()
+                          if w != workspace_id and journey_name_key(n) == key), None)
+            if clash is not None:
+                raise ConflictError(f"{_STALE} There is already a workspace called “{clash}”.")
+        for input_id in self.kept_inputs:
+            workspace_id, name = inputs[input_id]
+            key = journey_name_key(name)
+            clash = next((n for i, (w, n) in inputs.items() if i != input_id
+                          and w == workspace_id and journey_name_key(n) == key), None)
+            if clash is not None:
+                raise ConflictError(
+                    f"{_STALE} “{workspaces[workspace_id]}” already has an input called "
+                    f"“{clash}”.")
 
 
 def _load(database: Database) -> tuple[AccountState, dict[str, int], int]:

@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the database, SQLite or PostgreSQL: a file path or a SQLAlchemy URL "
         "(sqlite:///…, postgresql+psycopg://…); default: journeys.db in the user data folder",
     )
+    parser.add_argument(
+        "--no-demo", action="store_true",
+        help="a database that does not exist yet starts with an empty account (no "
+        "workspaces, inputs, connections or journeys) instead of the demo account",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
@@ -48,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler: Handler = args.handler
     try:
-        studio = Studio.open(args.db)
+        studio = Studio.open(args.db, seed_demo=not args.no_demo)
     except StudioError as error:
         print(f"journeys: {error}", file=sys.stderr)
         return 1

@@ -1,20 +1,38 @@
-"""``journeys account …``: the account's limit, workspaces, inputs and connections."""
+"""``journeys account show|set-limit``: the account's settings.
+
+Workspaces, inputs and connections have groups of their own (``journeys workspace``,
+``journeys input``, ``journeys connection``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from app.cli._arguments import not_negative
+from app.core.commands import SetActiveAudienceLimit
 from app.core.models import PARTNER_LABELS
 from app.studio import Studio
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    account = groups.add_parser("account", help="the account: limit, workspaces, connections")
+    account = groups.add_parser("account", help="the account: show its settings, set the limit")
     actions = account.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="show the account settings")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_account_show)
+    limit = actions.add_parser(
+        "set-limit", help="set the active-audience limit (not below the audiences active now)")
+    limit.add_argument("limit", metavar="N", type=not_negative,
+                       help="how many audiences may be active across all journeys")
+    limit.set_defaults(handler=_set_limit)
+
+
+def _set_limit(studio: Studio, args: argparse.Namespace) -> int:
+    command = SetActiveAudienceLimit(args.limit)
+    studio.execute(command)
+    print(f"{command.text} ({studio.state.active_audience_count()} active now).")
+    return 0
 
 
 def _account_show(studio: Studio, args: argparse.Namespace) -> int:

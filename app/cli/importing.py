@@ -21,7 +21,7 @@ from types import FrameType
 from typing import TextIO
 
 from app.cli._arguments import positive
-from app.core.errors import StudioError
+from app.cli._common import resolve_input
 from app.studio import DEFAULT_CHUNK_SIZE, FORMATS, Progress, Rejection, Studio
 
 #: Rejections printed one by one; the rest are only counted.
@@ -47,24 +47,6 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                          help=f"events per transaction (default {DEFAULT_CHUNK_SIZE:,})")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     command.set_defaults(handler=_import)
-
-
-def resolve_input(studio: Studio, text: str) -> str:
-    """The id of the input named ``WORKSPACE/INPUT`` (names are case-insensitive) or by id."""
-    state = studio.state
-    if text in state.inputs:
-        return text
-    workspace_name, _, input_name = text.rpartition("/")
-    matches = [
-        i.id for i in state.inputs.values()
-        if i.name.casefold() == input_name.strip().casefold()
-        and state.workspaces[i.workspace_id].name.casefold() == workspace_name.strip().casefold()
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    known = ", ".join(
-        f"{state.workspaces[i.workspace_id].name}/{i.name}" for i in state.inputs.values())
-    raise StudioError(f"There is no input “{text}”. Inputs: {known or 'none yet'}.")
 
 
 class ProgressBar:

@@ -34,6 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.cli._journey_inputs import add_set_inputs
 from app.cli.evaluate import find_journey
 from app.core.commands import CreateJourney
 from app.core.criteria import (
@@ -61,7 +62,8 @@ VERSION = 1
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    journey = groups.add_parser("journey", help="export or import one journey as JSON")
+    journey = groups.add_parser(
+        "journey", help="one journey: export or import it as JSON, change its inputs")
     actions = journey.add_subparsers(dest="action", metavar="ACTION", required=True)
     export = actions.add_parser("export", help="print a journey as JSON (milestones, criteria)")
     export.add_argument("name", metavar="NAME", help="the journey's name (or id)")
@@ -74,6 +76,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "schema", help="print the JSON Schema of a milestone's criteria (\"definition\")"
     )
     schema.set_defaults(handler=_schema)
+    add_set_inputs(actions)
 
 
 def _schema(studio: Studio, args: argparse.Namespace) -> int:

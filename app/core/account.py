@@ -18,12 +18,23 @@ from app.core.models import (
     Account,
     Connection,
     Input,
+    InputKind,
     Journey,
     JourneyDocument,
     Output,
     Workspace,
 )
 from app.core.partners import check_secret_ref, checked_settings
+from app.core.vocabulary import PLATFORM_LENGTH, PLATFORM_SPELLINGS
+
+NO_INPUTS_MESSAGE = (
+    "Pick at least one input: a journey's population is everyone with an event through "
+    "its inputs."
+)
+"""Why a journey can't read no input at all (the New journey dialog says the same)."""
+
+NAMES_SHOWN = 8
+"""How many names a refusal lists before it says how many more there are."""
 
 
 def journey_name_key(name: str) -> str:
@@ -48,6 +59,76 @@ def connection_in_use_message(name: str, users: Sequence[tuple[str, str]]) -> st
     )
 
 
+def quoted_names(names: Sequence[str], limit: int = NAMES_SHOWN) -> str:
+    """``“A”, “B” and “C”``; past ``limit`` names, ``“A”, “B” and 7 more``."""
+    shown = [f"“{name}”" for name in names[:limit]]
+    if len(names) > limit:
+        return f"{', '.join(shown)} and {len(names) - limit} more"
+    if len(shown) <= 1:
+        return "".join(shown)
+    return f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def audiences_by_journey(audiences: Sequence[tuple[str, str]]) -> str:
+    """(audience, journey) pairs as ``“A” and “B” in Onboarding; “C” in Win-back``."""
+    grouped: dict[str, list[str]] = {}
+    for audience, journey in audiences:
+        grouped.setdefault(journey, []).append(audience)
+    parts = []
+    shown = 0
+    for journey, names in grouped.items():
+        if shown >= NAMES_SHOWN:
+            break
+        room = NAMES_SHOWN - shown
+        parts.append(f"{quoted_names(names[:room], room)} in {journey}")
+        shown += min(len(names), room)
+    more = len(audiences) - shown
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def limit_below_active_message(active: Sequence[tuple[str, str]]) -> str:
+    """Why the limit can't go below the active count: which audiences are active."""
+    count = len(active)
+    are = "audience is" if count == 1 else "audiences are"
+    return (
+        f"{count} {are} active now, so the limit can't go below {count}: "
+        f"{audiences_by_journey(active)}. Deactivate outputs first."
+    )
+
+
+def workspace_not_empty_message(name: str, inputs: Sequence[str]) -> str:
+    """Why the workspace ``name`` can't be removed: the inputs it still has."""
+    if len(inputs) == 1:
+        return (f"The workspace “{name}” can't be removed: it still has the input "
+                f"“{inputs[0]}”. Remove the input first.")
+    return (f"The workspace “{name}” can't be removed: it still has {len(inputs)} inputs "
+            f"({quoted_names(inputs)}). Remove its inputs first.")
+
+
+def input_in_use_message(label: str, readers: Sequence[str], events: int) -> str:
+    """Why the input ``label`` (``Workspace/Input``) can't be removed.
+
+    ``readers`` are the names of the journeys that read it, ``events`` how many events
+    are stored for it. Stored events are never deleted, so an input that received some
+    stays for good: the message says so rather than suggest something that can't work.
+    """
+    reasons = []
+    if events:
+        reasons.append(f"{events:,} event{'s have' if events != 1 else ' has'} arrived "
+                       f"through it")
+    if readers:
+        reads = "reads" if len(readers) == 1 else "read"
+        noun = "journey" if len(readers) == 1 else "journeys"
+        reasons.append(f"the {noun} {quoted_names(readers)} {reads} it")
+    if events:
+        advice = ("Stored events are kept, so an input that has received events stays; "
+                  "rename it if it is no longer used.")
+    else:
+        whose = "that journey's" if len(readers) == 1 else "those journeys'"
+        advice = f"Take it out of {whose} inputs first."
+    return f"The input “{label}” can't be removed: {' and '.join(reasons)}. {advice}"
+
+
 class AccountState(EventSource):
     """Everything of one account that journeys are built from, plus the journeys."""
 
@@ -64,6 +145,7 @@ class AccountState(EventSource):
         self.inputs: dict[str, Input] = {i.id: i for i in inputs}
         self.connections: dict[str, Connection] = {c.id: c for c in connections}
         self._journeys: dict[str, JourneyGraph] = {}
+        self._event_counts: dict[str, int] = {}
 
     # ------------------------------------------------------------------ account
 
@@ -76,14 +158,16 @@ class AccountState(EventSource):
         return self._account.active_audience_limit
 
     def check_set_limit(self, limit: int) -> None:
+        """The limit is never negative nor below the audiences active now (named)."""
         if limit < 0:
             raise errors.InvalidSettingError("The active-audience limit can't be negative.")
-        active = self.active_audience_count()
-        if limit < active:
-            raise errors.InvalidSettingError(
-                f"{active} audiences are active now, so the limit can't go below {active}. "
-                f"Deactivate outputs first."
-            )
+        if limit < self.active_audience_count():
+            active = [(graph.milestone(mid).name, graph.name)
+                      for graph, mid in self.active_audiences()]
+            raise errors.LimitBelowActiveError(limit_below_active_message(active), active)
+
+    def can_set_limit(self, limit: int) -> str | None:
+        return reason(lambda: self.check_set_limit(limit))
 
     def set_limit(self, limit: int) -> None:
         self.check_set_limit(limit)
@@ -215,8 +299,224 @@ class AccountState(EventSource):
         self.emit(AccountChanged(""))
         return removed, index
 
+    # ------------------------------------------------------------------ workspaces
+
+    def workspace(self, workspace_id: str) -> Workspace:
+        try:
+            return self.workspaces[workspace_id]
+        except KeyError:
+            raise errors.NotFoundError("That workspace is no longer in this account.") from None
+
+    def workspace_by_name(self, name: str) -> Workspace:
+        """The workspace called ``name`` (spaces and capitals ignored), or its id."""
+        if name in self.workspaces:
+            return self.workspaces[name]
+        wanted = journey_name_key(name)
+        for workspace in self.workspaces.values():
+            if journey_name_key(workspace.name) == wanted:
+                return workspace
+        known = quoted_names([w.name for w in self.workspaces.values()]) or "none yet"
+        raise errors.NotFoundError(
+            f"There is no workspace called “{name}”. Workspaces: {known}."
+        )
+
+    def checked_workspace(self, workspace: Workspace) -> Workspace:
+        """The workspace with its name cleaned, or the refusal: names are unique in the
+        account (capitals and spaces ignored, as journey names)."""
+        cleaned = clean_name(workspace.name, "workspace")
+        key = journey_name_key(cleaned)
+        for other in self.workspaces.values():
+            if other.id != workspace.id and journey_name_key(other.name) == key:
+                raise errors.DuplicateNameError(
+                    f"There is already a workspace called “{other.name}”."
+                )
+        return workspace.model_copy(update={"name": cleaned})
+
+    def check_add_workspace(self, workspace: Workspace) -> None:
+        if workspace.id in self.workspaces:
+            raise errors.DuplicateNameError("This workspace is already in the account.")
+        self.checked_workspace(workspace)
+
+    def can_add_workspace(self, name: str) -> str | None:
+        return reason(lambda: self.check_add_workspace(Workspace(id="new workspace", name="-")
+                                                       .model_copy(update={"name": name})))
+
+    def add_workspace(self, workspace: Workspace, index: int | None = None) -> Workspace:
+        """Add a workspace (checked) at the end, or back at ``index`` (an undone removal)."""
+        self.check_add_workspace(workspace)
+        checked = self.checked_workspace(workspace)
+        items = list(self.workspaces.items())
+        position = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(position, (checked.id, checked))
+        self.workspaces = dict(items)
+        self.emit(AccountChanged(""))
+        return checked
+
+    def check_rename_workspace(self, workspace_id: str, name: str) -> None:
+        workspace = self.workspace(workspace_id)
+        self.checked_workspace(workspace.model_copy(update={"name": name}))
+
+    def can_rename_workspace(self, workspace_id: str, name: str) -> str | None:
+        return reason(lambda: self.check_rename_workspace(workspace_id, name))
+
+    def rename_workspace(self, workspace_id: str, name: str) -> Workspace:
+        """Rename a workspace; returns it as it was (for undo)."""
+        old = self.workspace(workspace_id)
+        self.workspaces[workspace_id] = self.checked_workspace(
+            old.model_copy(update={"name": name}))
+        self.emit(AccountChanged(""))
+        return old
+
+    def check_remove_workspace(self, workspace_id: str) -> None:
+        workspace = self.workspace(workspace_id)
+        inputs = self.inputs_of(workspace_id)
+        if inputs:
+            raise errors.WorkspaceNotEmptyError(
+                workspace_not_empty_message(workspace.name, [i.name for i in inputs]))
+
+    def can_remove_workspace(self, workspace_id: str) -> str | None:
+        return reason(lambda: self.check_remove_workspace(workspace_id))
+
+    def remove_workspace(self, workspace_id: str) -> tuple[Workspace, int]:
+        """Remove an empty workspace; returns it and its place (for undo)."""
+        self.check_remove_workspace(workspace_id)
+        index = list(self.workspaces).index(workspace_id)
+        removed = self.workspaces.pop(workspace_id)
+        self.emit(AccountChanged(""))
+        return removed, index
+
+    # ------------------------------------------------------------------ inputs
+
     def inputs_of(self, workspace_id: str) -> list[Input]:
         return [i for i in self.inputs.values() if i.workspace_id == workspace_id]
+
+    def input(self, input_id: str) -> Input:
+        try:
+            return self.inputs[input_id]
+        except KeyError:
+            raise errors.NotFoundError("That input is no longer in this account.") from None
+
+    def input_label(self, input_id: str) -> str:
+        """``Workspace/Input``: how an input is named outside its workspace."""
+        input_ = self.input(input_id)
+        workspace = self.workspaces.get(input_.workspace_id)
+        return f"{workspace.name}/{input_.name}" if workspace else input_.name
+
+    def input_by_name(self, workspace_id: str, name: str) -> Input:
+        """The input of the workspace called ``name`` (spaces and capitals ignored)."""
+        workspace = self.workspace(workspace_id)
+        wanted = journey_name_key(name)
+        for input_ in self.inputs_of(workspace_id):
+            if journey_name_key(input_.name) == wanted:
+                return input_
+        known = quoted_names([i.name for i in self.inputs_of(workspace_id)]) or "none yet"
+        raise errors.NotFoundError(
+            f"“{workspace.name}” has no input called “{name}”. Its inputs: {known}."
+        )
+
+    def checked_input(self, input_: Input) -> Input:
+        """The input cleaned, or the first refusal.
+
+        Its workspace exists; its name is unique within the workspace (capitals and
+        spaces ignored; two workspaces may both have a “Web”); a platform feed names
+        its platform (known ones spelled the one way events store them: ``ios`` is
+        iOS), a partner feed has none.
+        """
+        workspace = self.workspace(input_.workspace_id)
+        cleaned = clean_name(input_.name, "input")
+        key = journey_name_key(cleaned)
+        for other in self.inputs_of(workspace.id):
+            if other.id != input_.id and journey_name_key(other.name) == key:
+                raise errors.DuplicateNameError(
+                    f"“{workspace.name}” already has an input called “{other.name}”."
+                )
+        return input_.model_copy(update={
+            "name": cleaned, "platform": _checked_platform(input_.kind, input_.platform)})
+
+    def check_add_input(self, input_: Input) -> None:
+        if input_.id in self.inputs:
+            raise errors.DuplicateNameError("This input is already in the account.")
+        self.checked_input(input_)
+
+    def can_add_input(self, workspace_id: str, name: str, platform: str | None,
+                      kind: InputKind = "platform") -> str | None:
+        return reason(lambda: self.check_add_input(Input(
+            id="new input", workspace_id=workspace_id, name="-", kind=kind,
+        ).model_copy(update={"name": name, "platform": platform})))
+
+    def add_input(self, input_: Input, index: int | None = None) -> Input:
+        """Add an input (checked) after its workspace's inputs, or back at ``index``
+        among them (an undone removal)."""
+        self.check_add_input(input_)
+        checked = self.checked_input(input_)
+        self._place_input(checked, index)
+        self.emit(AccountChanged(""))
+        return checked
+
+    def check_rename_input(self, input_id: str, name: str) -> None:
+        self.checked_input(self.input(input_id).model_copy(update={"name": name}))
+
+    def can_rename_input(self, input_id: str, name: str) -> str | None:
+        return reason(lambda: self.check_rename_input(input_id, name))
+
+    def rename_input(self, input_id: str, name: str) -> Input:
+        """Rename an input; returns it as it was (for undo)."""
+        old = self.input(input_id)
+        self.inputs[input_id] = self.checked_input(old.model_copy(update={"name": name}))
+        self.emit(AccountChanged(""))
+        return old
+
+    def input_readers(self, input_id: str) -> list[JourneyGraph]:
+        """The journeys that read the input, by name."""
+        return sorted((g for g in self._journeys.values() if input_id in g.journey.input_ids),
+                      key=lambda g: g.name.casefold())
+
+    def set_event_counts(self, counts: Mapping[str, int]) -> None:
+        """How many events are stored per input, as the application service last read them.
+
+        Core has no database: the store counts, and asks again inside the transaction
+        that would remove an input, whatever was imported since.
+        """
+        self._event_counts = {k: v for k, v in counts.items() if v}
+
+    def event_count(self, input_id: str) -> int:
+        return self._event_counts.get(input_id, 0)
+
+    def check_remove_input(self, input_id: str) -> None:
+        self.input(input_id)
+        readers = [g.name for g in self.input_readers(input_id)]
+        events = self.event_count(input_id)
+        if readers or events:
+            raise errors.InputInUseError(
+                input_in_use_message(self.input_label(input_id), readers, events))
+
+    def can_remove_input(self, input_id: str) -> str | None:
+        return reason(lambda: self.check_remove_input(input_id))
+
+    def remove_input(self, input_id: str) -> tuple[Input, int]:
+        """Remove an unused input; returns it and its place in its workspace (for undo)."""
+        self.check_remove_input(input_id)
+        removed = self.inputs[input_id]
+        index = [i.id for i in self.inputs_of(removed.workspace_id)].index(input_id)
+        del self.inputs[input_id]
+        self.emit(AccountChanged(""))
+        return removed, index
+
+    def _place_input(self, input_: Input, index: int | None) -> None:
+        """Put ``input_`` among its workspace's inputs, keeping inputs grouped by workspace
+        in workspace order: the order the store hands them back in."""
+        own = [i for i in self.inputs_of(input_.workspace_id) if i.id != input_.id]
+        position = len(own) if index is None else max(0, min(index, len(own)))
+        own.insert(position, input_)
+        ordered = [i for w in self.workspaces
+                   for i in (own if w == input_.workspace_id else self.inputs_of(w))]
+        ordered += [i for i in self.inputs.values() if i.workspace_id not in self.workspaces]
+        self.inputs = {i.id: i for i in ordered}
+
+    def setup(self) -> tuple[tuple[Workspace, ...], tuple[Input, ...]]:
+        """The workspaces and inputs in their order, as comparable values (tests compare
+        these with what a reload reads, beside :meth:`snapshot`)."""
+        return tuple(self.workspaces.values()), tuple(self.inputs.values())
 
     # ------------------------------------------------------------------ the limit
 
@@ -374,6 +674,30 @@ class AccountState(EventSource):
         self.emit(JourneyRemoved(journey_id))
         return graph.document(), index
 
+    def check_set_journey_inputs(self, journey_id: str, input_ids: Sequence[str]) -> None:
+        """A journey reads at least one input, and only inputs of this account."""
+        graph = self.journey(journey_id)
+        if not input_ids:
+            raise errors.NoInputsError(NO_INPUTS_MESSAGE)
+        self.check_journey(graph.journey.model_copy(
+            update={"input_ids": tuple(dict.fromkeys(input_ids))}))
+
+    def can_set_journey_inputs(self, journey_id: str, input_ids: Sequence[str]) -> str | None:
+        return reason(lambda: self.check_set_journey_inputs(journey_id, input_ids))
+
+    def set_journey_inputs(self, journey_id: str, input_ids: Sequence[str]) -> tuple[str, ...]:
+        """Change which inputs the journey reads; returns those it read (for undo).
+
+        Its audiences then hold other people: the journey emits JourneyChanged, on
+        which windows evaluate it again.
+        """
+        self.check_set_journey_inputs(journey_id, input_ids)
+        graph = self.journey(journey_id)
+        old = graph.journey.input_ids
+        graph.replace_journey(graph.journey.model_copy(
+            update={"input_ids": tuple(dict.fromkeys(input_ids))}))
+        return old
+
     def check_rename_journey(self, journey_id: str, name: str) -> None:
         graph = self.journey(journey_id)
         self.check_journey(graph.journey.model_copy(update={"name": name}))
@@ -403,6 +727,26 @@ class AccountState(EventSource):
         position = len(items) if index is None else max(0, min(index, len(items)))
         items.insert(position, (graph.id, graph))
         self._journeys = dict(items)
+
+
+def _checked_platform(kind: str, platform: str | None) -> str | None:
+    """A platform feed's platform, trimmed and spelled as events store it; none for a
+    partner feed."""
+    cleaned = " ".join((platform or "").split())
+    if kind == "partner":
+        if cleaned:
+            raise errors.InvalidSettingError(
+                "A partner feed has no platform: its events say where they come from.")
+        return None
+    if not cleaned:
+        known = ", ".join(PLATFORM_SPELLINGS.values())
+        raise errors.InvalidSettingError(
+            f"Choose the platform the input's events come from ({known}, or another).")
+    if len(cleaned) > PLATFORM_LENGTH:
+        raise errors.InvalidSettingError(
+            f"The platform name is {len(cleaned)} characters long; keep it to "
+            f"{PLATFORM_LENGTH}.")
+    return PLATFORM_SPELLINGS.get(cleaned.casefold(), cleaned)
 
 
 def check_stored_limit(

@@ -8,8 +8,9 @@ macro, which reverts the steps it had already done. The same holds for a macro's
 ``undo``, which can be refused when another undo stack (another journey) has
 since used the active-audience budget that the undo would take back.
 
-``journey_ids``, ``connection_ids`` and ``changes_account`` tell the application
-service what to persist after ``do`` or ``undo``; the Qt layer wraps each command in a
+``journey_ids``, ``connection_ids``, ``workspace_ids``, ``input_ids`` and
+``changes_account`` tell the application service what to persist after ``do`` or
+``undo``; the Qt layer wraps each command in a
 ``QUndoCommand``. ``text`` is what the History shows: this module is its one
 home. A command that needs the account to name what it changes (an old name, an
 output's partner and milestone) says so once ``do`` has run.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.events import NodeKind
-from app.core.models import Connection, JourneyDocument, Milestone, Output
+from app.core.models import Connection, Input, JourneyDocument, Milestone, Output, Workspace
 
 
 class Command(ABC):
@@ -41,6 +42,16 @@ class Command(ABC):
     @property
     def connection_ids(self) -> tuple[str, ...]:
         """The connections this command adds, edits or removes (stored as they end up)."""
+        return ()
+
+    @property
+    def workspace_ids(self) -> tuple[str, ...]:
+        """The workspaces this command adds, renames or removes (stored as they end up)."""
+        return ()
+
+    @property
+    def input_ids(self) -> tuple[str, ...]:
+        """The inputs this command adds, renames or removes (stored as they end up)."""
         return ()
 
     @abstractmethod
@@ -379,6 +390,176 @@ class SetActiveAudienceLimit(Command):
         state.set_limit(self._old)
 
 
+@dataclass
+class SetJourneyInputs(JourneyCommand):
+    """Change which inputs a journey reads; its audiences are then evaluated again."""
+
+    journey_id: str
+    inputs: tuple[str, ...]
+    """The ids of the inputs it is to read, in the order shown."""
+    _old: tuple[str, ...] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.inputs = tuple(dict.fromkeys(self.inputs))
+        self.text = "Change the journey's inputs"
+
+    def do(self, state: AccountState) -> None:
+        self._old = state.set_journey_inputs(self.journey_id, self.inputs)
+        self.text = f"Change the inputs of “{state.journey(self.journey_id).name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.set_journey_inputs(self.journey_id, self._old)
+
+
+class WorkspaceCommand(Command, ABC):
+    """A command on one of the account's workspaces (no journey row changes)."""
+
+    workspace_id: str
+
+    @property
+    def journey_ids(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def workspace_ids(self) -> tuple[str, ...]:
+        return (self.workspace_id,)
+
+
+@dataclass
+class AddWorkspace(WorkspaceCommand):
+    workspace: Workspace
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        self.text = f"Add workspace “{self.workspace.name}”"
+
+    @property
+    def workspace_id(self) -> str:  # type: ignore[override]
+        return self.workspace.id
+
+    def do(self, state: AccountState) -> None:
+        added = state.add_workspace(self.workspace, self.index)
+        self.text = f"Add workspace “{added.name}”"
+
+    def undo(self, state: AccountState) -> None:
+        state.remove_workspace(self.workspace_id)
+
+
+@dataclass
+class RenameWorkspace(WorkspaceCommand):
+    workspace_id: str
+    name: str
+    _old: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = f"Rename workspace to “{self.name}”"
+
+    def do(self, state: AccountState) -> None:
+        old = state.rename_workspace(self.workspace_id, self.name).name
+        self._old = old
+        self.text = f"Rename workspace “{old}” to “{state.workspace(self.workspace_id).name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.rename_workspace(self.workspace_id, self._old)
+
+
+@dataclass
+class RemoveWorkspace(WorkspaceCommand):
+    workspace_id: str
+    _removed: tuple[Workspace, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Remove workspace"
+
+    def do(self, state: AccountState) -> None:
+        self._removed = state.remove_workspace(self.workspace_id)
+        self.text = f"Remove workspace “{self._removed[0].name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._removed is not None, "undo before do"
+        workspace, index = self._removed
+        state.add_workspace(workspace, index)
+
+
+class InputCommand(Command, ABC):
+    """A command on one input of a workspace (no journey row changes)."""
+
+    input_id: str
+
+    @property
+    def journey_ids(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def input_ids(self) -> tuple[str, ...]:
+        return (self.input_id,)
+
+
+@dataclass
+class AddInput(InputCommand):
+    """A new input of a workspace: a platform feed (iOS, Web, …) or a partner feed."""
+
+    input: Input
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        self.text = f"Add input “{self.input.name}”"
+
+    @property
+    def input_id(self) -> str:  # type: ignore[override]
+        return self.input.id
+
+    def do(self, state: AccountState) -> None:
+        added = state.add_input(self.input, self.index)
+        self.text = f"Add input “{state.input_label(added.id)}”"
+
+    def undo(self, state: AccountState) -> None:
+        state.remove_input(self.input_id)
+
+
+@dataclass
+class RenameInput(InputCommand):
+    input_id: str
+    name: str
+    _old: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = f"Rename input to “{self.name}”"
+
+    def do(self, state: AccountState) -> None:
+        old = state.input_label(self.input_id)
+        self._old = state.rename_input(self.input_id, self.name).name
+        self.text = f"Rename input “{old}” to “{state.input(self.input_id).name}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.rename_input(self.input_id, self._old)
+
+
+@dataclass
+class RemoveInput(InputCommand):
+    """Remove an input no journey reads and no event came through (see
+    :meth:`AccountState.check_remove_input`: the store tells how many events there are)."""
+
+    input_id: str
+    _removed: tuple[Input, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = "Remove input"
+
+    def do(self, state: AccountState) -> None:
+        label = state.input_label(self.input_id) if self.input_id in state.inputs else ""
+        self._removed = state.remove_input(self.input_id)
+        self.text = f"Remove input “{label}”"
+
+    def undo(self, state: AccountState) -> None:
+        assert self._removed is not None, "undo before do"
+        input_, index = self._removed
+        state.add_input(input_, index)
+
+
 class ConnectionCommand(Command, ABC):
     """A command on one of the account's connections (no journey row changes)."""
 
@@ -494,6 +675,15 @@ class Macro(Command):
     def connection_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c for command in self.commands
                                    for c in command.connection_ids))
+
+    @property
+    def workspace_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(w for command in self.commands
+                                   for w in command.workspace_ids))
+
+    @property
+    def input_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i for command in self.commands for i in command.input_ids))
 
     def do(self, state: AccountState) -> None:
         done: list[Command] = []

@@ -88,6 +88,29 @@ class ConnectionInUseError(JourneyRuleError):
     """A connection is removed only once no output uses it."""
 
 
+class WorkspaceNotEmptyError(JourneyRuleError):
+    """A workspace is removed only once it has no inputs."""
+
+
+class InputInUseError(JourneyRuleError):
+    """An input is removed only when no events came through it and no journey reads it."""
+
+
+class NoInputsError(JourneyRuleError):
+    """A journey reads at least one input: its population is everyone seen through them."""
+
+
+class LimitBelowActiveError(InvalidSettingError):
+    """The limit set below the number of audiences active now.
+
+    ``active`` names them, as (audience, journey) pairs, so a window can list them.
+    """
+
+    def __init__(self, message: str, active: Sequence[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.active = tuple(active)
+
+
 class ActiveAudienceLimitError(JourneyRuleError):
     """The edit would make more audiences active than the account allows."""
 

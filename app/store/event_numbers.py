@@ -106,3 +106,26 @@ def named_events() -> Select[Any]:
     ]
     return select(*named).select_from(
         events.join(input_numbers, input_numbers.c.number == events.c.input_no))
+
+
+def event_counts(connection: Connection, input_ids: list[str] | None = None) -> dict[str, int]:
+    """How many events are stored per input (of some inputs, or all that have any).
+
+    Counts the events themselves, grouped by the input's number: one pass over an
+    index that leads with it (``uq_events_input_message``), over the given inputs'
+    entries only when they are named. Inputs without events are left out.
+    """
+    numbers = select(input_numbers.c.number, input_numbers.c.input_id)
+    if input_ids is not None:
+        if not input_ids:
+            return {}
+        numbers = numbers.where(input_numbers.c.input_id.in_(input_ids))
+    inputs_by_number = {row.number: row.input_id for row in connection.execute(numbers)}
+    if not inputs_by_number:
+        return {}
+    counts = select(events.c.input_no, func.count()).group_by(events.c.input_no)
+    if input_ids is not None:
+        counts = counts.where(events.c.input_no.in_(list(inputs_by_number)))
+    return {inputs_by_number[number]: int(count)
+            for number, count in connection.execute(counts)
+            if number in inputs_by_number and count}

@@ -1,13 +1,18 @@
-"""Account settings: a window of pages (Connections now; the limit, workspaces and inputs later).
+"""Account settings: one window for what the account is made of, in pages on the left.
 
-The Connections page lists the account's partners with how many outputs use
-each; Add and Edit open a :class:`ConnectionEditor` whose fields come from the
-partner's settings model (``app.core.partners``), validated in place with the
-core's own message, with a “Test connection” that runs off the GUI thread.
-Every change is one core command run through the window's undo stack, so it
-is undoable and in the History like any edit. A secret typed in the editor
-goes straight to the OS keyring through the studio; the connection only keeps
-the reference, and the field never shows a stored secret.
+* **Limit** (:mod:`app.ui.limit_page`): the active-audience limit and the audiences that
+  count against it.
+* **Workspaces & inputs** (:mod:`app.ui.workspaces_page`): where events come in.
+* **Connections**: the account's partners with how many outputs use each; Add and Edit
+  open a :class:`ConnectionEditor` whose fields come from the partner's settings model
+  (``app.core.partners``), validated in place with the core's own message, with a
+  “Test connection” that runs off the GUI thread. A secret typed in the editor goes
+  straight to the OS keyring through the studio; the connection only keeps the
+  reference, and the field never shows a stored secret.
+
+Every change is one core command run through the window's undo stack, so it is
+undoable and in the History like any edit. The window opens on the page a refusal or
+the status bar's meter is about (:func:`page_for`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, Signal, SignalInstance
+from PySide6.QtCore import QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,28 +54,36 @@ from app.ui import icons, theme
 from app.ui.background import BackgroundTask
 from app.ui.bridge import AccountWatcher
 from app.ui.dialogs import _Dialog, _error_label, _show_error
+from app.ui.limit_page import LimitPage
+from app.ui.settings_page import Refusals, SettingsPage
+from app.ui.workspaces_page import WorkspacesPage
 
 log = logging.getLogger(__name__)
 
 ACCOUNT_SETTINGS = "Account settings"
 """The window's name, as menus, messages and banners say it."""
 
-PAGES = ("Connections",)
-"""The pages of the window, in the list on its left (the limit, workspaces and inputs
-get pages of their own later)."""
+LIMIT_PAGE = "Limit"
+WORKSPACES_PAGE = "Workspaces & inputs"
+CONNECTIONS_PAGE = "Connections"
+PAGES = (LIMIT_PAGE, WORKSPACES_PAGE, CONNECTIONS_PAGE)
+"""The pages of the window, in the list on its left."""
+PAGE_ICONS = {LIMIT_PAGE: "gauge", WORKSPACES_PAGE: "layers", CONNECTIONS_PAGE: "send"}
+
+
+def page_for(message: str) -> str:
+    """The page a message that mentions Account settings is about: the limit, a workspace
+    or input, or else a connection (a missing secret or key of a partner)."""
+    text = message.casefold()
+    if "limit" in text:
+        return LIMIT_PAGE
+    if "workspace" in text or "input" in text:
+        return WORKSPACES_PAGE
+    return CONNECTIONS_PAGE
+
 
 PENDING_SECRET = KEYRING_PREFIX + "pending"
 """What the rules are asked with while a typed secret is not in the keyring yet."""
-
-
-class Refusals(Protocol):
-    """Where the undo stack says why an edit was refused (``EditController``)."""
-
-    @property
-    def refused(self) -> SignalInstance: ...
-
-    @property
-    def conflicted(self) -> SignalInstance: ...
 
 
 class ConnectionStudio(Protocol):
@@ -117,55 +130,93 @@ class AccountSettingsDialog(QDialog):
         self.watcher = watcher
         self.pages = QListWidget()
         self.pages.setObjectName("settingsPages")
-        self.pages.setFixedWidth(188)
         self.pages.setIconSize(QSize(18, 18))
         self.stack = QStackedWidget()
+        self.limit = LimitPage(watcher, run, refusals, self)
+        self.workspaces = WorkspacesPage(watcher, run, studio, refusals, self)
         self.connections = ConnectionsPage(watcher, run, studio, refusals, self)
-        for title, page in ((PAGES[0], self.connections),):
-            item = QListWidgetItem(icons.icon("send", "text_muted"), title)
-            item.setFont(theme.font(13, QFont.Weight.DemiBold))
+        self._pages: dict[str, QWidget] = {LIMIT_PAGE: self.limit,
+                                           WORKSPACES_PAGE: self.workspaces,
+                                           CONNECTIONS_PAGE: self.connections}
+        for title in PAGES:
+            item = QListWidgetItem(icons.icon(PAGE_ICONS[title], "text_muted"), title)
+            item.setFont(theme.font(13, QFont.Weight.Medium))
             item.setSizeHint(QSize(0, 36))
+            item.setData(Qt.ItemDataRole.UserRole, title)
             self.pages.addItem(item)
-            self.stack.addWidget(page)
-        self.pages.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.pages.setCurrentRow(0)
+            self.stack.addWidget(self._pages[title])
+        self.pages.currentItemChanged.connect(self._on_page_item)
+        self.account_name = QLabel()
+        self.account_name.setObjectName("settingsSection")
+        watcher.accountChanged.connect(self._show_account_name)
+        self._show_account_name()
+        sidebar = QWidget()
+        sidebar.setObjectName("settingsSidebar")
+        sidebar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        sidebar.setFixedWidth(212)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(10, 18, 10, 16)
+        side.setSpacing(6)
+        self.account_name.setContentsMargins(10, 0, 0, 0)
+        side.addWidget(self.account_name)
+        side.addWidget(self.pages, 1)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         self.close_button = close.button(QDialogButtonBox.StandardButton.Close)
         right = QVBoxLayout()
-        right.setContentsMargins(24, 20, 24, 16)
+        right.setContentsMargins(28, 22, 28, 18)
         right.setSpacing(12)
         right.addWidget(self.stack, 1)
         right.addWidget(close)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.pages)
+        layout.addWidget(sidebar)
         layout.addLayout(right, 1)
-        self.resize(860, 540)
+        self.show_page(LIMIT_PAGE)
+        self.resize(900, 580)
+
+    def _show_account_name(self) -> None:
+        self.account_name.setText(self.watcher.state.account.name.upper())
+
+    def _on_page_item(self, item: QListWidgetItem | None, _previous: object) -> None:
+        title = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if isinstance(title, str) and title in self._pages:
+            self.stack.setCurrentWidget(self._pages[title])
+
+    def page_item(self, title: str) -> QListWidgetItem:
+        """The entry of ``title`` in the list on the left (tests click it)."""
+        for row in range(self.pages.count()):
+            item = self.pages.item(row)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == title:
+                return item
+        raise KeyError(title)
+
+    def show_page(self, title: str) -> None:
+        """Turn to the page called ``title`` (one of :data:`PAGES`)."""
+        self.pages.setCurrentItem(self.page_item(title))
+
+    def current_page(self) -> str:
+        """The title of the page shown."""
+        shown = self.stack.currentWidget()
+        return next(title for title, page in self._pages.items() if page is shown)
 
 
-class ConnectionsPage(QWidget):
+class ConnectionsPage(SettingsPage):
     """The account's connections: a table, Add / Edit / Remove, and a line for refusals."""
 
     def __init__(self, watcher: AccountWatcher, run: Callable[[Command], bool],
                  studio: object, refusals: Refusals | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(
+            "Connections",
+            "The partners your outputs forward audiences to. Secrets are kept in the system "
+            "keyring (or read from an environment variable), never in the database.",
+            watcher, run, refusals, parent)
         self.setObjectName("connectionsPage")
-        self.watcher = watcher
-        self.run = run
         self.studio = studio
-        self.refusals = refusals
         self.editor: ConnectionEditor | None = None
         """The Add / Edit form open now (tests fill and accept it)."""
-        title = QLabel("Connections")
-        title.setObjectName("dialogTitle")
-        intro = QLabel("The partners your outputs forward audiences to. Secrets are kept in "
-                       "the system keyring (or read from an environment variable), never in "
-                       "the database.")
-        intro.setObjectName("dialogNote")
-        intro.setWordWrap(True)
         self.table = QTreeWidget()
         self.table.setObjectName("connectionTable")
         self.table.setColumnCount(4)
@@ -183,21 +234,10 @@ class ConnectionsPage(QWidget):
         self.edit_button = QPushButton("Edit…")
         self.remove_button = QPushButton("Remove")
         self.remove_button.setObjectName("removeConnection")
-        buttons = QHBoxLayout()
-        buttons.setSpacing(8)
-        buttons.addWidget(self.add_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.edit_button)
-        buttons.addWidget(self.remove_button)
-        self.notice = _error_label()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
-        layout.addWidget(title)
-        layout.addWidget(intro)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.notice)
-        layout.addLayout(buttons)
+        self.body.addWidget(self.table, 1)
+        self.body.addWidget(self.notice)
+        self.body.addLayout(self.button_row(self.add_button, None, self.edit_button,
+                                            self.remove_button))
         self.add_button.clicked.connect(self.add_connection)
         self.edit_button.clicked.connect(self.edit_selected)
         self.remove_button.clicked.connect(self.remove_selected)
@@ -206,10 +246,6 @@ class ConnectionsPage(QWidget):
         for signal in (watcher.accountChanged, watcher.journeysChanged, watcher.statusChanged):
             signal.connect(self.refresh)
         self.refresh()
-
-    @property
-    def state(self) -> AccountState:
-        return self.watcher.state
 
     # ------------------------------------------------------------------ the table
 
@@ -302,27 +338,12 @@ class ConnectionsPage(QWidget):
         ref: str = saver(connection_id, secret)
         return ref
 
-    def apply(self, command: Command) -> str | None:
-        """Run ``command`` on the undo stack; the refusal's message when it is refused."""
-        refusals: list[str] = []
-        source = self.refusals
-        listeners = [] if source is None else [source.refused, source.conflicted]
-        for signal in listeners:
-            signal.connect(refusals.append)
-        try:
-            done = self.run(command)
-        finally:
-            for signal in listeners:
-                signal.disconnect(refusals.append)
-        problem = None if done else (refusals[-1] if refusals else "Not saved.")
-        _show_error(self.notice, problem)
-        if done:
-            self.refresh()
-            connection_id = command.connection_ids[0] if command.connection_ids else ""
-            item = self.item_of(connection_id)
-            if item is not None:
-                self.table.setCurrentItem(item)
-        return problem
+    def applied(self, command: Command) -> None:
+        self.refresh()
+        connection_id = command.connection_ids[0] if command.connection_ids else ""
+        item = self.item_of(connection_id)
+        if item is not None:
+            self.table.setCurrentItem(item)
 
 
 class ConnectionEditor(_Dialog):

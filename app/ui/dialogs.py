@@ -9,6 +9,8 @@ collect values: the window turns them into one command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import ValidationError
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QRadioButton,
     QScrollArea,
     QStyle,
@@ -311,7 +314,10 @@ class ConnectionDialog(_Dialog):
     MAX_WIDTH = 600
 
     def __init__(self, graph: JourneyGraph, state: AccountState, milestone_id: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 open_limit: Callable[[], object] | None = None) -> None:
+        """``open_limit`` opens Account settings on the limit: the limit's notice then
+        offers it."""
         audience = graph.milestone(milestone_id).name
         super().__init__(f"Send “{audience}” to a partner", parent)
         self.graph = graph
@@ -331,8 +337,25 @@ class ConnectionDialog(_Dialog):
                for c in state.connections.values()}
         self.limit_reason = self._limit_reason(own)
         """Why no partner can be added now whatever it is (the limit), or None."""
+        self.settings_button: QPushButton | None = None
+        """“Change the limit…” in the limit's notice (when the window can open it)."""
         if self.limit_reason:
-            self.body.addWidget(self._notice(self.limit_reason))
+            notice = self._notice(self.limit_reason)
+            if open_limit is not None:
+                self.settings_button = QPushButton("Change the limit in Account settings…")
+                self.settings_button.setObjectName("linkButton")
+                self.settings_button.setAutoDefault(False)
+                self.settings_button.setCursor(Qt.CursorShape.PointingHandCursor)
+
+                def change_limit() -> None:
+                    self.reject()
+                    open_limit()
+
+                self.settings_button.clicked.connect(change_limit)
+                layout = notice.layout()
+                assert layout is not None
+                layout.addWidget(self.settings_button, 0, Qt.AlignmentFlag.AlignLeft)
+            self.body.addWidget(notice)
         for connection in state.connections.values():
             self._add_choice(connection, own[connection.id])
         if not state.connections:

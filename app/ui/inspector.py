@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core.account import AccountState
 from app.core.events import NodeKind
 from app.ui import theme
+from app.ui.account_settings import ACCOUNT_SETTINGS, page_for
 from app.ui.canvas import cards, edits
 from app.ui.canvas.scene import JourneyScene
 
@@ -43,6 +44,10 @@ class InspectorActions(Protocol):
     def resume_output(self, output_id: str) -> None: ...
 
     def delete_selection(self) -> None: ...
+
+    def edit_journey_inputs(self, journey_id: str | None = None) -> None: ...
+
+    def open_account_settings(self, page: str | None = None) -> object: ...
 
 
 def change_html(card: cards.MilestoneCard) -> str:
@@ -104,6 +109,10 @@ class Inspector(QWidget):
         self.fault_label: QLabel | None = None
         """"Faulted: <reason>" while forwarding to the shown output is paused."""
         self.resume_button: QPushButton | None = None
+        self.inputs_button: QPushButton | None = None
+        """“Change inputs…” while the journey is shown (nothing selected)."""
+        self.settings_button: QPushButton | None = None
+        """“Account settings…” beside Resume, when the fault is fixed there."""
         scene.selectionChanged.connect(self.refresh)
         # Updated in place: a rebuild would take the name field from under the cursor.
         scene.figuresChanged.connect(self.refresh_figures)
@@ -123,6 +132,8 @@ class Inspector(QWidget):
         self.sending_label = None
         self.fault_label = None
         self.resume_button = None
+        self.inputs_button = None
+        self.settings_button = None
         while self._layout.count():
             item = self._layout.takeAt(0)
             if item is None:
@@ -217,6 +228,9 @@ class Inspector(QWidget):
             workspace = self.state.workspaces.get(record.workspace_id)
             self._layout.addWidget(_label(
                 f"{record.name}  ·  {workspace.name if workspace else ''}", "inspectorText"))
+        self.inputs_button = _button("Change inputs…",
+                                     lambda: self._actions.edit_journey_inputs(graph.id))
+        self._layout.addWidget(self.inputs_button)
         self._rule()
         self._layout.addWidget(_label(
             "Select a milestone or an output to see it here. Drag steps and partners from "
@@ -340,7 +354,19 @@ class Inspector(QWidget):
             self.resume_button = _button("Resume", lambda: self._actions.resume_output(output_id),
                                          "resumeButton")
             self.resume_button.setToolTip("Clear the fault and send what is pending now")
-            inner.addWidget(self.resume_button)
+            self.settings_button = None
+            if ACCOUNT_SETTINGS in forwarding.fault_text:
+                # The fault is fixed there (a missing secret or key): one click away.
+                page = page_for(forwarding.fault_text)
+                self.settings_button = _button(
+                    f"{ACCOUNT_SETTINGS}…", lambda: self._actions.open_account_settings(page))
+                row = QHBoxLayout()
+                row.setSpacing(8)
+                row.addWidget(self.resume_button)
+                row.addWidget(self.settings_button)
+                inner.addLayout(row)
+            else:
+                inner.addWidget(self.resume_button)
             self._layout.addWidget(box)
             return
         if not card.active:

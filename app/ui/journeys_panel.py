@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QAction, QFont, QFontMetricsF, QPainter
+from PySide6.QtGui import QAction, QFont, QFontMetricsF, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -171,12 +171,17 @@ class JourneyDelegate(QStyledItemDelegate):
 
 
 class AccountFooter(QWidget):
-    """The bottom of the panel: which account this is and what it is made of."""
+    """The bottom of the panel: which account this is and what it is made of. A click
+    opens Account settings, where workspaces, inputs and connections are kept."""
+
+    clicked = Signal()
 
     def __init__(self, watcher: AccountWatcher, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("accountFooter")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Account settings: the limit, workspaces and inputs, connections")
         self._watcher = watcher
         self.avatar = QLabel()
         self.avatar.setObjectName("accountAvatar")
@@ -197,6 +202,14 @@ class AccountFooter(QWidget):
         layout.addLayout(texts, 1)
         watcher.accountChanged.connect(self.refresh)
         self.refresh()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if (event.button() == Qt.MouseButton.LeftButton
+                and self.rect().contains(event.position().toPoint())):
+            self.clicked.emit()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
     def refresh(self) -> None:
         state = self._watcher.state

@@ -1,8 +1,9 @@
 """``journey-studio``: start the desktop application.
 
-:func:`build_window` does everything but run the event loop (parse the
-arguments, create the QApplication, apply the theme, open the database,
-create the window), so a test can drive the real start-up without blocking.
+:func:`start` does everything but run the event loop (parse the arguments,
+create the QApplication, apply the theme, open the database, create the window,
+or on a new database the welcome dialog), so a test can drive the real start-up
+without blocking; :func:`build_window` is the same without asking.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 # imported after it (looking for its opt-in ``from __feature__ import …`` switches). For
 # the application service, the domain model and the libraries behind them (SQLAlchemy,
 # pydantic, networkx: some 500 modules) that was a quarter of a second of CPU per start.
-from app.studio import Studio
+from sqlalchemy.engine import make_url
+
+from app.studio import Studio, database_url
 
 # isort: split
 
@@ -21,15 +24,18 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.core.errors import StudioError
 from app.ui import theme
+from app.ui.first_start import WelcomeDialog, start_setup
 from app.ui.main_window import APP_TITLE, MainWindow
+from app.ui.status import database_label
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="database URL or SQLite file path (default: the database in your user data "
              "folder)",
     )
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--demo", dest="demo", action="store_true", default=None,
+                       help="a new database starts with the demo account (without asking)")
+    start.add_argument("--no-demo", dest="demo", action="store_false",
+                       help="a new database starts empty, to set up your own workspaces "
+                            "and inputs (without asking)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser.parse_args(list(argv) if argv is not None else None)
 
@@ -70,12 +82,8 @@ def application() -> QApplication:
     return created
 
 
-def build_window(argv: Sequence[str] | None = None) -> MainWindow:
-    """Parse ``argv``, open the database and return the (not yet shown) main window.
-
-    Raises :class:`StudioError` when the database cannot be opened.
-    """
-    args = parse_args(argv)
+def _configure(args: argparse.Namespace) -> QApplication:
+    """Logging, the QApplication and its theme: what every start does first."""
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.INFO,
@@ -86,7 +94,11 @@ def build_window(argv: Sequence[str] | None = None) -> MainWindow:
             logging.getLogger("alembic").setLevel(logging.WARNING)
     qt_app = application()
     theme.apply_theme(qt_app, theme.system_theme())
-    studio = Studio.open(args.db)
+    return qt_app
+
+
+def _window(qt_app: QApplication, url: str | None, *, seed_demo: bool) -> MainWindow:
+    studio = Studio.open(url, seed_demo=seed_demo)
     window = MainWindow(studio)
     QGuiApplication.styleHints().colorSchemeChanged.connect(window.on_color_scheme_changed)
     qt_app.aboutToQuit.connect(studio.close)
@@ -94,14 +106,73 @@ def build_window(argv: Sequence[str] | None = None) -> MainWindow:
     return window
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the application; returns the process exit code."""
-    try:
-        window = build_window(argv if argv is not None else sys.argv[1:])
-    except StudioError as problem:
-        log.error("Could not open the database: %s", problem)
-        QMessageBox.critical(None, APP_TITLE, str(problem))
-        return 1
+def build_window(argv: Sequence[str] | None = None) -> MainWindow:
+    """Parse ``argv``, open the database and return the (not yet shown) main window.
+
+    A new database gets the demo account unless ``--no-demo`` says otherwise (only
+    :func:`start` asks). Raises :class:`StudioError` when the database cannot be opened.
+    """
+    args = parse_args(argv)
+    qt_app = _configure(args)
+    return _window(qt_app, args.db, seed_demo=args.demo is not False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None: another engine, or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def is_new_database(url: str) -> bool:
+    """Whether opening ``url`` would create its account: a first start. A SQLite file that
+    does not exist yet is new (asked without creating it); a server database is asked."""
+    file = sqlite_file(url)
+    if file is not None:
+        return not file.exists()
+    return Studio.needs_setup(url)
+
+
+def start(argv: Sequence[str] | None = None) -> MainWindow | WelcomeDialog:
+    """What the application shows first: the window, or, on a new database, the welcome
+    dialog that asks for demo data or an empty start and then opens the window (its
+    ``window_opened``); starting empty goes on with the guided set-up.
+
+    Nothing is created before the choice, so closing the welcome dialog leaves no
+    database behind. Raises :class:`StudioError` when the database cannot be opened.
+    """
+    args = parse_args(argv)
+    qt_app = _configure(args)
+    url = database_url(args.db)
+    if args.demo is not None or not is_new_database(url):
+        return _window(qt_app, url, seed_demo=args.demo is not False)
+    file = sqlite_file(url)
+    welcome = WelcomeDialog(str(file) if file else database_label(url)[0])
+
+    def chosen(demo: bool) -> None:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            window = _window(qt_app, url, seed_demo=demo)
+        except StudioError as problem:
+            log.error("Could not create the database: %s", problem)
+            QMessageBox.critical(welcome, APP_TITLE, str(problem))
+            welcome.reject()
+            return
+        finally:
+            QApplication.restoreOverrideCursor()
+        welcome.window_opened = window
+        show_window(window)
+        welcome.accept()
+        if not demo:
+            welcome.assistant = start_setup(window)
+
+    welcome.chosen.connect(chosen)
+    return welcome
+
+
+def show_window(window: MainWindow) -> None:
+    """Show the main window; its first evaluation starts once the canvas is painted."""
     viewport = window.view.viewport()
     # The first sizes need not wait out the debounce meant for bursts of edits, nor
     # compete with the first paint: the first evaluation starts once the canvas is shown.
@@ -110,6 +181,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if timing:
         print_startup_marks(window, quit_after_sizes=timing == "exit")
     window.show()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the application; returns the process exit code."""
+    try:
+        first = start(argv if argv is not None else sys.argv[1:])
+    except StudioError as problem:
+        log.error("Could not open the database: %s", problem)
+        QMessageBox.critical(None, APP_TITLE, str(problem))
+        return 1
+    if isinstance(first, MainWindow):
+        show_window(first)
+    else:
+        first.show()
     return QApplication.exec()
 
 

@@ -43,11 +43,18 @@ from app.core.commands import (
     RemoveOutput,
     RenameJourney,
     RenameMilestone,
+    SetJourneyInputs,
 )
 from app.core.events import NodeKind
 from app.core.models import JourneyDocument
 from app.ui import icons, theme
-from app.ui.account_settings import ACCOUNT_SETTINGS, AccountSettingsDialog
+from app.ui.account_settings import (
+    ACCOUNT_SETTINGS,
+    LIMIT_PAGE,
+    WORKSPACES_PAGE,
+    AccountSettingsDialog,
+    page_for,
+)
 from app.ui.activity import ActivityPanel, routes_of
 from app.ui.banner import Banner
 from app.ui.bridge import AccountWatcher
@@ -73,6 +80,7 @@ from app.ui.forwarding import (
     run_summary,
 )
 from app.ui.inspector import Inspector
+from app.ui.journey_inputs import JourneyInputsDialog
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
 from app.ui.preview import estimator_of
@@ -219,6 +227,8 @@ class MainWindow(QMainWindow):
         self.forwarding_status.setVisible(self.forwarding.enabled)
         status.addWidget(self.forwarding_status, 1)
         status.addPermanentWidget(self.meter)
+        self.meter.clicked.connect(lambda: self.open_account_settings(LIMIT_PAGE))
+        self.panel.footer.clicked.connect(lambda: self.open_account_settings(WORKSPACES_PAGE))
 
         self._build_menus()
         self._set_tool_icons()
@@ -342,7 +352,7 @@ class MainWindow(QMainWindow):
         """Canvas tools only make sense while a journey is shown."""
         shown = self.scene.graph is not None
         for action in (self.layout_action, self.export_png_action, self.export_svg_action,
-                       self.select_all_action, self.delete_action):
+                       self.select_all_action, self.delete_action, self.journey_inputs_action):
             action.setEnabled(shown)
 
     # ------------------------------------------------------------------ edits
@@ -373,16 +383,19 @@ class MainWindow(QMainWindow):
         """A refusal in the banner; one that points to Account settings offers to open it."""
         if ACCOUNT_SETTINGS in message:
             self.banner.show_message(message, "error", f"{ACCOUNT_SETTINGS}…",
-                                     self._show_account_settings)
+                                     lambda: self.open_account_settings(page_for(message)))
         else:
             self.banner.show_message(message, "error")
 
     def _show_account_settings(self) -> None:
         self.open_account_settings()
 
-    def open_account_settings(self) -> AccountSettingsDialog:
-        """The Account settings window (one at a time; raised if it is open already)."""
+    def open_account_settings(self, page: str | None = None) -> AccountSettingsDialog:
+        """The Account settings window (one at a time; raised if it is open already),
+        turned to ``page`` when one is named."""
         if self.account_settings is not None:
+            if page is not None:
+                self.account_settings.show_page(page)
             self.account_settings.raise_()
             self.account_settings.activateWindow()
             return self.account_settings
@@ -399,6 +412,8 @@ class MainWindow(QMainWindow):
             dialog.deleteLater()
 
         dialog.finished.connect(finished)
+        if page is not None:
+            dialog.show_page(page)
         dialog.show()
         return dialog
 
@@ -514,7 +529,8 @@ class MainWindow(QMainWindow):
         graph = self.scene.graph
         if graph is None:
             return
-        dialog = ConnectionDialog(graph, self.studio.state, milestone_id, parent=self)
+        dialog = ConnectionDialog(graph, self.studio.state, milestone_id, parent=self,
+                                  open_limit=lambda: self.open_account_settings(LIMIT_PAGE))
 
         def accepted() -> None:
             connection_id = dialog.connection_id()
@@ -577,7 +593,14 @@ class MainWindow(QMainWindow):
 
     # journeys --------------------------------------------------------------------
 
-    def new_journey(self) -> None:
+    def new_journey(self) -> NewJourneyDialog | None:
+        """The New journey dialog; an account with no input yet is first led through
+        setting up a workspace and its inputs (a journey reads at least one)."""
+        if not self.studio.state.inputs:
+            from app.ui.first_start import start_setup  # it comes back here when done
+
+            start_setup(self)
+            return None
         dialog = NewJourneyDialog(self.studio.state, parent=self)
 
         def accepted() -> None:
@@ -586,6 +609,7 @@ class MainWindow(QMainWindow):
                 self.panel.select(command.journey_id)
 
         self._open(dialog, accepted)
+        return dialog
 
     def rename_journey(self, journey_id: str) -> None:
         if not self.studio.state.has_journey(journey_id):
@@ -608,6 +632,21 @@ class MainWindow(QMainWindow):
                 self.banner.show_for_edit(
                     "Duplicated. The copy's outputs start inactive, so nothing is sent twice; "
                     "activate them when the copy is ready.", "info")
+
+    def edit_journey_inputs(self, journey_id: str | None = None) -> None:
+        """Journey ▸ Inputs…: tick the inputs the journey reads; one undoable step, after
+        which its audiences are calculated again."""
+        journey_id = journey_id or self.panel.current_journey_id()
+        if not journey_id or not self.studio.state.has_journey(journey_id):
+            return
+        dialog = JourneyInputsDialog(
+            self.studio.state, journey_id, parent=self,
+            manage=lambda: self.open_account_settings(WORKSPACES_PAGE))
+
+        def accepted() -> None:
+            self.run(SetJourneyInputs(journey_id, dialog.input_ids()))
+
+        self._open(dialog, accepted)
 
     def delete_journey(self, journey_id: str) -> None:
         """Delete an empty journey; a journey with milestones is refused with the reason."""
@@ -694,6 +733,8 @@ class MainWindow(QMainWindow):
             menu.addAction("Remove output", self.delete_selection)
         else:
             menu.addAction("Add first milestone…", lambda: self.add_after(None))
+            menu.addAction("Change the journey's inputs…",
+                           lambda: self.edit_journey_inputs(graph.id))
             menu.addSeparator()
             menu.addAction(self.layout_action)
             menu.addAction(self.fit_action)
@@ -790,6 +831,9 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.panel.rename_action)
         edit_menu.addAction(self.panel.duplicate_action)
         edit_menu.addAction(self.panel.delete_action)
+        self.journey_inputs_action = self._action("Journey &inputs…", "Ctrl+I",
+                                                  lambda: self.edit_journey_inputs())
+        edit_menu.addAction(self.journey_inputs_action)
         edit_menu.addSeparator()
         self.account_settings_action = self._action(f"{ACCOUNT_SETTINGS}…", "Ctrl+,",
                                                     self._show_account_settings)

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -38,7 +39,12 @@ def meter_level(count: int, limit: int) -> str:
 
 
 class AudienceMeter(QWidget):
-    """ "Active audiences 3 / 25" with a slim bar; styled by its ``level`` property."""
+    """ "Active audiences 3 / 25" with a slim bar; styled by its ``level`` property.
+
+    A click opens Account settings on the Limit page: the meter is where a marketer
+    notices the limit coming, so it is where they go to change it."""
+
+    clicked = Signal()
 
     def __init__(self, watcher: AccountWatcher, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +59,8 @@ class AudienceMeter(QWidget):
         self.bar.setTextVisible(False)
         self.bar.setFixedSize(96, 6)
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setAccessibleName("Active audiences: open the limit in Account settings")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 0, 14, 0)
         layout.setSpacing(8)
@@ -65,6 +73,15 @@ class AudienceMeter(QWidget):
     @property
     def level(self) -> str:
         return str(self.property("level"))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """A left click (released over the meter) asks for the limit."""
+        if (event.button() == Qt.MouseButton.LeftButton
+                and self.rect().contains(event.position().toPoint())):
+            self.clicked.emit()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
     def text(self) -> str:
         """What the meter says, e.g. ``Active audiences 3 / 25``."""
@@ -81,7 +98,8 @@ class AudienceMeter(QWidget):
         level = meter_level(count, limit)
         self.setToolTip(
             f"{count} of the account's {limit} active audiences are in use. An audience is "
-            f"active while it, or a milestone after it, sends to an active output."
+            f"active while it, or a milestone after it, sends to an active output.\n"
+            f"Click to see them and change the limit in Account settings."
         )
         if self.property("level") != level:
             self.setProperty("level", level)

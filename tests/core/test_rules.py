@@ -593,17 +593,18 @@ def test_deactivating_and_removing_are_allowed_at_and_over_the_limit(at_limit, l
 
 
 def test_the_limit_cannot_go_below_the_active_count(at_limit, log, assert_refused):
-    message = "3 audiences are active now, so the limit can't go below 3. Deactivate outputs first."
+    message = ("3 audiences are active now, so the limit can't go below 3: “A” and “B” in "
+               "Onboarding; “X” in Win-back. Deactivate outputs first.")
     error = assert_refused(
         lambda: at_limit.set_limit(2),
         lambda: reason(lambda: at_limit.check_set_limit(2)),
-        errors.InvalidSettingError,
+        errors.LimitBelowActiveError,
     )
     assert str(error) == message
     assert_refused(
         lambda: SetActiveAudienceLimit(2).do(at_limit),
         None,
-        errors.InvalidSettingError,
+        errors.LimitBelowActiveError,
         "can't go below 3",
     )
     assert_refused(

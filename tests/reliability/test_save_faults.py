@@ -24,20 +24,36 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.core.commands import (
+    AddInput,
     AddMilestone,
     AddOutput,
+    AddWorkspace,
     Command,
     CreateJourney,
     DeleteJourney,
+    RemoveInput,
     RemoveMilestone,
     RemoveOutput,
+    RemoveWorkspace,
+    RenameInput,
     RenameJourney,
     RenameMilestone,
+    RenameWorkspace,
     SetActiveAudienceLimit,
+    SetJourneyInputs,
     SetOutputActive,
 )
 from app.core.errors import StudioError
-from app.core.models import Account, Connection, Journey, JourneyDocument, Milestone, Output
+from app.core.models import (
+    Account,
+    Connection,
+    Input,
+    Journey,
+    JourneyDocument,
+    Milestone,
+    Output,
+    Workspace,
+)
 from app.store import AccountData, AccountRepository, Database
 from app.studio import Studio
 
@@ -55,6 +71,12 @@ def seed(url: str) -> None:
             AccountRepository(session).create(
                 AccountData(
                     account=Account(id="acct", name="Acme", active_audience_limit=5),
+                    workspaces=(Workspace(id="ws-app", name="App"),
+                                Workspace(id="ws-empty", name="Empty")),
+                    inputs=(Input(id="in-ios", workspace_id="ws-app", name="iOS",
+                                  platform="iOS"),
+                            Input(id="in-web", workspace_id="ws-app", name="Web",
+                                  platform="Web")),
                     connections=(
                         Connection(id="cn-hook", name="Webhook", partner="webhook"),
                         Connection(id="cn-braze", name="Braze", partner="braze"),
@@ -66,7 +88,7 @@ def seed(url: str) -> None:
     studio = Studio.open(url, seed_demo=False)
     try:
         main = JourneyDocument(
-            journey=Journey(id=MAIN, name="Onboarding"),
+            journey=Journey(id=MAIN, name="Onboarding", input_ids=("in-ios",)),
             milestones=(
                 Milestone(id="m1", name="Signed up"),
                 Milestone(id="m2", name="Activated", parent_id="m1"),
@@ -103,6 +125,14 @@ EDITS: dict[str, Callable[[], Command]] = {
     "rename journey": lambda: RenameJourney(MAIN, "Welcome"),
     "delete journey": lambda: DeleteJourney(EMPTY),
     "set limit": lambda: SetActiveAudienceLimit(3),
+    "add workspace": lambda: AddWorkspace(Workspace(id="ws-new", name="New"), 0),
+    "rename workspace": lambda: RenameWorkspace("ws-app", "Streaming App"),
+    "remove workspace": lambda: RemoveWorkspace("ws-empty"),
+    "add input": lambda: AddInput(Input(id="in-tv", workspace_id="ws-app", name="TV",
+                                        platform="tvOS"), 0),
+    "rename input": lambda: RenameInput("in-web", "Browser"),
+    "remove input": lambda: RemoveInput("in-web"),
+    "set journey inputs": lambda: SetJourneyInputs(MAIN, ("in-web", "in-ios")),
 }
 
 
@@ -160,11 +190,17 @@ def assert_memory_is_store(studio: Studio, url: str, context: str = "") -> None:
     fresh = stored(url)
     try:
         assert studio.state.snapshot() == fresh.state.snapshot(), context
+        assert studio.state.setup() == fresh.state.setup(), context
         ids = [g.id for g in fresh.state.journeys()]
         assert [studio.version(j) for j in ids] == [fresh.version(j) for j in ids], context
         assert {g.id for g in studio.state.journeys()} == set(ids), context
     finally:
         fresh.close()
+
+
+def everything(studio: Studio) -> tuple[Any, ...]:
+    """The account and its journeys, workspaces and inputs, as comparable values."""
+    return studio.state.snapshot(), studio.state.setup()
 
 
 def dry_run(studio: Studio, make: Callable[[], Command]) -> tuple[int, int]:
@@ -190,7 +226,7 @@ def test_a_save_failing_at_any_step_leaves_memory_equal_to_the_store(
         total, commit = dry_run(studio, make)
         assert commit <= total
         for fail_at in range(1, total + 1):
-            before = studio.state.snapshot()
+            before = everything(studio)
             command = make()
             steps = Steps(studio.database.engine, fail_at=fail_at)
             with steps.watching():
@@ -202,13 +238,13 @@ def test_a_save_failing_at_any_step_leaves_memory_equal_to_the_store(
             context = f"{edit}, step {fail_at} of {total} (commit at {commit})"
             assert_memory_is_store(studio, db_url, context)
             if fail_at <= commit:
-                assert studio.state.snapshot() == before, context
+                assert everything(studio) == before, context
             else:
-                assert studio.state.snapshot() != before, context
+                assert everything(studio) != before, context
             follow_up(studio, db_url, command, stored_edit=fail_at > commit)
             if fail_at > commit:
                 studio.undo(command)
-                assert studio.state.snapshot() == before, context
+                assert everything(studio) == before, context
             assert_memory_is_store(studio, db_url)
     finally:
         studio.close()

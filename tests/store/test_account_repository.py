@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -205,3 +206,40 @@ def test_invalid_stored_rows_are_data_errors_naming_the_record(
         )
     with pytest.raises(DataError, match=account_data.connections[0].name):
         _load(seeded_db)
+
+
+def test_saving_a_workspace_or_input_again_renames_and_moves_it(
+    seeded_db: Database, account_data: AccountData
+) -> None:
+    mobile, web = account_data.workspaces
+    ios, android, storefront, zendesk = account_data.inputs
+    with seeded_db.transaction() as session:
+        repo = AccountRepository(session)
+        repo.save_workspace(web.model_copy(update={"name": "Website"}), 0)
+        repo.place_workspaces([web.id, mobile.id])
+        repo.save_input(android.model_copy(update={"name": "Android TV",
+                                                   "platform": "Android"}), 0)
+        repo.place_inputs([android.id, ios.id])
+    loaded = _load(seeded_db)
+    assert loaded is not None
+    assert loaded.workspaces == (web.model_copy(update={"name": "Website"}), mobile)
+    assert loaded.inputs == (storefront, zendesk, android.model_copy(
+        update={"name": "Android TV"}), ios)
+
+
+def test_event_counts_are_per_input_and_leave_out_inputs_without_events(
+    seeded_db: Database, account_data: AccountData, tmp_path: Path
+) -> None:
+    from app.ingest.importer import import_files
+
+    ios, android, storefront, _ = account_data.inputs
+    for input_, users in ((ios, 3), (storefront, 5)):
+        path = tmp_path / f"{input_.id}.csv"
+        path.write_text("user_id,timestamp,event_name\n" + "".join(
+            f"u{n},2026-10-27T08:00:00Z,Watch content\n" for n in range(users)))
+        import_files(seeded_db, [path], format="csv", input_id=input_.id)
+    with seeded_db.transaction() as session:
+        repo = AccountRepository(session)
+        assert repo.event_counts() == {ios.id: 3, storefront.id: 5}
+        assert repo.event_counts([ios.id, android.id]) == {ios.id: 3}
+        assert repo.event_counts([]) == {}

@@ -52,13 +52,16 @@ def partner(monkeypatch: pytest.MonkeyPatch) -> FakeConnector:
 
 
 def open_settings(qtbot: QtBot, window: MainWindow) -> AccountSettingsDialog:
-    """Ctrl+, in the window, as a person opens it."""
+    """Ctrl+, in the window, then a click on Connections, as a person opens it."""
     window.activateWindow()
     QTest.keyClick(window.view, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.account_settings is not None)
     dialog = window.account_settings
     assert dialog is not None
     qtbot.waitExposed(dialog)
+    rect = dialog.pages.visualItemRect(dialog.page_item("Connections"))
+    qtbot.mouseClick(dialog.pages.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert dialog.current_page() == "Connections"
     return dialog
 
 
@@ -263,3 +266,4 @@ def test_a_refusal_that_points_to_account_settings_opens_it_from_the_banner(
     assert editor.banner.action_button.text() == "Account settings…"
     qtbot.mouseClick(editor.banner.action_button, Qt.MouseButton.LeftButton)
     assert editor.account_settings is not None and editor.account_settings.isVisible()
+    assert editor.account_settings.current_page() == "Limit"  # the page it is about

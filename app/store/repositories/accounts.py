@@ -20,6 +20,7 @@ from app.store.schema import (
     AccountRow,
     ConnectionRow,
     InputRow,
+    JourneyInputRow,
     JourneyRow,
     MilestoneRow,
     OutputRow,
@@ -245,6 +246,87 @@ class AccountRepository:
             )
         )
         flush(self._session, f"input “{input_.name}”")
+
+    def save_workspace(self, workspace: Workspace, position: int) -> None:
+        """Create a workspace or rename it, at ``position`` in the account's list."""
+        row = self._session.get(WorkspaceRow, workspace.id)
+        if row is None:
+            self.add_workspace(workspace, position)
+            return
+        assign(row, {"name": workspace.name, "position": position})
+        flush(self._session, f"workspace “{workspace.name}”")
+
+    def save_input(self, input_: Input, position: int) -> None:
+        """Create an input or rename it, at ``position`` among its workspace's inputs."""
+        row = self._session.get(InputRow, input_.id)
+        if row is None:
+            self.add_input(input_, position)
+            return
+        assign(row, {"name": input_.name, "kind": input_.kind, "platform": input_.platform,
+                     "position": position})
+        flush(self._session, f"input “{input_.name}”")
+
+    def place_workspaces(self, order: list[str]) -> None:
+        """Give these workspaces the positions of their order (only rows that differ)."""
+        rows = {r.id: r for r in self._session.scalars(
+            select(WorkspaceRow).where(WorkspaceRow.id.in_(order)))}
+        for position, workspace_id in enumerate(order):
+            if workspace_id in rows:
+                assign(rows[workspace_id], {"position": position})
+        flush(self._session, "order of the workspaces")
+
+    def place_inputs(self, order: list[str]) -> None:
+        """Give these inputs (of one workspace) the positions of their order."""
+        rows = {r.id: r for r in self._session.scalars(
+            select(InputRow).where(InputRow.id.in_(order)))}
+        for position, input_id in enumerate(order):
+            if input_id in rows:
+                assign(rows[input_id], {"position": position})
+        flush(self._session, "order of the inputs")
+
+    def workspace_names(self) -> dict[str, str]:
+        """Every stored workspace's name by id (to ask the name rule of what is stored)."""
+        rows = self._session.execute(select(WorkspaceRow.id, WorkspaceRow.name)).all()
+        return {row.id: row.name for row in rows}
+
+    def input_names(self) -> dict[str, tuple[str, str]]:
+        """Every stored input's (workspace id, name) by id."""
+        rows = self._session.execute(
+            select(InputRow.id, InputRow.workspace_id, InputRow.name)).all()
+        return {row.id: (row.workspace_id, row.name) for row in rows}
+
+    def input_readers(self, input_id: str) -> list[str]:
+        """The names of the stored journeys that read the input, by name."""
+        rows = self._session.scalars(
+            select(JourneyRow.name)
+            .join(JourneyInputRow, JourneyInputRow.journey_id == JourneyRow.id)
+            .where(JourneyInputRow.input_id == input_id)
+        ).all()
+        return sorted(rows, key=str.casefold)
+
+    def event_counts(self, input_ids: list[str] | None = None) -> dict[str, int]:
+        """How many events are stored per input (see :func:`event_numbers.event_counts`)."""
+        from app.store.event_numbers import event_counts
+
+        return event_counts(self._session.connection(), input_ids)
+
+    def delete_input(self, input_id: str) -> None:
+        """Delete an input no journey reads and no event came through (the caller checks).
+
+        What only remembered the input goes with it: its event number, given when its
+        first events were stored (none remain), and the batches imported through it
+        (user attributes only), which would block the deletion otherwise.
+        """
+        from app.store.event_tables import ImportedBatchRow, InputNumberRow
+
+        session = self._session
+        session.execute(delete(ImportedBatchRow).where(ImportedBatchRow.input_id == input_id))
+        session.execute(delete(InputNumberRow).where(InputNumberRow.input_id == input_id))
+        session.execute(delete(InputRow).where(InputRow.id == input_id))
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        """Delete a workspace without inputs (the caller checks)."""
+        self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
 
     def save_connection(self, connection: Connection) -> None:
         """Create a connection or replace its name, partner and settings."""

@@ -236,9 +236,11 @@ class JourneyRepository:
             found = set(self._session.scalars(select(column).where(column.in_(wanted))))
             missing = wanted - found
             if missing:
-                raise DataError(
+                # The window knew them: another window or process removed them since.
+                raise ConflictError(
                     f"“{journey.name}” can't be saved: {len(missing)} of its {noun} not in "
-                    f"this database (any more)."
+                    f"this database any more (removed in another window or by someone else). "
+                    f"Nothing was saved; reload to see their changes."
                 )
         for row_type, ids, noun in (
             (MilestoneRow, {m.id for m in document.milestones}, "milestone"),
