@@ -233,6 +233,15 @@ class Studio:
             on_reject=on_reject, cancel=cancelled,
         )
 
+    @staticmethod
+    def guess_format(path: str | Path) -> Format | None:
+        """The import format a file looks like (its first record, else its name), for the
+        import dialog to preselect; None when nothing tells. Raises ``OSError`` for a file
+        that can't be opened."""
+        from app.ingest.formats import guess_format
+
+        return guess_format(Path(path))
+
     def seed_demo(self, users: int, *, seed: int = 7) -> ImportSummary:
         """Store ``users`` generated demo customers and their events (the demo account's
         inputs, ``DEMO_INPUTS``, must exist); the same seed again stores nothing new."""
