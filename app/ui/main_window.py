@@ -71,6 +71,8 @@ from app.ui.forwarding import (
     interval_minutes,
     run_summary,
 )
+from app.ui.import_dialog import ImportFlow
+from app.ui.importing import journeys_reading
 from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
@@ -168,6 +170,9 @@ class MainWindow(QMainWindow):
         self.forwarding = ForwardingRunner(forwarder_of(studio), self)
         """Every journey with an active output, evaluated and sent to partners in the
         background: on a schedule, after edits, on Resume."""
+        self.imports = ImportFlow(studio, lambda: self.studio.state, self)
+        """File ▸ Import events…: one import at a time, in the background."""
+        self.imports.stored.connect(self._after_import)
 
         canvas = QWidget()
         canvas.setObjectName("canvasArea")
@@ -606,6 +611,21 @@ class MainWindow(QMainWindow):
             return
         self.run(DeleteJourney(journey_id))
 
+    # importing -------------------------------------------------------------------
+
+    def import_events(self) -> QDialog | None:
+        """File ▸ Import events…: choose files, a format and an input; they import in the
+        background with a progress dialog (while an import runs: that dialog)."""
+        return self.imports.open()
+
+    def _after_import(self, input_id: str) -> None:
+        """Events came in through ``input_id``: every journey reading it is evaluated again
+        (not only the one shown), and forwarding runs soon."""
+        if self.evaluations.enabled:
+            for graph in journeys_reading(self.studio.state, input_id):
+                self.evaluations.start(graph.document())
+        self.forwarding.request()
+
     # canvas ----------------------------------------------------------------------
 
     def tidy_layout(self) -> None:
@@ -730,6 +750,10 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.new_journey_action = self._action("&New journey…", "Ctrl+N", self.new_journey)
         file_menu.addAction(self.new_journey_action)
+        file_menu.addSeparator()
+        self.import_action = self._action("&Import events…", "Ctrl+I", self.import_events)
+        self.import_action.setEnabled(self.imports.enabled)
+        file_menu.addAction(self.import_action)
         file_menu.addSeparator()
         self.export_png_action = self._action("Export as &PNG…", "Ctrl+E",
                                               lambda: self.export_canvas("png"))
@@ -880,6 +904,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout and stop listening to the domain."""
         self.save_settings()
+        self.imports.shutdown()
         self.forwarding.shutdown()
         self.evaluations.shutdown()
         self.scene.close()
