@@ -12,6 +12,7 @@ happen at a known point.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 
 import orjson
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
@@ -44,7 +46,6 @@ EVERYONE = "ms-all-users"
 SIGNED_UP = "ms-signed-up"
 WAIT_MS = 30_000
 ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
-NOW_MS = None  # the demo's times are relative to now, as the seeded demo data's are
 
 
 # --------------------------------------------------------------------------- files
@@ -273,7 +274,6 @@ def test_bad_lines_are_counted_and_the_first_are_listed_with_their_line_numbers(
     bad = [b'{"mpid": 1, "events": [', orjson.dumps(broken), b"[1, 2, 3]"]
     mixed = lines[:2] + bad[:1] + lines[2:5] + bad[1:] + lines[5:]
     path = tmp_path / "mixed.jsonl.gz"
-    import gzip
     path.write_bytes(gzip.compress(b"\n".join(mixed) + b"\n"))
     bad_lines = [3, 7, 8]
     events_before = stored_events(stored_studio, IOS)
@@ -373,6 +373,38 @@ def test_missing_or_unusable_files_are_refused_before_anything_starts(
     assert window.imports.dialog is None
 
 
+def test_files_dropped_on_the_dialog_are_added_and_their_format_recognised(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path,
+) -> None:
+    rows = tmp_path / "events.csv.gz"
+    rows.write_bytes(gzip.compress(b"user_id,timestamp,event_name\nu1,2026-11-02,Play\n"))
+    window.import_action.trigger()
+    dialog = window.imports.dialog
+    assert isinstance(dialog, ImportDialog)
+    qtbot.waitExposed(dialog)
+    assert dialog.format() is None and not dialog.import_button.isEnabled()
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(rows))])
+    where = QPointF(dialog.rect().center())
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(where.toPoint(), actions, data, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(dialog, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(where, actions, data, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(dialog, drop)
+    assert dialog.paths == [rows]
+    assert dialog.files.topLevelItem(0).text(0) == "events.csv.gz"
+    assert dialog.format() == "csv"
+    assert dialog.format_box.currentText() == "CSV, one event a row"
+    assert dialog.import_button.isEnabled()
+    # A format picked by hand stays when more files come.
+    choose_in(qtbot, dialog.format_box, "segment")
+    dialog.add_files([rows.with_name("more.csv")])
+    assert dialog.format() == "segment"
+
+
 def test_a_file_unreadable_mid_way_is_a_message_and_the_chunks_before_it_stay(
     qtbot: QtBot, window: MainWindow, stored_studio: Studio, chooser: list[Path],
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -423,7 +455,6 @@ def test_screenshots_of_the_import_dialogs(
     lines[97] = b'{"mpid": "x", "events": 3}'
     big.write_bytes(b"\n".join(lines) + b"\n")
     other = tmp_path / "web.jsonl.gz"
-    import gzip
     other.write_bytes(gzip.compress(b"".join(orjson.dumps(b) + b"\n" for _, b in
                                              demo_batches(200, seed=17) if _ == IOS)))
     window.imports.runner.chunk_size = 2_000
