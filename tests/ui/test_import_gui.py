@@ -439,6 +439,27 @@ def test_a_file_unreadable_mid_way_is_a_message_and_the_chunks_before_it_stay(
     qtbot.waitUntil(lambda: {CALIFORNIA, TRIAL} <= set(evaluated), timeout=WAIT_MS)
 
 
+def test_closing_the_window_during_an_import_cancels_it_and_keeps_whole_chunks(
+    qtbot: QtBot, window: MainWindow, stored_studio: Studio, chooser: list[Path],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "large.jsonl"
+    batches = demo_file(path, 800, seed=18, input_id=IOS)
+    keys_before = stored_batches(stored_studio, IOS)
+    window.imports.runner.chunk_size = 500
+    gate = Gate(stored_studio, monkeypatch)
+    dialog = open_dialog(qtbot, window, chooser, [path], IOS)
+    progress = start_import(qtbot, window, dialog)
+    qtbot.waitUntil(lambda: progress.progress is not None, timeout=WAIT_MS)
+    threading.Timer(0.3, gate.open).start()  # the worker goes on while the window closes
+    window.close()
+    runner = window.imports.runner
+    assert runner.pool.activeThreadCount() == 0, "the import stopped, not left behind"
+    kept = stored_batches(stored_studio, IOS) - keys_before
+    assert kept == {b["source_request_id"] for b in batches[:len(kept)]}
+    assert 0 < len(kept) < len(batches)
+
+
 @pytest.mark.screenshot
 @pytest.mark.parametrize("palette", [theme.LIGHT, theme.DARK], ids=["light", "dark"])
 def test_screenshots_of_the_import_dialogs(
