@@ -326,6 +326,11 @@ class MainWindow(QMainWindow):
             self.scene.set_figures(journey_id, figures.population, figures.milestones)
 
     def _on_evaluated(self, result: object) -> None:
+        """The shown journey's evaluation dates the figures in the status bar; another
+        journey's (after an import) only updates its own figures."""
+        shown = self.scene.graph
+        if shown is None or getattr(result, "journey_id", None) != shown.id:
+            return
         evaluated_at = getattr(result, "evaluated_at", None)
         if evaluated_at is not None:
             self.evaluated_label.show_evaluated(evaluated_at)

@@ -262,6 +262,28 @@ def test_an_import_from_the_app_shows_its_progress_and_stores_what_it_counts(
     assert window.imports.progress is None
 
 
+def test_another_journeys_evaluation_after_an_import_leaves_the_status_bar_alone(
+    qtbot: QtBot, window: MainWindow, stored_studio: Studio, chooser: list[Path],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The status bar's "Evaluated HH:MM" is the shown journey's: an import through an
+    input only another journey reads evaluates that one, in the background."""
+    with qtbot.waitSignal(window.evaluations.finished, timeout=WAIT_MS,
+                          check_params_cb=lambda r: r.journey_id == TRIAL):
+        assert window.panel.select(TRIAL)
+    said: list[object] = []
+    monkeypatch.setattr(window.evaluated_label, "show_evaluated", said.append)
+    path = tmp_path / "site-visits.jsonl"
+    demo_file(path, 50, seed=19, input_id=MARKETING_WEB)
+    dialog = open_dialog(qtbot, window, chooser, [path], MARKETING_WEB)
+    start_import(qtbot, window, dialog)
+    with qtbot.waitSignal(window.evaluations.finished, timeout=WAIT_MS,
+                          check_params_cb=lambda r: r.journey_id == CALIFORNIA):
+        finish(qtbot, window)
+    assert said == []
+    assert window.evaluations.figures(CALIFORNIA) is not None
+
+
 def test_bad_lines_are_counted_and_the_first_are_listed_with_their_line_numbers(
     qtbot: QtBot, window: MainWindow, stored_studio: Studio, chooser: list[Path],
     tmp_path: Path, partner: FakePartner,
