@@ -187,6 +187,38 @@ def journeys_reading(state: AccountState, input_id: str) -> list[JourneyGraph]:
     return [graph for graph in state.journeys() if input_id in graph.journey.input_ids]
 
 
+class CalculatingLike(Protocol):
+    """What :func:`when_calculated` needs of the window's ``EvaluationRunner``."""
+
+    @property
+    def calculatingChanged(self) -> Any: ...  # a Qt signal
+
+    def is_calculating(self, journey_id: str) -> bool: ...
+
+
+def when_calculated(evaluations: CalculatingLike, journey_ids: Sequence[str],
+                    then: Callable[[], None]) -> None:
+    """Call ``then`` once none of ``journey_ids`` is being calculated (now, if none is).
+
+    After an import the forwarding run waits for the journeys' new audiences: started
+    alongside, it would evaluate them a second time, and the cards would show that
+    second evaluation's "no change" instead of who joined.
+    """
+    pending = {j for j in journey_ids if evaluations.is_calculating(j)}
+    if not pending:
+        then()
+        return
+
+    def changed(journey_id: str, calculating: bool) -> None:
+        if not calculating:
+            pending.discard(journey_id)
+        if not pending:
+            evaluations.calculatingChanged.disconnect(changed)
+            then()
+
+    evaluations.calculatingChanged.connect(changed)
+
+
 class ImportRunner(QObject):
     """Runs imports in the background, one at a time."""
 

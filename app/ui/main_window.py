@@ -72,7 +72,7 @@ from app.ui.forwarding import (
     run_summary,
 )
 from app.ui.import_dialog import ImportFlow
-from app.ui.importing import journeys_reading
+from app.ui.importing import journeys_reading, when_calculated
 from app.ui.inspector import Inspector
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
@@ -625,11 +625,12 @@ class MainWindow(QMainWindow):
 
     def _after_import(self, input_id: str) -> None:
         """Events came in through ``input_id``: every journey reading it is evaluated again
-        (not only the one shown), and forwarding runs soon."""
+        (not only the one shown), then forwarding runs."""
+        readers = journeys_reading(self.studio.state, input_id)
         if self.evaluations.enabled:
-            for graph in journeys_reading(self.studio.state, input_id):
+            for graph in readers:
                 self.evaluations.start(graph.document())
-        self.forwarding.request()
+        when_calculated(self.evaluations, [g.id for g in readers], self.forwarding.request)
 
     # canvas ----------------------------------------------------------------------
 

@@ -204,6 +204,12 @@ def test_an_import_from_the_app_shows_its_progress_and_stores_what_it_counts(
     monkeypatch.setattr(window.evaluations, "start",
                         lambda document: evaluated.append(document.journey.id) or
                         start(document))
+    asked: list[bool] = []
+    """Each time a forwarding run is asked for: whether California promo was still being
+    evaluated then."""
+    request = window.forwarding.request
+    monkeypatch.setattr(window.forwarding, "request", lambda: asked.append(
+        window.evaluations.is_calculating(CALIFORNIA)) or request())
     window.imports.runner.chunk_size = 30  # events a chunk: the bar moves several times
     settle_forwarding(qtbot, window)
     seen: list[ImportProgress] = []
@@ -255,7 +261,10 @@ def test_an_import_from_the_app_shows_its_progress_and_stores_what_it_counts(
     assert evaluated == [CALIFORNIA]
     assert TRIAL not in evaluated
 
-    # The import asked for a forwarding run.
+    # Then a forwarding run, once the journey's new audiences are stored (a run started
+    # sooner would evaluate it a second time, alongside).
+    qtbot.waitUntil(lambda: bool(asked), timeout=WAIT_MS)
+    assert asked == [False]
     assert window.forwarding.is_scheduled() or window.forwarding.is_running()
 
     qtbot.mouseClick(progress.close_button, Qt.MouseButton.LeftButton)
