@@ -269,15 +269,25 @@ class Studio:
         transaction; ``progress`` hears of each, ``on_reject`` of each skipped record as
         it is found, and ``cancelled`` is asked between chunks (true: stop, keeping what
         was stored whole). Raises ``OSError`` for a file that can't be opened and a
-        StudioError for an unknown input.
+        StudioError for an unknown input or a database too busy to take a chunk.
         """
         from app.ingest.importer import DEFAULT_CHUNK_SIZE, import_files
 
-        return import_files(
-            self.database, paths, format=format, input_id=input_id,
-            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, progress=progress,
-            on_reject=on_reject, cancel=cancelled,
-        )
+        with busy_as_studio_error():
+            return import_files(
+                self.database, paths, format=format, input_id=input_id,
+                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+                progress=progress, on_reject=on_reject, cancel=cancelled,
+            )
+
+    @staticmethod
+    def guess_format(path: str | Path) -> Format | None:
+        """The import format a file looks like (its first record, else its name), for the
+        import dialog to preselect; None when nothing tells. Raises ``OSError`` for a file
+        that can't be opened."""
+        from app.ingest.formats import guess_format
+
+        return guess_format(Path(path))
 
     def seed_demo(self, users: int, *, seed: int = 7) -> ImportSummary:
         """Store ``users`` generated demo customers and their events (the demo account's

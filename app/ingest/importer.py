@@ -87,6 +87,9 @@ class Progress:
     elapsed_s: float
     events_imported: int
     file: str
+    records_imported: int = 0
+    """Records stored so far (the rest of ``records`` were duplicates or rejected)."""
+    records_duplicated: int = 0
 
 
 @dataclass(slots=True)
@@ -335,6 +338,8 @@ class _Run:
                     elapsed_s=time.monotonic() - self.started,
                     events_imported=self.summary.events_imported,
                     file=label,
+                    records_imported=self.summary.records_imported,
+                    records_duplicated=self.summary.records_duplicated,
                 ))
 
     def _reject(self, rejection: Rejection) -> None:

@@ -79,6 +79,8 @@ from app.ui.forwarding import (
     interval_minutes,
     run_summary,
 )
+from app.ui.import_dialog import ImportFlow
+from app.ui.importing import journeys_reading, when_calculated
 from app.ui.inspector import Inspector
 from app.ui.journey_inputs import JourneyInputsDialog
 from app.ui.journeys_panel import JourneysPanel
@@ -177,6 +179,9 @@ class MainWindow(QMainWindow):
         self.forwarding = ForwardingRunner(forwarder_of(studio), self)
         """Every journey with an active output, evaluated and sent to partners in the
         background: on a schedule, after edits, on Resume."""
+        self.imports = ImportFlow(studio, lambda: self.studio.state, self)
+        """File ▸ Import events…: one import at a time, in the background."""
+        self.imports.stored.connect(self._after_import)
 
         canvas = QWidget()
         canvas.setObjectName("canvasArea")
@@ -332,6 +337,11 @@ class MainWindow(QMainWindow):
             self.scene.set_figures(journey_id, figures.population, figures.milestones)
 
     def _on_evaluated(self, result: object) -> None:
+        """The shown journey's evaluation dates the figures in the status bar; another
+        journey's (after an import) only updates its own figures."""
+        shown = self.scene.graph
+        if shown is None or getattr(result, "journey_id", None) != shown.id:
+            return
         evaluated_at = getattr(result, "evaluated_at", None)
         if evaluated_at is not None:
             self.evaluated_label.show_evaluated(evaluated_at)
@@ -659,6 +669,22 @@ class MainWindow(QMainWindow):
             return
         self.run(DeleteJourney(journey_id))
 
+    # importing -------------------------------------------------------------------
+
+    def import_events(self) -> QDialog | None:
+        """File ▸ Import events…: choose files, a format and an input; they import in the
+        background with a progress dialog (while an import runs: that dialog)."""
+        return self.imports.open()
+
+    def _after_import(self, input_id: str) -> None:
+        """Events came in through ``input_id``: every journey reading it is evaluated again
+        (not only the one shown), then forwarding runs."""
+        readers = journeys_reading(self.studio.state, input_id)
+        if self.evaluations.enabled:
+            for graph in readers:
+                self.evaluations.start(graph.document())
+        when_calculated(self.evaluations, [g.id for g in readers], self.forwarding.request)
+
     # canvas ----------------------------------------------------------------------
 
     def tidy_layout(self) -> None:
@@ -786,6 +812,10 @@ class MainWindow(QMainWindow):
         self.new_journey_action = self._action("&New journey…", "Ctrl+N", self.new_journey)
         file_menu.addAction(self.new_journey_action)
         file_menu.addSeparator()
+        self.import_action = self._action("&Import events…", "Ctrl+I", self.import_events)
+        self.import_action.setEnabled(self.imports.enabled)
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
         self.export_png_action = self._action("Export as &PNG…", "Ctrl+E",
                                               lambda: self.export_canvas("png"))
         self.export_png_action.setIconText("Export")
@@ -831,7 +861,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.panel.rename_action)
         edit_menu.addAction(self.panel.duplicate_action)
         edit_menu.addAction(self.panel.delete_action)
-        self.journey_inputs_action = self._action("Journey &inputs…", "Ctrl+I",
+        self.journey_inputs_action = self._action("Journey &inputs…", "Ctrl+Shift+I",
                                                   lambda: self.edit_journey_inputs())
         edit_menu.addAction(self.journey_inputs_action)
         edit_menu.addSeparator()
@@ -938,6 +968,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout and stop listening to the domain."""
         self.save_settings()
+        self.imports.shutdown()
         self.forwarding.shutdown()
         self.evaluations.shutdown()
         self.scene.close()

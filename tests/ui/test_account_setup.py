@@ -192,9 +192,10 @@ def test_change_a_journeys_inputs_from_the_gui_and_undo(
     assert editor.inspector.size_label.text() == "500 people in this journey"
     assert set(editor.scene.input_items) == set(STREAMING_INPUTS)
 
-    # Edit ▸ Journey inputs… (Ctrl+I): the journey's inputs are ticked.
+    # Edit ▸ Journey inputs… (Ctrl+Shift+I): the journey's inputs are ticked.
     editor.activateWindow()
-    QTest.keyClick(editor.view, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(editor.view, Qt.Key.Key_I,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: isinstance(editor.active_dialog, JourneyInputsDialog))
     dialog = editor.active_dialog
     assert isinstance(dialog, JourneyInputsDialog)

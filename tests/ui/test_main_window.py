@@ -335,3 +335,18 @@ def test_a_long_journey_name_is_elided_not_widening_the_window(window: MainWindo
     window.studio.state.rename_journey(TRIAL, long_name)
     assert window.header.title.text() == long_name
     assert window.minimumSizeHint().width() == narrowest
+
+
+def test_no_two_actions_of_the_window_share_a_shortcut(window: MainWindow) -> None:
+    """A shortcut given to two actions is ambiguous: Qt runs neither and only logs it, so
+    the marketer's key press silently does nothing."""
+    from PySide6.QtGui import QAction
+
+    owners: dict[str, list[str]] = {}
+    for action in window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            if not sequence.isEmpty():
+                owners.setdefault(sequence.toString(), []).append(action.text())
+    shared = {keys: names for keys, names in owners.items() if len(set(names)) > 1}
+    assert shared == {}
+    assert owners["Ctrl+I"] == ["&Import events…"]
