@@ -196,10 +196,6 @@ class Dispatcher:
         generation: datetime | None,
         remote_state: dict[str, Any],
     ) -> Delivery:
-        def profile(number: int) -> Profile:
-            external, identities = people.get(number, (str(number), {}))
-            return Profile(external, identities)
-
         return Delivery(
             output_id=target.output_id,
             audience_id=target.audience_id,
@@ -208,8 +204,10 @@ class Dispatcher:
             connection_name=target.connection_name,
             settings=settings,
             secret=secret,
-            adds=[profile(u) for u in chunk.adds],
-            deletes=[profile(u) for u in chunk.deletes],
+            # next_chunk gives every user of the chunk as (stable id, identities): the
+            # fields of a Profile, made in C by map (a Python call per user costs more).
+            adds=list(map(Profile._make, map(people.__getitem__, chunk.adds))),
+            deletes=list(map(Profile._make, map(people.__getitem__, chunk.deletes))),
             idempotency_key=idempotency_key(target.output_id, generation, chunk),
             sent_at=datetime.now(UTC),
             remote_state=remote_state,
