@@ -53,6 +53,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import UpdateBase
 
 from app.core.errors import StudioError
+from app.store.catalogue import refresh_catalogue
 from app.store.chunk_summaries import (
     INPUT_COLUMNS,
     PLACE_COLUMNS,
@@ -330,13 +331,15 @@ class EventWriter:
             raise
 
     def commit(self) -> None:
-        """Finish the open chunk: users' first/last-seen times, summaries, then the commit."""
+        """Finish the open chunk: users' first/last-seen times, summaries and the data
+        catalogue (app/store/catalogue.py), then the commit."""
         if self._transaction is None:
             return
         try:
             self._move_staged()
             self._write_seen(self._span)
             self._fold_summaries()
+            refresh_catalogue(self._connection)  # its counts commit with the events
             with self._others_may_run():
                 self._transaction.commit()
         except BaseException:
