@@ -35,11 +35,12 @@ first), later new keys are not catalogued, and the kept keys' counts stay exact.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -290,23 +291,45 @@ def read_sightings(connection: Connection, input_ids: Iterable[str] | None = Non
             for kind, scope, value, input_id, count, last in connection.execute(query)]
 
 
-def sightings(engine_connect: Any, input_ids: Iterable[str] | None = None) -> list[Sighting]:
+def sightings(engine: Engine, input_ids: Iterable[str] | None = None) -> list[Sighting]:
     """Bring the catalogue up to date if it is behind, then read it.
 
-    ``engine_connect`` is an Engine (anything with ``begin()`` and ``connect()``).
-    The refresh is skipped, and the last committed counts are read, when another
-    writer holds the database (an import commits its counts with every chunk).
+    The event writer keeps it current with every chunk, so usually this only
+    reads. When events came in some other way it refreshes, waiting at most
+    :data:`REFRESH_LOCK_WAIT_MS` for another writer; past that (an import holds
+    the database) the counts as of that writer's last commit are read.
     """
-    with engine_connect.connect() as connection:
+    with engine.connect() as connection:
         current = is_current(connection)
     if not current:
         try:
-            with engine_connect.begin() as connection:
+            with engine.begin() as connection, _short_lock_waits(connection):
                 refresh_catalogue(connection)
         except OperationalError:
-            pass  # busy: the counts as of the writer's last commit
-    with engine_connect.connect() as connection:
+            pass
+    with engine.connect() as connection:
         return read_sightings(connection, input_ids)
+
+
+REFRESH_LOCK_WAIT_MS = 500
+"""How long a reader's refresh waits for another writer's lock (the builder is opening)."""
+
+
+@contextmanager
+def _short_lock_waits(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {REFRESH_LOCK_WAIT_MS:d}")
+        yield
+        return
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={REFRESH_LOCK_WAIT_MS:d}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={before:d}")
 
 
 def _moment(ms: int | None) -> datetime | None:
@@ -374,9 +397,15 @@ def _postgres_triggers() -> list[str]:
     attribute = "'user_attribute', a.value_type, a.name"
     identity = "'identity_type', '', i.identity_type"
 
-    def function(name: str, body: str) -> str:
+    def function(name: str, body: str, returns: str = "NULL") -> str:
         return (f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"{body} RETURN NULL; END $$")
+                f"{body} RETURN {returns}; END $$")
+
+    # PostgreSQL runs AFTER row triggers at the end of the statement, and deleting a
+    # user deletes its user_inputs and profile rows in one: after it, neither trigger
+    # would find the other table's rows. BEFORE DELETE triggers see them (and must
+    # return OLD, or the row is not deleted).
+    timing = {"INSERT": ("AFTER", "NULL"), "DELETE": ("BEFORE", "OLD")}
 
     insert = "INSERT INTO catalogue_changes (input_id, kind, scope, value, change) "
     for event, row, change in (("INSERT", "NEW", 1), ("DELETE", "OLD", -1)):
@@ -385,8 +414,8 @@ def _postgres_triggers() -> list[str]:
             f"{insert} SELECT {row}.input_id, {attribute}, {change} FROM user_attributes AS a "
             f"WHERE a.user_id = {row}.user_id; "
             f"{insert} SELECT {row}.input_id, {identity}, {change} FROM user_identities AS i "
-            f"WHERE i.user_id = {row}.user_id;")))
-        statements.append(f"CREATE TRIGGER {name} AFTER {event} ON user_inputs "
+            f"WHERE i.user_id = {row}.user_id;"), timing[event][1]))
+        statements.append(f"CREATE TRIGGER {name} {timing[event][0]} {event} ON user_inputs "
                           f"FOR EACH ROW EXECUTE PROCEDURE {name}()")
         for table, values in (("user_attributes", f"{row}.value_type, {row}.name"),
                               ("user_identities", f"'', {row}.identity_type")):
@@ -394,8 +423,8 @@ def _postgres_triggers() -> list[str]:
             name = f"catalogue_{table}_{event.lower()}"
             statements.append(function(name, (
                 f"{insert} SELECT u.input_id, {kind}, {values}, {change} FROM user_inputs AS u "
-                f"WHERE u.user_id = {row}.user_id;")))
-            statements.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                f"WHERE u.user_id = {row}.user_id;"), timing[event][1]))
+            statements.append(f"CREATE TRIGGER {name} {timing[event][0]} {event} ON {table} "
                               f"FOR EACH ROW EXECUTE PROCEDURE {name}()")
     for table, kind, columns, scope, value in (
         ("user_attributes", "'user_attribute'", ("user_id", "name", "value_type"),
