@@ -13,12 +13,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
 from app.core.catalogue import Catalogue
 from app.ingest.demo_data import DEMO_INPUTS, PARTNER, seed_demo_events, write_demo_files
 from app.ingest.importer import import_files
 from app.store import Database
+from app.store import catalogue as catalogue_module
 from app.store.catalogue import sightings
 from app.store.event_numbers import named_events
 from app.store.event_tables import UserAttributeRow, UserIdentityRow, UserInputRow
@@ -155,3 +157,23 @@ def test_a_deleted_user_and_a_retyped_attribute_keep_the_user_counts_exact(
 
 def attribute_keys(catalogue: dict[Key, Any], scope: str) -> set[str]:
     return {k[3] for k in catalogue if k[1] == "event_attribute" and k[2] == scope}
+
+
+def test_attribute_keys_past_the_cap_are_left_out_and_the_kept_stay_exact(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalogue_module, "KEYS_PER_EVENT_NAME", 2)
+    seed_demo_events(db, 15, seed=7, now_ms=NOW_MS)
+    first = offered(db)
+    watched = attribute_keys(first, "Watch content")
+
+    seed_demo_events(db, 30, seed=7, now_ms=NOW_MS)  # 15 more users, the same three keys
+    after = offered(db)
+
+    direct = direct_counts(db)
+    assert watched < attribute_keys(direct, "Watch content")  # genre, minutes, title
+    assert len(watched) == 2 and attribute_keys(after, "Watch content") == watched
+    kept = {k: v for k, v in after.items() if k[1] == "event_attribute"}
+    assert all(direct[k] == v for k, v in kept.items())  # exact counts of the kept keys
+    per_name = Counter((k[0], k[2]) for k in kept)
+    seen = Counter((k[0], k[2]) for k in direct if k[1] == "event_attribute")
+    assert per_name == {pair: min(2, keys) for pair, keys in seen.items()}
