@@ -91,8 +91,9 @@ def refresh_catalogue(connection: Connection) -> int:
     """Fold the events added since the last refresh and the pending profile changes into
     the catalogue; returns the new mark. Cheap when nothing is new (two indexed lookups).
 
-    Call it inside the transaction that added the events (the event writer does):
-    the counts then commit with them.
+    Call it inside the transaction that added the events (the event writer does,
+    unless it counted them itself: see :func:`add_counted`): the counts then
+    commit with them.
     """
     _fold_profile_changes(connection)
     done = catalogued_up_to(connection)
@@ -104,12 +105,35 @@ def refresh_catalogue(connection: Connection) -> int:
     counts: dict[Key, list[Any]] = {}
     _count_events(connection, done, newest, numbers, counts)
     _count_platforms_and_places(connection, done, newest, numbers, counts)
-    attributes: dict[Key, list[Any]] = {}
-    _count_attribute_keys(connection, done, newest, numbers, attributes)
-    counts.update(_within_key_cap(connection, attributes))
-    _add(connection, counts)
-    _mark(connection, newest)
+    _count_attribute_keys(connection, done, newest, numbers, counts)
+    _store_counts(connection, counts, newest)
     return newest
+
+
+def add_counted(connection: Connection, rows: Iterable[tuple[str, str, str, str, int, int]],
+                last_event_id: int) -> None:
+    """Add counts made from the events themselves (by the process that parsed them, see
+    app/store/staged_events.py) and move the mark to ``last_event_id``.
+
+    Equal to :func:`refresh_catalogue` only when ``rows`` count exactly the events
+    between the mark and ``last_event_id``: the writer checks that first.
+    """
+    _fold_profile_changes(connection)
+    counts: dict[Key, list[Any]] = {}
+    for input_id, kind, scope, value, count, last in rows:
+        if kind != "event_attribute" or (len(value) <= CATALOGUE_TEXT_LENGTH
+                                         and len(scope) <= CATALOGUE_TEXT_LENGTH):
+            _tally(counts, (input_id, kind, scope, value), count, last)
+    _store_counts(connection, counts, last_event_id)
+
+
+def _store_counts(connection: Connection, counts: dict[Key, list[Any]], newest: int) -> None:
+    """Add ``counts`` (event attribute keys within the cap) and mark ``newest`` counted."""
+    attributes = {key: value for key, value in counts.items() if key[1] == "event_attribute"}
+    kept = {key: value for key, value in counts.items() if key[1] != "event_attribute"}
+    kept.update(_within_key_cap(connection, attributes))
+    _add(connection, kept)
+    _mark(connection, newest)
 
 
 def _count_events(connection: Connection, done: int, newest: int, numbers: dict[int, str],

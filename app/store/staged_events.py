@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from app.store.incoming import (
     EVENT_TYPE_CODES,
@@ -154,6 +156,10 @@ class StagedPart:
     profiled: set[int]
     facts: list[RecordFacts | None]
     database: bytes
+    catalogue: list[tuple[str, str, str, str, int, int]] = field(default_factory=list)
+    """The data catalogue's counts of all the part's events: (input id, kind, scope, value,
+    count, latest ms) rows (app/store/catalogue.py), counted here, in the parsing
+    process, so the writer adds them up instead of reading its events back."""
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -268,7 +274,8 @@ class PartBuilder:
             numbers=numbers, keys=keys,
             external_ids=[r.user.external_id for r in records],
             fingerprints=[r.profile for r in records],
-            profiled=profiled, facts=facts, database=database.serialize())
+            profiled=profiled, facts=facts, database=database.serialize(),
+            catalogue=catalogue_counts(rows, places))
 
     def _events_of(self, rows: list[StagedRow]) -> list[IncomingEvent]:
         """Staged rows as the events they were made of (for a part that is not staged)."""
@@ -284,6 +291,67 @@ _new_event = tuple.__new__
 def _values(event: IncomingEvent) -> tuple[Any, ...]:
     """An event's own staged values: ``STAGED_COLUMNS`` before the record's number."""
     return (event[1], EVENT_TYPE_CODES[event[2]], *_AFTER_TYPE(event))
+
+
+def catalogue_counts(rows: list[StagedRow], places: list[Combination]
+                     ) -> list[tuple[str, str, str, str, int, int]]:
+    """What ``rows`` add to the data catalogue, as app/store/catalogue.py counts events.
+
+    Events are tallied by (place, type, name) first: a part's events share few of
+    those, so the places and platforms are expanded once per combination.
+    """
+    combos: dict[tuple[int, int, str], list[int]] = {}
+    keyed: dict[tuple[str, str, str], list[int]] = {}
+    commerce = EVENT_TYPE_CODES["commerce_event"]
+    for ts, code, name, _kind, action, _amount, attributes, _record, place_no in rows:
+        value = (action if code == commerce else name) or ""
+        combo = (place_no, code, value)
+        known = combos.get(combo)
+        if known is None:
+            combos[combo] = [1, ts]
+        else:
+            known[0] += 1
+            if ts > known[1]:
+                known[1] = ts
+        if attributes is not None:
+            parsed = orjson.loads(attributes)
+            if isinstance(parsed, dict):
+                input_id = places[place_no][0]
+                scope = name or action or ""
+                for key in parsed:
+                    entry = keyed.get((input_id, scope, key))
+                    if entry is None:
+                        keyed[(input_id, scope, key)] = [1, ts]
+                    else:
+                        entry[0] += 1
+                        if ts > entry[1]:
+                            entry[1] = ts
+    counts: dict[tuple[str, str, str, str], list[int]] = {}
+
+    def tally(key: tuple[str, str, str, str], count: int, last: int) -> None:
+        known = counts.get(key)
+        if known is None:
+            counts[key] = [count, last]
+        else:
+            known[0] += count
+            if last > known[1]:
+                known[1] = last
+
+    for (place_no, code, value), (count, last) in combos.items():
+        input_id, *location, platform = places[place_no]
+        tally((input_id, "event", EVENT_TYPES_BY_CODE.get(code, str(code)), value), count, last)
+        if platform is not None:
+            tally((input_id, "platform", "", platform), count, last)
+        for place_field, place in zip(PLACE_FIELDS, location, strict=True):
+            if place is not None:
+                tally((input_id, "place", place_field, place), count, last)
+    for (input_id, scope, key), (count, last) in keyed.items():
+        tally((input_id, "event_attribute", scope, key), count, last)
+    return [(*key, count, last) for key, (count, last) in counts.items()]
+
+
+PLACE_FIELDS = ("country", "region", "city", "postal_code")
+"""The location columns, in place order (as app/store/event_summaries.py names them)."""
 
 
 def _add_firsts(firsts: list[tuple[int, int, int]], number: int, times: list[int],
