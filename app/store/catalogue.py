@@ -12,9 +12,12 @@ latest time, and are kept up to date incrementally:
   summaries (app/store/event_summaries.py): ``catalogue_state.last_event_id``
   marks how far the counts go, and :func:`refresh_catalogue` folds the events
   beyond it in (three ``GROUP BY`` scans of the new events only). The event
-  writer calls it before each chunk commits, so a chunk's events and their counts
-  are committed together, and a de-duplicated record or event, never stored, is
-  never counted.
+  writer brings them up to date before each chunk commits, so a chunk's events
+  and their counts are committed together, and a de-duplicated record or event,
+  never stored, is never counted. For a large import the process that parses it
+  counts each part's events as it builds the part (app/store/staged_events.py),
+  and the writer adds those counts (:func:`add_counted`) instead of reading its
+  events back, whenever that comes to the same.
 - The **profile kinds** (user attributes by detected type, identity types) count
   users: the users seen through the input (``user_inputs``) who hold the
   attribute or identity, exactly what a criterion over the journey's inputs
