@@ -84,7 +84,7 @@ from app.store.multirow import MultiRowInsert, values_groups
 from app.store.profile_staging import ProfileStaging
 from app.store.schema import InputRow
 from app.store.sqlite_binding import bind_none_directly
-from app.store.staged_events import StagedPart
+from app.store.staged_events import StagedPart, catalogue_counts_of_events
 
 #: Values per ``IN (…)`` list: far below every backend's bound-parameter limit.
 IN_LIST_SIZE = 500
@@ -423,7 +423,9 @@ class EventWriter:
             self._execute_rows("insert events", self._insert_events, STORED_EVENT_COLUMNS,
                                stored_rows)
         self._summaries.add(event_rows)
-        self._count_by_reading = self._count_by_reading or bool(event_rows)
+        if event_rows:
+            self._counted.append(catalogue_counts_of_events(event_rows))
+            self._counted_events += len(event_rows)
         self._write_profiles(fresh, user_of)
         return WriteResult(
             records_imported=len(fresh),
@@ -576,11 +578,13 @@ class EventWriter:
     def _fold_catalogue(self) -> None:
         """Bring the data catalogue up to date with the chunk, before it commits.
 
-        A chunk of staged parts whose every record is new brings its counts made
-        by the parsing process (app/store/staged_events.py): they are added when
-        the events beyond the catalogue's mark are exactly the chunk's. Otherwise
-        (duplicates left out, parts not staged, events added some other way) the
-        counts are read back from the events (``refresh_catalogue``).
+        The chunk's events are counted as they come: a staged part whose every
+        record is new brings the counts the parsing process made
+        (app/store/staged_events.py), other parts are counted here from their
+        rows. The counts are added when the events beyond the catalogue's mark
+        are exactly the chunk's. Otherwise (a staged part had duplicates left
+        out, events were added some other way) they are read back from the
+        events (``refresh_catalogue``).
         """
         connection = self._connection
         if self._count_by_reading or not self._counted:

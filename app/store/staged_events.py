@@ -293,61 +293,81 @@ def _values(event: IncomingEvent) -> tuple[Any, ...]:
     return (event[1], EVENT_TYPE_CODES[event[2]], *_AFTER_TYPE(event))
 
 
-def catalogue_counts(rows: list[StagedRow], places: list[Combination]
-                     ) -> list[tuple[str, str, str, str, int, int]]:
-    """What ``rows`` add to the data catalogue, as app/store/catalogue.py counts events.
+CatalogueCount = tuple[str, str, str, str, int, int]
+"""A data catalogue count: (input id, kind, scope, value, count, latest ms)."""
+
+
+def catalogue_counts(rows: list[StagedRow], places: list[Combination]) -> list[CatalogueCount]:
+    """What staged ``rows`` add to the data catalogue, as app/store/catalogue.py counts events.
 
     Events are tallied by (place, type, name) first: a part's events share few of
     those, so the places and platforms are expanded once per combination.
     """
-    combos: dict[tuple[int, int, str], list[int]] = {}
-    keyed: dict[tuple[str, str, str], list[int]] = {}
+    tally = _Tally()
     commerce = EVENT_TYPE_CODES["commerce_event"]
     for ts, code, name, _kind, action, _amount, attributes, _record, place_no in rows:
-        value = (action if code == commerce else name) or ""
-        combo = (place_no, code, value)
-        known = combos.get(combo)
-        if known is None:
-            combos[combo] = [1, ts]
-        else:
-            known[0] += 1
-            if ts > known[1]:
-                known[1] = ts
+        tally.event((place_no, code, (action if code == commerce else name) or ""), ts)
         if attributes is not None:
-            parsed = orjson.loads(attributes)
-            if isinstance(parsed, dict):
-                input_id = places[place_no][0]
-                scope = name or action or ""
-                for key in parsed:
-                    entry = keyed.get((input_id, scope, key))
-                    if entry is None:
-                        keyed[(input_id, scope, key)] = [1, ts]
-                    else:
-                        entry[0] += 1
-                        if ts > entry[1]:
-                            entry[1] = ts
-    counts: dict[tuple[str, str, str, str], list[int]] = {}
+            tally.attributes(places[place_no][0], name or action or "", attributes, ts)
+    return tally.counts(lambda place_no: places[place_no])
 
-    def tally(key: tuple[str, str, str, str], count: int, last: int) -> None:
-        known = counts.get(key)
-        if known is None:
-            counts[key] = [count, last]
-        else:
-            known[0] += count
-            if last > known[1]:
-                known[1] = last
 
-    for (place_no, code, value), (count, last) in combos.items():
-        input_id, *location, platform = places[place_no]
-        tally((input_id, "event", EVENT_TYPES_BY_CODE.get(code, str(code)), value), count, last)
-        if platform is not None:
-            tally((input_id, "platform", "", platform), count, last)
-        for place_field, place in zip(PLACE_FIELDS, location, strict=True):
-            if place is not None:
-                tally((input_id, "place", place_field, place), count, last)
-    for (input_id, scope, key), (count, last) in keyed.items():
-        tally((input_id, "event_attribute", scope, key), count, last)
-    return [(*key, count, last) for key, (count, last) in counts.items()]
+def catalogue_counts_of_events(rows: list[tuple[Any, ...]]) -> list[CatalogueCount]:
+    """:func:`catalogue_counts` of event rows as the writer builds them: a user id, then
+    an :class:`~app.store.incoming.IncomingEvent`'s fields."""
+    tally = _Tally()
+    for row in rows:
+        input_id, ts, event_type, name, _kind, action = row[1:7]
+        place = (input_id, *row[9:14])
+        value = (action if event_type == "commerce_event" else name) or ""
+        tally.event((place, EVENT_TYPE_CODES[event_type], value), ts)
+        if row[8] is not None:
+            tally.attributes(input_id, name or action or "", row[8], ts)
+    return tally.counts(lambda place: place)
+
+
+class _Tally:
+    """Counts and latest times, by (place, type code, name) and by attribute key."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[Any, int, str], list[int]] = {}
+        self._keys: dict[tuple[str, str, str], list[int]] = {}
+
+    def event(self, combination: tuple[Any, int, str], ts: int) -> None:
+        _seen(self._events, combination, 1, ts)
+
+    def attributes(self, input_id: str, scope: str, attributes: str | bytes, ts: int) -> None:
+        parsed = orjson.loads(attributes)
+        if isinstance(parsed, dict):
+            for key in parsed:
+                _seen(self._keys, (input_id, scope, key), 1, ts)
+
+    def counts(self, place_of: Any) -> list[CatalogueCount]:
+        """The counts by catalogue row; ``place_of`` turns a combination's place into
+        (input id, country, region, city, postal code, platform)."""
+        counts: dict[tuple[str, str, str, str], list[int]] = {}
+        for (place, code, value), (count, last) in self._events.items():
+            input_id, *location, platform = place_of(place)
+            event_type = EVENT_TYPES_BY_CODE.get(code, str(code))
+            _seen(counts, (input_id, "event", event_type, value), count, last)
+            if platform is not None:
+                _seen(counts, (input_id, "platform", "", platform), count, last)
+            for place_field, where in zip(PLACE_FIELDS, location, strict=True):
+                if where is not None:
+                    _seen(counts, (input_id, "place", place_field, where), count, last)
+        for (input_id, scope, key), (count, last) in self._keys.items():
+            _seen(counts, (input_id, "event_attribute", scope, key), count, last)
+        return [(*key, count, last) for key, (count, last) in counts.items()]
+
+
+def _seen(counts: dict[Any, list[int]], key: Any, count: int, ts: int) -> None:
+    known = counts.get(key)
+    if known is None:
+        counts[key] = [count, ts]
+        return
+    known[0] += count
+    if ts > known[1]:
+        known[1] = ts
 
 
 PLACE_FIELDS = ("country", "region", "city", "postal_code")
