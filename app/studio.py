@@ -35,6 +35,7 @@ from app.core.account import (
     journey_name_key,
     workspace_not_empty_message,
 )
+from app.core.catalogue import Catalogue
 from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
 from app.core.errors import ConflictError, JourneyRuleError, StudioError
@@ -249,6 +250,40 @@ class Studio:
         preview = milestone.model_copy(update={"definition": AudienceDefinition()})
         graph.add_milestone(preview)
         return estimate(self.database, graph, milestone.id, milestone.definition, as_of)
+
+    # ---------------------------------------------------------------- data catalogue
+
+    def catalogue(self, journey_id: str) -> Catalogue:
+        """What the journey's inputs have seen, for the builder's completions and hints.
+
+        Holds the sightings of every input of the account (a name seen only in
+        another input gets a hint naming it), labelled "Workspace/Input". Cheap:
+        it reads the store's running counts (app/store/catalogue.py), a few
+        thousand rows, whatever the number of events; safe off the GUI thread once
+        the journey's inputs are read here.
+        """
+        inputs = self.state.journey(journey_id).journey.input_ids
+        return self._catalogue(inputs)
+
+    def account_catalogue(self) -> Catalogue:
+        """What any input of the account has seen (every input counts as the journey's)."""
+        return self._catalogue(tuple(self.state.inputs))
+
+    def input_labels(self) -> dict[str, str]:
+        """Each input's "Workspace/Input" label, as the catalogue's hints name inputs."""
+        state = self.state
+        return {
+            input_id: (f"{state.workspaces[i.workspace_id].name}/{i.name}"
+                       if i.workspace_id in state.workspaces else i.name)
+            for input_id, i in state.inputs.items()
+        }
+
+    def _catalogue(self, journey_inputs: Sequence[str]) -> Catalogue:
+        from app.store.catalogue import sightings
+
+        with busy_as_studio_error():
+            seen = sightings(self.database.engine)
+        return Catalogue(seen, journey_inputs, self.input_labels())
 
     # ---------------------------------------------------------------- imports
 

@@ -34,7 +34,14 @@ class Sighting:
     the attribute came with; for ``user_attribute`` the detected type
     (``string``, ``number``, ``boolean``, ``date``, ``list``); for ``place`` the
     location field (``country``, ``region``, ``city``, ``postal_code``); empty
-    for the other kinds.
+    for the other kinds. An event type whose events have no name (session
+    start …) is counted under the empty name.
+
+    ``count`` counts events, except for ``user_attribute`` and ``identity_type``,
+    where it counts the users seen through the input who hold the attribute or
+    identity (``last_seen`` is then None: profile values carry no time). A user
+    seen through two inputs counts in both, so over several inputs those counts
+    add up each input's users.
     """
 
     kind: CatalogueKind

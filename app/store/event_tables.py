@@ -21,12 +21,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Double,
     ForeignKey,
     Index,
     Integer,
     SmallInteger,
     String,
+    Table,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -225,3 +227,63 @@ class SummaryStateRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger)
+
+
+# ---------------------------------------------------------------------- data catalogue
+#
+# What the builder offers as completions (app/core/catalogue.py): per input, how
+# often each event name, event attribute, user attribute, identity type, platform
+# and place occurred. Kept up to date by ``app.store.catalogue``: the event kinds
+# from the events beyond ``catalogue_state.last_event_id`` (like the per-user
+# summaries above), the profile kinds by triggers on the profile tables.
+
+CATALOGUE_TEXT_LENGTH = max(words.EVENT_NAME_LENGTH, words.ATTRIBUTE_NAME_LENGTH)
+"""The widest scope or value of a catalogue row (an event or attribute name)."""
+
+
+class CatalogueRow(Base):
+    """How often ``value`` (of ``kind``, within ``scope``) occurred through ``input_id``.
+
+    The kinds and scopes are those of :class:`app.core.catalogue.Sighting`.
+    ``count`` counts events for the event kinds (events, event attributes,
+    platforms, places) and users seen through the input for the profile kinds
+    (user attributes, identity types); ``last_ms`` is the latest event's time,
+    NULL for the profile kinds (profile values carry no time). A row whose count
+    fell to 0 (its users were deleted) stays, and is not read.
+    """
+
+    __tablename__ = "catalogue"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    input_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(words.WORD_LENGTH), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(CATALOGUE_TEXT_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(String(CATALOGUE_TEXT_LENGTH), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    last_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CatalogueStateRow(Base):
+    """One row: the id of the last event the catalogue's event counts include."""
+
+    __tablename__ = "catalogue_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+
+
+catalogue_changes = Table(
+    "catalogue_changes", Base.metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("input_id", String(ID_LENGTH), nullable=False),
+    Column("kind", String(words.WORD_LENGTH), nullable=False),
+    Column("scope", String(CATALOGUE_TEXT_LENGTH), nullable=False),
+    Column("value", String(CATALOGUE_TEXT_LENGTH), nullable=False),
+    Column("change", Integer, nullable=False),
+)
+"""Changes of the profile kinds' counts not yet added to ``catalogue``: triggers on the
+profile tables and ``user_inputs`` insert rows here (+1 or -1 a user, input and name),
+and :func:`app.store.catalogue.refresh_catalogue` adds them up and empties it. Only
+inserts while an import runs: adding to the few shared counts row by row would make
+concurrent writers wait on each other (and, on PostgreSQL, leave a new version of the
+row each time)."""

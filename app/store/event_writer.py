@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 from typing import cast as cast_type
@@ -53,6 +54,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import UpdateBase
 
 from app.core.errors import StudioError
+from app.store.catalogue import add_counted, catalogued_up_to, refresh_catalogue
 from app.store.chunk_summaries import (
     INPUT_COLUMNS,
     PLACE_COLUMNS,
@@ -82,7 +84,7 @@ from app.store.multirow import MultiRowInsert, values_groups
 from app.store.profile_staging import ProfileStaging
 from app.store.schema import InputRow
 from app.store.sqlite_binding import bind_none_directly
-from app.store.staged_events import StagedPart
+from app.store.staged_events import StagedPart, catalogue_counts_of_events
 
 #: Values per ``IN (…)`` list: far below every backend's bound-parameter limit.
 IN_LIST_SIZE = 500
@@ -221,6 +223,11 @@ class EventWriter:
         self._span: dict[int, tuple[int, int]] = {}
         self._chunk_messages: dict[str, set[str]] = {}
         self._summaries = ChunkSummaries()
+        self._counted: list[list[tuple[Any, ...]]] = []
+        """The data catalogue's counts of the chunk's staged parts (counted as parsed)."""
+        self._counted_events = 0
+        self._count_by_reading = False
+        """The chunk has events whose catalogue counts are read back from the table."""
         self._summary_upserts = upsert_statements(self._dialect)
         self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {}
         self._multirow: dict[str, MultiRowInsert] = {}
@@ -330,13 +337,15 @@ class EventWriter:
             raise
 
     def commit(self) -> None:
-        """Finish the open chunk: users' first/last-seen times, summaries, then the commit."""
+        """Finish the open chunk: users' first/last-seen times, summaries and the data
+        catalogue (app/store/catalogue.py), then the commit."""
         if self._transaction is None:
             return
         try:
             self._move_staged()
             self._write_seen(self._span)
             self._fold_summaries()
+            self._fold_catalogue()
             with self._others_may_run():
                 self._transaction.commit()
         except BaseException:
@@ -371,6 +380,9 @@ class EventWriter:
         self._span = {}
         self._chunk_messages.clear()
         self._summaries.clear()
+        self._counted.clear()
+        self._counted_events = 0
+        self._count_by_reading = False
 
     def _roll_back(self) -> None:
         """Undo the open chunk and forget what the caches learnt (they may name its rows)."""
@@ -411,6 +423,9 @@ class EventWriter:
             self._execute_rows("insert events", self._insert_events, STORED_EVENT_COLUMNS,
                                stored_rows)
         self._summaries.add(event_rows)
+        if event_rows:
+            self._counted.append(catalogue_counts_of_events(event_rows))
+            self._counted_events += len(event_rows)
         self._write_profiles(fresh, user_of)
         return WriteResult(
             records_imported=len(fresh),
@@ -455,6 +470,11 @@ class EventWriter:
             if index in profiled:
                 chosen.append((numbers[index], user_id))
         events = self._staging.stage_part(with_events)
+        if len(fresh) == len(part):  # every event of the part is stored: its counts hold
+            self._counted.append(part.catalogue)
+            self._counted_events += events
+        elif events:
+            self._count_by_reading = True
         self._staging.fold_summaries()
         self._move_staged(at_least=MOVE_AFTER_EVENTS)
         self._store_staged_profiles(part, set(fresh), chosen, unstaged)
@@ -554,6 +574,26 @@ class EventWriter:
         ):
             self._execute_rows(f"upsert {name}", statement, columns, rows)
         advance_mark(self._connection, newest_event_id(self._connection))
+
+    def _fold_catalogue(self) -> None:
+        """Bring the data catalogue up to date with the chunk, before it commits.
+
+        The chunk's events are counted as they come: a staged part whose every
+        record is new brings the counts the parsing process made
+        (app/store/staged_events.py), other parts are counted here from their
+        rows. The counts are added when the events beyond the catalogue's mark
+        are exactly the chunk's. Otherwise (a staged part had duplicates left
+        out, events were added some other way) they are read back from the
+        events (``refresh_catalogue``).
+        """
+        connection = self._connection
+        if self._count_by_reading or not self._counted:
+            refresh_catalogue(connection)
+            return
+        if events_after(connection, catalogued_up_to(connection)) != self._counted_events:
+            refresh_catalogue(connection)
+            return
+        add_counted(connection, chain.from_iterable(self._counted), newest_event_id(connection))
 
     def _batch_stamp(self) -> Any:
         """The import time for ``imported_batches``, in the form the driver takes.

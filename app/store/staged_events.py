@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from app.store.incoming import (
     EVENT_TYPE_CODES,
@@ -154,6 +156,10 @@ class StagedPart:
     profiled: set[int]
     facts: list[RecordFacts | None]
     database: bytes
+    catalogue: list[tuple[str, str, str, str, int, int]] = field(default_factory=list)
+    """The data catalogue's counts of all the part's events: (input id, kind, scope, value,
+    count, latest ms) rows (app/store/catalogue.py), counted here, in the parsing
+    process, so the writer adds them up instead of reading its events back."""
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -268,7 +274,8 @@ class PartBuilder:
             numbers=numbers, keys=keys,
             external_ids=[r.user.external_id for r in records],
             fingerprints=[r.profile for r in records],
-            profiled=profiled, facts=facts, database=database.serialize())
+            profiled=profiled, facts=facts, database=database.serialize(),
+            catalogue=catalogue_counts(rows, places))
 
     def _events_of(self, rows: list[StagedRow]) -> list[IncomingEvent]:
         """Staged rows as the events they were made of (for a part that is not staged)."""
@@ -284,6 +291,87 @@ _new_event = tuple.__new__
 def _values(event: IncomingEvent) -> tuple[Any, ...]:
     """An event's own staged values: ``STAGED_COLUMNS`` before the record's number."""
     return (event[1], EVENT_TYPE_CODES[event[2]], *_AFTER_TYPE(event))
+
+
+CatalogueCount = tuple[str, str, str, str, int, int]
+"""A data catalogue count: (input id, kind, scope, value, count, latest ms)."""
+
+
+def catalogue_counts(rows: list[StagedRow], places: list[Combination]) -> list[CatalogueCount]:
+    """What staged ``rows`` add to the data catalogue, as app/store/catalogue.py counts events.
+
+    Events are tallied by (place, type, name) first: a part's events share few of
+    those, so the places and platforms are expanded once per combination.
+    """
+    tally = _Tally()
+    commerce = EVENT_TYPE_CODES["commerce_event"]
+    for ts, code, name, _kind, action, _amount, attributes, _record, place_no in rows:
+        tally.event((place_no, code, (action if code == commerce else name) or ""), ts)
+        if attributes is not None:
+            tally.attributes(places[place_no][0], name or action or "", attributes, ts)
+    return tally.counts(lambda place_no: places[place_no])
+
+
+def catalogue_counts_of_events(rows: list[tuple[Any, ...]]) -> list[CatalogueCount]:
+    """:func:`catalogue_counts` of event rows as the writer builds them: a user id, then
+    an :class:`~app.store.incoming.IncomingEvent`'s fields."""
+    tally = _Tally()
+    for row in rows:
+        input_id, ts, event_type, name, _kind, action = row[1:7]
+        place = (input_id, *row[9:14])
+        value = (action if event_type == "commerce_event" else name) or ""
+        tally.event((place, EVENT_TYPE_CODES[event_type], value), ts)
+        if row[8] is not None:
+            tally.attributes(input_id, name or action or "", row[8], ts)
+    return tally.counts(lambda place: place)
+
+
+class _Tally:
+    """Counts and latest times, by (place, type code, name) and by attribute key."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[Any, int, str], list[int]] = {}
+        self._keys: dict[tuple[str, str, str], list[int]] = {}
+
+    def event(self, combination: tuple[Any, int, str], ts: int) -> None:
+        _seen(self._events, combination, 1, ts)
+
+    def attributes(self, input_id: str, scope: str, attributes: str | bytes, ts: int) -> None:
+        parsed = orjson.loads(attributes)
+        if isinstance(parsed, dict):
+            for key in parsed:
+                _seen(self._keys, (input_id, scope, key), 1, ts)
+
+    def counts(self, place_of: Any) -> list[CatalogueCount]:
+        """The counts by catalogue row; ``place_of`` turns a combination's place into
+        (input id, country, region, city, postal code, platform)."""
+        counts: dict[tuple[str, str, str, str], list[int]] = {}
+        for (place, code, value), (count, last) in self._events.items():
+            input_id, *location, platform = place_of(place)
+            event_type = EVENT_TYPES_BY_CODE.get(code, str(code))
+            _seen(counts, (input_id, "event", event_type, value), count, last)
+            if platform is not None:
+                _seen(counts, (input_id, "platform", "", platform), count, last)
+            for place_field, where in zip(PLACE_FIELDS, location, strict=True):
+                if where is not None:
+                    _seen(counts, (input_id, "place", place_field, where), count, last)
+        for (input_id, scope, key), (count, last) in self._keys.items():
+            _seen(counts, (input_id, "event_attribute", scope, key), count, last)
+        return [(*key, count, last) for key, (count, last) in counts.items()]
+
+
+def _seen(counts: dict[Any, list[int]], key: Any, count: int, ts: int) -> None:
+    known = counts.get(key)
+    if known is None:
+        counts[key] = [count, ts]
+        return
+    known[0] += count
+    if ts > known[1]:
+        known[1] = ts
+
+
+PLACE_FIELDS = ("country", "region", "city", "postal_code")
+"""The location columns, in place order (as app/store/event_summaries.py names them)."""
 
 
 def _add_firsts(firsts: list[tuple[int, int, int]], number: int, times: list[int],
