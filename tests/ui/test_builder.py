@@ -398,3 +398,42 @@ def test_every_invalid_input_shows_its_message_and_disables_ok(
         refused(target, words)
         fix(target)
         assert target.error.isHidden() and dialog.ok_button.isEnabled(), kind
+
+
+def test_the_window_s_builder_hints_from_the_stored_catalogue(
+    qtbot: QtBot, editor: MainWindow
+) -> None:
+    """The real chain: the demo database's counts, through Studio, on a row of the builder.
+
+    "Push opened" arrives only through Marketing Site's partner feed, which "Trial to
+    paid" does not read: the row says where it was seen instead of a silent 0."""
+    editor.edit_milestone("ms-watched")
+    qtbot.waitUntil(lambda: isinstance(editor.active_dialog, MilestoneDialog), timeout=WAIT_MS)
+    dialog = editor.active_dialog
+    assert isinstance(dialog, MilestoneDialog)
+    builder = dialog.criteria
+    click(qtbot, builder.add_button)
+    new_row = row(builder.rows[-1])
+    event = new_row.editors["event"]
+    assert isinstance(event, EventEditor)
+    completer = event.event_name.completer()
+    assert completer is not None
+    offered = completer.model().stringList()  # type: ignore[attr-defined]
+    assert "Watch content" in offered and "Push opened" not in offered
+
+    QTest.keyClicks(event.event_name, "Push opened")
+    builder.validate()
+    partner_feed = editor.studio.state.inputs["in-marketing-partner"]
+    with editor.studio.database.engine.connect() as connection:
+        times = connection.exec_driver_sql(
+            "SELECT count(*) FROM events WHERE event_name = 'Push opened'").scalar_one()
+    assert times > 0
+    assert new_row.hint.text() == (
+        f"never seen in this journey's inputs; {times:,} times in "
+        f"Marketing Site/{partner_feed.name}")
+
+    event.event_name.clear()
+    QTest.keyClicks(event.event_name, "Watch contnet")
+    builder.validate()
+    assert new_row.hint.text() == "never seen in any input"
+    dialog.reject()
