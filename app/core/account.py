@@ -162,8 +162,8 @@ class AccountState(EventSource):
         if limit < 0:
             raise errors.InvalidSettingError("The active-audience limit can't be negative.")
         if limit < self.active_audience_count():
-            active = [(graph.milestone(mid).name, graph.name)
-                      for graph, mid in self.active_audiences()]
+            active = [(name, graph.name) for graph in self._journeys.values()
+                      for name in graph.names_of(graph.active_milestone_ids())]
             raise errors.LimitBelowActiveError(limit_below_active_message(active), active)
 
     def can_set_limit(self, limit: int) -> str | None:
