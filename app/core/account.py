@@ -162,8 +162,8 @@ class AccountState(EventSource):
         if limit < 0:
             raise errors.InvalidSettingError("The active-audience limit can't be negative.")
         if limit < self.active_audience_count():
-            active = [(graph.milestone(mid).name, graph.name)
-                      for graph, mid in self.active_audiences()]
+            active = [(name, graph.name) for graph in self._journeys.values()
+                      for name in graph.names_of(graph.active_milestone_ids())]
             raise errors.LimitBelowActiveError(limit_below_active_message(active), active)
 
     def can_set_limit(self, limit: int) -> str | None:
@@ -685,14 +685,20 @@ class AccountState(EventSource):
     def can_set_journey_inputs(self, journey_id: str, input_ids: Sequence[str]) -> str | None:
         return reason(lambda: self.check_set_journey_inputs(journey_id, input_ids))
 
-    def set_journey_inputs(self, journey_id: str, input_ids: Sequence[str]) -> tuple[str, ...]:
+    def set_journey_inputs(self, journey_id: str, input_ids: Sequence[str], *,
+                           restore: bool = False) -> tuple[str, ...]:
         """Change which inputs the journey reads; returns those it read (for undo).
 
         Its audiences then hold other people: the journey emits JourneyChanged, on
-        which windows evaluate it again.
+        which windows evaluate it again. ``restore`` puts back inputs as they were (an
+        undo): they must still be in the account, but may be none, as a journey
+        created before it had inputs reads none.
         """
-        self.check_set_journey_inputs(journey_id, input_ids)
         graph = self.journey(journey_id)
+        if restore:
+            self.check_journey(graph.journey.model_copy(update={"input_ids": tuple(input_ids)}))
+        else:
+            self.check_set_journey_inputs(journey_id, input_ids)
         old = graph.journey.input_ids
         graph.replace_journey(graph.journey.model_copy(
             update={"input_ids": tuple(dict.fromkeys(input_ids))}))

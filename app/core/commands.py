@@ -409,7 +409,7 @@ class SetJourneyInputs(JourneyCommand):
 
     def undo(self, state: AccountState) -> None:
         assert self._old is not None, "undo before do"
-        state.set_journey_inputs(self.journey_id, self._old)
+        state.set_journey_inputs(self.journey_id, self._old, restore=True)
 
 
 class WorkspaceCommand(Command, ABC):

@@ -324,3 +324,16 @@ def refused(state: AccountState, edit: Callable[[], object],
     assert everything(state) == before
     assert events.seen == []
     return caught.value
+
+
+def test_undo_gives_a_journey_that_read_no_input_back_its_empty_selection(
+    state: AccountState,
+) -> None:
+    """A journey created before there were inputs reads none; setting some is undoable."""
+    state.add_journey(JourneyDocument(journey=Journey(id="j3", name="Drafted early")))
+    command = SetJourneyInputs("j3", ("in-ios",))
+    command.do(state)
+    command.undo(state)
+    assert state.journey("j3").journey.input_ids == ()
+    command.redo(state)
+    assert state.journey("j3").journey.input_ids == ("in-ios",)

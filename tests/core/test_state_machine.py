@@ -1,9 +1,10 @@
 """Random edit sequences over a small account: every rule holds after every step.
 
 A hypothesis state machine drives an AccountState (limit 5, two journeys at first,
-two connections) with random core commands, including refused ones, plus undo
-and redo from its own stacks. After every step it checks the invariants of
-DESIGN.md section 1 against recounts written here independently of the graph,
+two connections, two workspaces with inputs, one of which has events) with random
+core commands, including refused ones, plus undo and redo from its own stacks.
+After every step it checks the invariants of DESIGN.md section 1 against
+recounts written here independently of the graph,
 and that a mirror kept only from change events (what the Qt scene does) matches
 the graph. At the end everything is undone and the account must be exactly as
 it started.
@@ -17,22 +18,29 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from app.core.account import AccountState
+from app.core.account import AccountState, journey_name_key
 from app.core.commands import (
+    AddInput,
     AddMilestone,
     AddOutput,
+    AddWorkspace,
     Command,
     CreateJourney,
     DeleteJourney,
     Macro,
     MoveMilestone,
     MoveNodes,
+    RemoveInput,
     RemoveMilestone,
     RemoveOutput,
+    RemoveWorkspace,
+    RenameInput,
     RenameJourney,
     RenameMilestone,
+    RenameWorkspace,
     SetActiveAudienceLimit,
     SetCriteria,
+    SetJourneyInputs,
     SetOutputActive,
     remove_milestone_with_outputs,
 )
@@ -49,7 +57,16 @@ from app.core.events import (
     StatusChanged,
 )
 from app.core.graph import JourneyGraph, reason
-from app.core.models import Account, Connection, Journey, JourneyDocument, Milestone, Output
+from app.core.models import (
+    Account,
+    Connection,
+    Input,
+    Journey,
+    JourneyDocument,
+    Milestone,
+    Output,
+    Workspace,
+)
 
 LIMIT = 5
 CONNECTIONS = ("conn-a", "conn-b")
@@ -60,7 +77,10 @@ DEFINITIONS = (
 )
 NAME_KINDS = ("fresh",) * 4 + ("spaced", "duplicate", "duplicate", "blank")
 
-Snapshot = tuple[Account, tuple[JourneyDocument, ...]]
+Snapshot = tuple[tuple[Account, tuple[JourneyDocument, ...]],
+                 tuple[tuple[Workspace, ...], tuple[Input, ...]]]
+WITH_EVENTS = "in-app-ios"
+"""The input the store says has events (it can never be removed)."""
 Node = tuple[str, str]  # (kind, id)
 
 
@@ -89,14 +109,19 @@ class JourneyEditing(RuleBasedStateMachine):
         self.state = AccountState(
             Account(id="acct", active_audience_limit=LIMIT),
             connections=[Connection(id=c, name=f"Partner {c[-1].upper()}") for c in CONNECTIONS],
+            workspaces=[Workspace(id="ws-app", name="App"), Workspace(id="ws-site", name="Site")],
+            inputs=[Input(id=WITH_EVENTS, workspace_id="ws-app", name="iOS", platform="iOS"),
+                    Input(id="in-app-web", workspace_id="ws-app", name="Web", platform="Web"),
+                    Input(id="in-site-web", workspace_id="ws-site", name="Web", platform="Web")],
         )
+        self.state.set_event_counts({WITH_EVENTS: 12})
         self.mirror: dict[str, set[Node]] = {}
         self.mirror_active: dict[str, frozenset[str]] = {}
         self.event_count = 0
         self.state.subscribe(self._on_account_event)
         for journey_id, name in (("j1", "Onboarding"), ("j2", "Win-back")):
             self.state.add_journey(JourneyDocument(journey=Journey(id=journey_id, name=name)))
-        self.initial = self.state.snapshot()
+        self.initial = self._snap()
         self.done: list[tuple[Command, Snapshot, Snapshot]] = []
         self.undone: list[tuple[Command, Snapshot, Snapshot]] = []
         self.serial = 0
@@ -135,6 +160,9 @@ class JourneyEditing(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ helpers
 
+    def _snap(self) -> Snapshot:
+        return self.state.snapshot(), self.state.setup()
+
     def _new_id(self, prefix: str) -> str:
         self.serial += 1
         return f"{prefix}{self.serial}"
@@ -161,13 +189,13 @@ class JourneyEditing(RuleBasedStateMachine):
 
     def _attempt(self, command: Command, can: Callable[[], str | None] | None) -> None:
         """Do ``command``; a refusal must change nothing and match the ``can_…`` twin."""
-        before = self.state.snapshot()
+        before = self._snap()
         events_before = self.event_count
         predicted = can() if can is not None else None
         try:
             command.do(self.state)
         except JourneyRuleError as refusal:
-            assert self.state.snapshot() == before, f"refused {command} changed the account"
+            assert self._snap() == before, f"refused {command} changed the account"
             if not isinstance(command, Macro):  # a macro emits, then reverts
                 assert self.event_count == events_before, f"refused {command} emitted events"
             if can is not None:
@@ -175,7 +203,7 @@ class JourneyEditing(RuleBasedStateMachine):
             return
         if can is not None:
             assert predicted is None, predicted
-        self.done.append((command, before, self.state.snapshot()))
+        self.done.append((command, before, self._snap()))
         self.undone.clear()
 
     # ------------------------------------------------------------------ milestone rules
@@ -377,24 +405,91 @@ class JourneyEditing(RuleBasedStateMachine):
             SetActiveAudienceLimit(limit), lambda: reason(lambda: self.state.check_set_limit(limit))
         )
 
+    # ------------------------------------------------------------------ workspaces and inputs
+
+    def _setup_name(self, data: st.DataObject, taken: list[str]) -> str:
+        kind = data.draw(st.sampled_from(("fresh", "fresh", "duplicate", "blank")))
+        if kind == "duplicate" and taken:
+            name = data.draw(st.sampled_from(taken), label="duplicate of")
+            return data.draw(st.sampled_from([name.upper(), f" {name.lower()}  "]))
+        return "  " if kind == "blank" else f"Feed {self._new_id('f')}"
+
+    @rule(data=st.data(), index=st.none() | st.integers(0, 3))
+    def add_workspace(self, data: st.DataObject, index: int | None) -> None:
+        name = self._setup_name(data, [w.name for w in self.state.workspaces.values()])
+        self._attempt(AddWorkspace(Workspace(id=self._new_id("ws"), name="-").model_copy(
+            update={"name": name}), index), lambda: self.state.can_add_workspace(name))
+
+    @precondition(lambda self: bool(self.state.workspaces))
+    @rule(data=st.data())
+    def rename_workspace(self, data: st.DataObject) -> None:
+        workspace = data.draw(st.sampled_from(list(self.state.workspaces)))
+        name = self._setup_name(data, [w.name for w in self.state.workspaces.values()])
+        self._attempt(RenameWorkspace(workspace, name),
+                      lambda: self.state.can_rename_workspace(workspace, name))
+
+    @precondition(lambda self: bool(self.state.workspaces))
+    @rule(data=st.data())
+    def remove_workspace(self, data: st.DataObject) -> None:
+        workspace = data.draw(st.sampled_from(list(self.state.workspaces)))
+        self._attempt(RemoveWorkspace(workspace),
+                      lambda: self.state.can_remove_workspace(workspace))
+
+    @precondition(lambda self: bool(self.state.workspaces))
+    @rule(data=st.data(), platform=st.sampled_from(["iOS", "web", None]),
+          index=st.none() | st.integers(0, 3))
+    def add_input(self, data: st.DataObject, platform: str | None, index: int | None) -> None:
+        workspace = data.draw(st.sampled_from(list(self.state.workspaces)))
+        name = self._setup_name(data, [i.name for i in self.state.inputs_of(workspace)])
+        kind = "partner" if platform is None and data.draw(st.booleans()) else "platform"
+        self._attempt(
+            AddInput(Input(id=self._new_id("in"), workspace_id=workspace, name="-",
+                           kind=kind).model_copy(update={"name": name, "platform": platform}),
+                     index),
+            lambda: self.state.can_add_input(workspace, name, platform, kind))
+
+    @precondition(lambda self: bool(self.state.inputs))
+    @rule(data=st.data())
+    def rename_input(self, data: st.DataObject) -> None:
+        input_id = data.draw(st.sampled_from(list(self.state.inputs)))
+        taken = [i.name for i in self.state.inputs_of(self.state.input(input_id).workspace_id)]
+        name = self._setup_name(data, taken)
+        self._attempt(RenameInput(input_id, name),
+                      lambda: self.state.can_rename_input(input_id, name))
+
+    @precondition(lambda self: bool(self.state.inputs))
+    @rule(data=st.data())
+    def remove_input(self, data: st.DataObject) -> None:
+        input_id = data.draw(st.sampled_from(list(self.state.inputs)))
+        self._attempt(RemoveInput(input_id), lambda: self.state.can_remove_input(input_id))
+
+    @precondition(lambda self: any(self._graphs()))
+    @rule(data=st.data())
+    def set_journey_inputs(self, data: st.DataObject) -> None:
+        graph = data.draw(st.sampled_from(self._graphs()), label="journey")
+        chosen = data.draw(st.lists(st.sampled_from([*self.state.inputs, "in-gone"]),
+                                    max_size=3), label="inputs")
+        self._attempt(SetJourneyInputs(graph.id, tuple(chosen)),
+                      lambda: self.state.can_set_journey_inputs(graph.id, chosen))
+
     # ------------------------------------------------------------------ undo and redo
 
     @precondition(lambda self: bool(self.done))
     @rule()
     def undo(self) -> None:
         command, before, after = self.done.pop()
-        assert self.state.snapshot() == after
+        assert self._snap() == after
         command.undo(self.state)
-        assert self.state.snapshot() == before
+        assert self._snap() == before
         self.undone.append((command, before, after))
 
     @precondition(lambda self: bool(self.undone))
     @rule()
     def redo(self) -> None:
         command, before, after = self.undone.pop()
-        assert self.state.snapshot() == before
+        assert self._snap() == before
         command.redo(self.state)
-        assert self.state.snapshot() == after
+        assert self._snap() == after
         self.done.append((command, before, after))
 
     # ------------------------------------------------------------------ invariants
@@ -433,6 +528,22 @@ class JourneyEditing(RuleBasedStateMachine):
             assert all(name.strip() for name in names)
 
     @invariant()
+    def workspaces_and_inputs_keep_their_rules(self) -> None:
+        state = self.state
+        keys = [journey_name_key(w.name) for w in state.workspaces.values()]
+        assert len(keys) == len(set(keys)) and all(keys)
+        for workspace in state.workspaces:
+            own = [journey_name_key(i.name) for i in state.inputs_of(workspace)]
+            assert len(own) == len(set(own)) and all(own)
+        assert all(i.workspace_id in state.workspaces for i in state.inputs.values())
+        # Grouped by workspace in workspace order, as the store reads them back.
+        order = [i.workspace_id for i in state.inputs.values()]
+        assert order == sorted(order, key=list(state.workspaces).index)
+        assert WITH_EVENTS in state.inputs, "an input with events was removed"
+        for graph in self._graphs():
+            assert set(graph.journey.input_ids) <= set(state.inputs)
+
+    @invariant()
     def the_event_mirror_matches_the_graphs(self) -> None:
         graphs = {g.id: g for g in self._graphs()}
         assert set(self.mirror) == set(graphs)
@@ -450,8 +561,8 @@ class JourneyEditing(RuleBasedStateMachine):
         while self.done:
             command, before, _after = self.done.pop()
             command.undo(self.state)
-            assert self.state.snapshot() == before
-        assert self.state.snapshot() == self.initial
+            assert self._snap() == before
+        assert self._snap() == self.initial
 
 
 # One bug at a time: shrinking several distinct failures at once can take minutes.
