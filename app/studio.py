@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core import journey_file
 from app.core.account import (
     AccountState,
     check_stored_limit,
@@ -38,7 +39,7 @@ from app.core.account import (
 from app.core.catalogue import Catalogue
 from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
-from app.core.errors import ConflictError, JourneyRuleError, StudioError
+from app.core.errors import ConflictError, DataError, JourneyRuleError, StudioError
 from app.core.graph import JourneyGraph
 from app.core.models import Account, Connection, Input, JourneyDocument, Milestone, Workspace
 from app.lazy import lazy_exports
@@ -284,6 +285,40 @@ class Studio:
         with busy_as_studio_error():
             seen = sightings(self.database.engine)
         return Catalogue(seen, journey_inputs, self.input_labels())
+
+    # ---------------------------------------------------------- journey files
+
+    def journey_file_text(self, journey_id: str) -> str:
+        """The journey as the JSON of a journey file (outputs left out: they name this
+        account's connections)."""
+        return journey_file.to_text(self.state, self.state.journey(journey_id).document())
+
+    def export_journey(self, journey_id: str, path: str | Path) -> None:
+        """Write the journey's file; a :class:`DataError` says why it could not be."""
+        try:
+            Path(path).write_text(self.journey_file_text(journey_id), encoding="utf-8")
+        except OSError as error:
+            raise DataError(f"Can't write {path}: {error.strerror}.") from None
+
+    @staticmethod
+    def read_text(path: str | Path) -> str:
+        """A file's text as the journey-file reader takes it."""
+        try:
+            return journey_file.decode(Path(path).read_bytes())
+        except OSError as error:
+            raise DataError(f"Can't read {path}: {error.strerror}.") from None
+
+    def read_journey_file(self, path: str | Path, name: str | None = None, *,
+                          new_name_on_clash: bool = False) -> journey_file.JourneyImport:
+        """The journey a file holds, checked as creating it would be, for ``CreateJourney``.
+
+        Stores nothing: the caller runs the command (the window through its undo
+        stack). A name another journey has becomes "name (2)" with
+        ``new_name_on_clash``, else it is refused. Raises :class:`DataError` naming
+        the milestone and field of the first problem.
+        """
+        return journey_file.read_journey(self.state, Path(path).name, self.read_text(path),
+                                         name, new_name_on_clash=new_name_on_clash)
 
     # ---------------------------------------------------------------- imports
 
