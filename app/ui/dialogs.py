@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QRadioButton,
     QScrollArea,
@@ -36,15 +38,18 @@ from app.core.account import AccountState
 from app.core.catalogue import Catalogue
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph, reason
+from app.core.journey_file import free_name
 from app.core.models import (
     PARTNER_LABELS,
     REMAINING_USERS,
     Connection,
     Journey,
+    JourneyDocument,
     Milestone,
     Output,
     new_id,
 )
+from app.core.templates import TEMPLATES, Template, template
 from app.ui import icons, theme
 from app.ui.builder import BuilderContext, CriteriaEditor
 from app.ui.builder.context import audience_choices
@@ -453,15 +458,36 @@ class ConnectionDialog(_Dialog):
 
 
 class NewJourneyDialog(_Dialog):
-    """A name and the inputs: a tree of workspaces (tick one to take all its inputs)."""
+    """What to start from (blank or a built-in template), a name, and the inputs: a
+    tree of workspaces (tick one to take all its inputs)."""
 
     def __init__(self, state: AccountState, parent: QWidget | None = None) -> None:
         super().__init__("New journey", parent)
         self.state = state
+        self.templates = QListWidget()
+        self.templates.setObjectName("templateList")
+        self.templates.setIconSize(QSize(18, 18))
+        blank = QListWidgetItem(icons.icon("plus", "text_muted"), "Blank journey")
+        blank.setData(Qt.ItemDataRole.UserRole, None)
+        self.templates.addItem(blank)
+        for item in TEMPLATES:
+            row = QListWidgetItem(icons.icon("journey", "accent"), item.name)
+            row.setData(Qt.ItemDataRole.UserRole, item.key)
+            row.setToolTip(item.description)
+            self.templates.addItem(row)
+        self.templates.setFixedHeight(
+            self.templates.sizeHintForRow(0) * self.templates.count() + 12)
+        self.template_note = QLabel()
+        self.template_note.setObjectName("templateNote")
+        self.template_note.setWordWrap(True)
+        self.template_steps = QLabel()
+        self.template_steps.setObjectName("fieldHint")
+        self.template_steps.setWordWrap(True)
         self.name = QLineEdit()
         self.name.setObjectName("nameField")
         self.name.setPlaceholderText("e.g. Winback lapsed subscribers")
         self.name_error = _error_label()
+        self._suggested_name = ""
         self.tree = QTreeWidget()
         self.tree.setObjectName("inputTree")
         self.tree.setHeaderHidden(True)
@@ -484,7 +510,9 @@ class NewJourneyDialog(_Dialog):
                 self.input_items[input_.id] = child
         self.tree.expandAll()
         self.inputs_error = _error_label()
-        for text, widget in (("Name", self.name), (None, self.name_error),
+        for text, widget in (("Start from", self.templates), (None, self.template_note),
+                             (None, self.template_steps),
+                             ("Name", self.name), (None, self.name_error),
                              ("Inputs (the journey's population)", self.tree),
                              (None, self.inputs_error)):
             if text:
@@ -493,11 +521,48 @@ class NewJourneyDialog(_Dialog):
                 self.body.addWidget(label)
             self.body.addWidget(widget)
         self.finish_layout()
-        self.resize(460, 460)
+        self.resize(520, 660)
         self._touched = False
+        self.templates.currentRowChanged.connect(self._on_template)
+        self.templates.setCurrentRow(0)
         self.name.textChanged.connect(self._on_edit)
         self.tree.itemChanged.connect(self._on_edit)
         self.validate()
+
+    def template(self) -> Template | None:
+        """The chosen template, or None for a blank journey."""
+        item = self.templates.currentItem()
+        key = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return template(key) if key else None
+
+    def choose_template(self, key: str | None) -> None:
+        """Select a template by key (None: Blank journey), as a click on it does."""
+        for row in range(self.templates.count()):
+            if self.templates.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.templates.setCurrentRow(row)
+                return
+        raise KeyError(key)
+
+    def _on_template(self, _row: int) -> None:
+        """Show what the template holds; a name not typed by hand follows the choice."""
+        chosen = self.template()
+        if chosen is None:
+            self.template_note.setText("An empty canvas: you add the first milestone.")
+            self.template_steps.setText("")
+        else:
+            self.template_note.setText(chosen.description)
+            self.template_steps.setText(
+                "Milestones: " + " · ".join(m.name for m in chosen.milestones))
+        self.template_steps.setVisible(chosen is not None)
+        if self.name.text() == self._suggested_name:
+            self._suggested_name = free_name(self.state, chosen.name) if chosen else ""
+            self.name.setText(self._suggested_name)
+
+    def document(self) -> JourneyDocument:
+        """The new journey: empty, or the chosen template's milestones under new ids."""
+        chosen = self.template()
+        journey = self.journey()
+        return chosen.document(journey) if chosen else JourneyDocument(journey=journey)
 
     def _on_edit(self, *_: object) -> None:
         self._touched = True

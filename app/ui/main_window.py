@@ -46,8 +46,7 @@ from app.core.commands import (
     SetJourneyInputs,
 )
 from app.core.events import NodeKind
-from app.core.models import JourneyDocument
-from app.ui import icons, theme
+from app.ui import icons, journey_files, theme
 from app.ui.account_settings import (
     ACCOUNT_SETTINGS,
     LIMIT_PAGE,
@@ -614,7 +613,7 @@ class MainWindow(QMainWindow):
         dialog = NewJourneyDialog(self.studio.state, parent=self)
 
         def accepted() -> None:
-            command = CreateJourney(JourneyDocument(journey=dialog.journey()))
+            command = CreateJourney(dialog.document())
             if self.run(command):
                 self.panel.select(command.journey_id)
 
@@ -811,6 +810,12 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.new_journey_action = self._action("&New journey…", "Ctrl+N", self.new_journey)
         file_menu.addAction(self.new_journey_action)
+        self.import_journey_action = QAction("Import &journey…", self)
+        self.import_journey_action.triggered.connect(lambda: journey_files.import_journey(self))
+        self.export_journey_action = QAction("E&xport journey…", self)
+        self.export_journey_action.triggered.connect(lambda: journey_files.export_journey(self))
+        file_menu.addAction(self.import_journey_action)
+        file_menu.addAction(self.export_journey_action)
         file_menu.addSeparator()
         self.import_action = self._action("&Import events…", "Ctrl+I", self.import_events)
         self.import_action.setEnabled(self.imports.enabled)
