@@ -521,6 +521,7 @@ class NewJourneyDialog(_Dialog):
                 self.body.addWidget(label)
             self.body.addWidget(widget)
         self.finish_layout()
+        self.ok_button.setText("Create journey")
         self.resize(520, 660)
         self._touched = False
         self.templates.currentRowChanged.connect(self._on_template)
