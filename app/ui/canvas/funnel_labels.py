@@ -16,6 +16,7 @@ short lines keep it narrow enough for the columns of the automatic layout.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 START_KEY = "start"
 HANDLE_CLEARANCE = 34.0
 """Room right of a milestone card kept free for its handles (see ``handle_position``)."""
-ARROW_CLEARANCE = 10.0
-"""Room kept before the arrowhead."""
+START_CLEARANCE = 3.0
+"""Room kept right of the journey start's pill."""
+ARROW_CLEARANCE = 3.0
+"""Room kept before the arrowhead's base."""
 PAD_X = 7.0
 PAD_Y = 3.0
 LINE_GAP = 0.0
@@ -57,7 +60,7 @@ class FunnelLabelItem(QGraphicsItem):
     def __init__(self, edge: QGraphicsItem, key: tuple[str, str]) -> None:
         super().__init__(edge)
         self.key = key
-        self._anchor = QPointF()
+        self._path = QPainterPath()
         self._step: tuple[int, int] | None = None
         """(size, parent size) shown; None: no figures, nothing drawn."""
         self._rect = QRectF()
@@ -125,19 +128,27 @@ class FunnelLabelItem(QGraphicsItem):
 
     def follow(self, path: QPainterPath) -> None:
         """The edge was routed along ``path`` (ending at the arrowhead's base)."""
-        self._anchor = self._anchor_on(path)
+        self._path = QPainterPath(path)
         self._relayout()
 
-    def _anchor_on(self, path: QPainterPath) -> QPointF:
-        """The point of ``path`` in the middle of its free stretch: past the source's
-        handles, before the arrowhead. Edges that run backwards use the path's middle."""
-        start = path.pointAtPercent(0.0)
-        end = path.pointAtPercent(1.0)
-        left = start.x() + (0.0 if self.parent_id is None else HANDLE_CLEARANCE)
-        right = end.x() - ARROW_CLEARANCE
-        if right <= left:
+    def _free_stretch(self) -> tuple[float, float]:
+        """The x range of the edge a badge may cover: past the source's handles (a
+        milestone's) or its pill (the start's), and before the arrowhead."""
+        start = self._path.pointAtPercent(0.0)
+        end = self._path.pointAtPercent(1.0)
+        left = start.x() + (START_CLEARANCE if self.parent_id is None else HANDLE_CLEARANCE)
+        return left, end.x() - ARROW_CLEARANCE
+
+    def _anchor_on(self, width: float) -> QPointF:
+        """The badge's centre: on the path, in the middle of its free stretch and wholly
+        inside it when it fits. Edges that run backwards use the path's middle."""
+        path = self._path
+        left, right = self._free_stretch()
+        if right - left < 1.0 or path.pointAtPercent(1.0).x() <= path.pointAtPercent(0.0).x():
             return path.pointAtPercent(0.5)
         target_x = (left + right) / 2
+        if right - left > width:
+            target_x = min(max(target_x, left + width / 2), right - width / 2)
         low, high = 0.0, 1.0
         for _ in range(24):  # the curves run left to right: bisect on x
             mid = (low + high) / 2
@@ -150,16 +161,17 @@ class FunnelLabelItem(QGraphicsItem):
     def _relayout(self) -> None:
         lines = self.lines()
         self.prepareGeometryChange()
-        if lines is None:
+        if lines is None or self._path.isEmpty():
             self._rect = QRectF()
             return
         top = QFontMetricsF(theme.font(TOP_PX, QFont.Weight.DemiBold))
         bottom = QFontMetricsF(theme.font(BOTTOM_PX, QFont.Weight.Medium))
         width = max(top.horizontalAdvance(lines[0]), bottom.horizontalAdvance(lines[1]))
         height = top.height() + LINE_GAP + bottom.height()
-        w = width + 2 * PAD_X
-        h = height + 2 * PAD_Y
-        self._rect = QRectF(self._anchor.x() - w / 2, self._anchor.y() - h / 2, w, h)
+        w = math.ceil(width + 2 * PAD_X)
+        h = math.ceil(height + 2 * PAD_Y)
+        anchor = self._anchor_on(w)
+        self._rect = QRectF(round(anchor.x() - w / 2), round(anchor.y() - h / 2), w, h)
 
     def badge_rect(self) -> QRectF:
         """The badge's rectangle in scene coordinates (empty when nothing is shown)."""
