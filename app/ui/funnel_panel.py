@@ -43,22 +43,28 @@ NO_SELECTION = "Select a milestone to see the funnel of its path from the journe
 NO_FIGURES = "The funnel appears once the journey has been evaluated."
 PNG_SCALE = 2.0
 """Device pixels per point in an exported PNG (sharp on high-density screens)."""
-PNG_SIZE = QSize(960, 360)
-"""The exported chart's size in points (the title included)."""
+PNG_SIZE = QSize(960, 380)
+"""The exported chart's least size in points (the title included); wider for long paths
+(:func:`png_size`)."""
+PNG_COLUMN = 190
+"""Points per step in an exported chart, so every column's text fits unshortened."""
 COLUMN_MAX = 240.0
 """The widest a step's column gets: a short path stays a chart, not four slabs."""
 
 
-def step_lines(step: FunnelStep, population: int) -> tuple[str, str, str]:
-    """What a step's column says under its bar: the size, the step conversion with the
-    share of the journey, and the drop-off in users and percent."""
+def step_lines(step: FunnelStep, population: int) -> tuple[str, str, str, str]:
+    """What a step's column says under its bar: the size, the step conversion, the
+    drop-off in users and percent, and the share of the whole journey."""
     size = f"{step.size:,} users" if step.size != 1 else "1 user"
     if step.parent_size is None:
-        return size, "Everyone in the journey", ""
-    share = funnel.percent_text(step.conversion)
-    overall = funnel.percent_text(funnel.overall_conversion(step, population))
+        return size, "Everyone in the journey", "", ""
+    overall = (f"{funnel.percent_text(funnel.overall_conversion(step, population))} "
+               "of the journey")
+    if step.conversion is None:
+        return size, "Nobody reached the step before", "", overall
+    converted = f"{funnel.percent_text(step.conversion)} converted"
     lost = f"{funnel.MINUS}{step.dropped:,} dropped ({funnel.percent_text(step.drop_off)})"
-    return size, f"{share} converted · {overall} of journey", lost
+    return size, converted, lost, overall
 
 
 def paint_funnel(painter: QPainter, rect: QRectF, steps: tuple[FunnelStep, ...],
@@ -75,7 +81,7 @@ def paint_funnel(painter: QPainter, rect: QRectF, steps: tuple[FunnelStep, ...],
     size_font = theme.font(13, QFont.Weight.DemiBold)
     small_font = theme.font(11)
     name_h = QFontMetricsF(name_font).height() + 6
-    text_h = (QFontMetricsF(size_font).height() + 2 * QFontMetricsF(small_font).height() + 10)
+    text_h = (QFontMetricsF(size_font).height() + 3 * QFontMetricsF(small_font).height() + 10)
     bar_top = rect.top() + name_h
     bar_height = max(24.0, rect.height() - name_h - text_h)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -108,7 +114,7 @@ def paint_funnel(painter: QPainter, rect: QRectF, steps: tuple[FunnelStep, ...],
                 painter.setPen(pen)
                 painter.drawRoundedRect(ghost.adjusted(0.5, 0.5, -0.5, 0), 6, 6)
                 painter.setPen(Qt.PenStyle.NoPen)
-        size, converted, lost = step_lines(step, population)
+        size, converted, lost, overall = step_lines(step, population)
         y = bar_top + bar_height + 6
         painter.setFont(size_font)
         painter.setPen(palette.color("text"))
@@ -125,11 +131,21 @@ def paint_funnel(painter: QPainter, rect: QRectF, steps: tuple[FunnelStep, ...],
         painter.setPen(palette.color("danger" if step.dropped else "text_subtle"))
         painter.drawText(QRectF(left, y, column, small_h), Qt.AlignmentFlag.AlignLeft,
                          metrics.elidedText(lost, Qt.TextElideMode.ElideRight, column))
+        y += small_h
+        painter.setPen(palette.color("text_subtle"))
+        painter.drawText(QRectF(left, y, column, small_h), Qt.AlignmentFlag.AlignLeft,
+                         metrics.elidedText(overall, Qt.TextElideMode.ElideRight, column))
+
+
+def png_size(steps: tuple[FunnelStep, ...]) -> QSize:
+    """The exported chart's size in points: :data:`PNG_COLUMN` per step at least."""
+    return QSize(max(PNG_SIZE.width(), PNG_COLUMN * len(steps) + 48), PNG_SIZE.height())
 
 
 def funnel_image(steps: tuple[FunnelStep, ...], title: str, palette: Theme,
-                 size: QSize = PNG_SIZE, scale: float = PNG_SCALE) -> QImage:
+                 size: QSize | None = None, scale: float = PNG_SCALE) -> QImage:
     """The funnel as a picture of its own: a title and the chart on the panel colour."""
+    size = size or png_size(steps)
     image = QImage(round(size.width() * scale), round(size.height() * scale),
                    QImage.Format.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(scale)
