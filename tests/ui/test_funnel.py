@@ -17,9 +17,12 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.core import funnel
+from app.core.commands import AddMilestone, SetCriteria
+from app.core.criteria import AudienceDefinition, Clause, EventCriterion
 from app.engine.evaluation import stored_members
 from app.studio import Studio
 from app.ui import funnel_panel, theme
+from app.ui.canvas.edits import new_milestone
 from app.ui.main_window import MainWindow
 
 from .conftest import TRIAL
@@ -194,3 +197,60 @@ def test_export_png_writes_a_chart(
     assert any(image.pixelColor(x, image.height() // 2) == accent
                for x in range(0, image.width(), 4))
     evaluated.grab().save(str(artifacts_dir / "funnel-window.png"))
+
+
+def test_the_funnel_panels_visibility_is_kept(
+        qtbot: QtBot, editor: MainWindow, stored_studio: Studio) -> None:
+    assert not editor.funnel_dock.isVisible()
+    editor.funnel_action.trigger()
+    assert editor.funnel_dock.isVisible()
+    editor.close()
+    again = MainWindow(stored_studio)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.funnel_dock.isVisible() and again.funnel_action.isChecked()
+    again.funnel_action.trigger()
+    again.close()
+    third = MainWindow(stored_studio)
+    qtbot.addWidget(third)
+    third.show()
+    assert not third.funnel_dock.isVisible()
+    third.close()
+
+
+def test_badges_and_panel_follow_each_new_evaluation(
+        qtbot: QtBot, evaluated: MainWindow, stored_studio: Studio) -> None:
+    """An edit evaluates again: a new milestone's edge gets its badge once its size is
+    in (dimmed meanwhile), and changed criteria change the badges and the panel."""
+    graph = evaluated.scene.graph
+    assert graph is not None
+    runner = evaluated.evaluations
+    open_funnel(qtbot, evaluated)
+    click_milestone(evaluated, "ms-converted")
+    definition = AudienceDefinition(
+        clauses=(Clause(item=EventCriterion(event_name="Renew subscription")),))
+    milestone = new_milestone(graph, evaluated.scene.placement(), "ms-converted",
+                              name="Renewed", definition=definition)
+    key = ("milestone:ms-converted", f"milestone:{milestone.id}")
+    with qtbot.waitSignal(runner.finished, timeout=WAIT_MS):
+        assert evaluated.run(AddMilestone(graph.id, milestone))
+        # No size for the new milestone yet: no badge; the others are provisional.
+        label = evaluated.scene.edge_items[key].label
+        assert label is not None and label.text() == "" and label.badge_rect().isEmpty()
+        other = evaluated.scene.edge_items[("milestone:ms-saved", "milestone:ms-converted")]
+        assert other.label is not None and other.label.opacity() < 1.0
+    _, sizes = stored_sizes(stored_studio)
+    assert label.text() == funnel.edge_text(sizes[milestone.id], sizes["ms-converted"])
+    assert other.label.opacity() == 1.0
+
+    # Everyone who signed up "watched": 100 % on that edge, and the panel's path agrees.
+    click_milestone(evaluated, "ms-watched")
+    with qtbot.waitSignal(runner.finished, timeout=WAIT_MS):
+        assert evaluated.run(SetCriteria(graph.id, "ms-watched", AudienceDefinition()))
+    _, sizes = stored_sizes(stored_studio)
+    assert sizes["ms-watched"] == sizes["ms-signed-up"] == 295
+    edge = evaluated.scene.edge_items[("milestone:ms-signed-up", "milestone:ms-watched")]
+    assert edge.label is not None and edge.label.text() == "100% \u00b7 \u22120"
+    assert evaluated.funnel.rows()[-1] == (
+        "Watched content", "295 users", "100.0% converted", "\u22120 dropped (0.0%)",
+        "59.0% of the journey")
