@@ -18,7 +18,16 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QFont,
+    QFontMetricsF,
+    QHideEvent,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -298,7 +307,27 @@ class FunnelPanel(QWidget):
         self.csv_button.setEnabled(bool(self.steps))
         self.png_button.setEnabled(bool(self.steps))
         self.chart.update()
+        self._mark_path()
         self.pathChanged.emit()
+
+    def _mark_path(self) -> None:
+        """Draw the badges of the shown path in the accent while the panel is open, so
+        the canvas shows which path the chart is about."""
+        on_path = {step.milestone_id for step in self.steps} if self.isVisible() else set()
+        try:
+            for edge in self._scene.edge_items.values():
+                if edge.label is not None:
+                    edge.label.set_on_path(edge.label.milestone_id in on_path)
+        except RuntimeError:  # the scene is being destroyed with the window
+            return
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._mark_path()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._mark_path()
 
     def _summary(self) -> str:
         if not self.steps:

@@ -68,6 +68,12 @@ def click_milestone(window: MainWindow, milestone_id: str) -> None:
                      Qt.KeyboardModifier.NoModifier, point)
 
 
+def marked(window: MainWindow) -> set[str]:
+    """The milestones whose edge badge is drawn as on the Funnel panel's path."""
+    return {edge.label.milestone_id for edge in window.scene.edge_items.values()
+            if edge.label is not None and edge.label.on_path}
+
+
 def open_funnel(qtbot: QtBot, window: MainWindow) -> None:
     """View ▸ Funnel with its shortcut."""
     assert window.funnel_dock.isHidden()
@@ -131,6 +137,7 @@ def test_the_funnel_panel_follows_the_milestone_clicked(
     ]
     assert panel.summary.text() == ("Journey start → Saved content for later · "
                                     "16.4% of the journey reach it")
+    assert marked(evaluated) == set(CHAIN)
 
     # Another milestone, another path: the split's Remaining users.
     click_milestone(evaluated, "ms-not-saved")
@@ -139,6 +146,7 @@ def test_the_funnel_panel_follows_the_milestone_clicked(
     assert panel.rows()[-1] == ("Remaining users", "58 users", "41.4% converted",
                                 "\u221282 dropped (58.6%)", "11.6% of the journey")
     assert panel.steps[-1].size == sizes["ms-not-saved"]
+    assert marked(evaluated) == {"ms-signed-up", "ms-watched", "ms-not-saved"}
 
     # Clicking the empty canvas keeps the path on show.
     empty = evaluated.view.mapFromScene(evaluated.scene.journey_rect().bottomRight())
@@ -146,6 +154,10 @@ def test_the_funnel_panel_follows_the_milestone_clicked(
                      Qt.KeyboardModifier.NoModifier, empty + empty.__class__(30, 30))
     assert not evaluated.scene.selectedItems()
     assert panel.steps[-1].milestone_id == "ms-not-saved"
+    # Closing the panel takes the path's accent off the canvas.
+    evaluated.funnel_action.trigger()
+    assert not evaluated.funnel_dock.isVisible()
+    assert marked(evaluated) == set()
 
 
 CSV = (

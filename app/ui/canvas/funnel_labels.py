@@ -64,6 +64,7 @@ class FunnelLabelItem(QGraphicsItem):
         self._step: tuple[int, int] | None = None
         """(size, parent size) shown; None: no figures, nothing drawn."""
         self._rect = QRectF()
+        self._on_path = False
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
 
@@ -102,6 +103,16 @@ class FunnelLabelItem(QGraphicsItem):
         if self._step is None:
             return ""
         return funnel.edge_text(*self._step)
+
+    @property
+    def on_path(self) -> bool:
+        """Whether the badge is on the path the Funnel panel shows (drawn in the accent)."""
+        return self._on_path
+
+    def set_on_path(self, on_path: bool) -> None:
+        if on_path != self._on_path:
+            self._on_path = on_path
+            self.update()
 
     def refresh(self) -> None:
         """Read the figures again (new evaluation, or calculating started or stopped)."""
@@ -189,14 +200,16 @@ class FunnelLabelItem(QGraphicsItem):
             return
         palette = theme.current()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(palette.color("border_strong"), 1.0))
-        painter.setBrush(palette.color("surface"))
+        border, fill, text = (("accent", "accent_soft", "accent") if self._on_path
+                              else ("border_strong", "surface", "text"))
+        painter.setPen(QPen(palette.color(border), 1.0))
+        painter.setBrush(palette.color(fill))
         painter.drawRoundedRect(self._rect, RADIUS, RADIUS)
         inner = self._rect.adjusted(PAD_X, PAD_Y, -PAD_X, -PAD_Y)
         top_font = theme.font(TOP_PX, QFont.Weight.DemiBold)
         top_height = QFontMetricsF(top_font).height()
         painter.setFont(top_font)
-        painter.setPen(palette.color("text"))
+        painter.setPen(palette.color(text))
         painter.drawText(QRectF(inner.left(), inner.top(), inner.width(), top_height),
                          Qt.AlignmentFlag.AlignCenter, lines[0])
         painter.setFont(theme.font(BOTTOM_PX, QFont.Weight.Medium))
