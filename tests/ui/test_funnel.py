@@ -100,13 +100,17 @@ def test_every_milestone_edge_shows_the_engines_conversion_and_drop_off(
         assert label.lines() == (f"{round(100 * size / parent)}%",
                                  f"\u2212{parent - size:,}")
         assert label.isVisible() and not label.badge_rect().isEmpty()
-        # On the edge it belongs to, and clear of both cards.
+        # On the edge it belongs to, and clear of both cards ...
         edge = evaluated.scene.edge_items[key]
         assert edge.path().intersects(label.badge_rect())
         for end in key:
             node = evaluated.scene.node_item(end)
             assert node is not None
             assert not node.scene_body().intersects(label.badge_rect())
+            # ... and of the +, send and split handles beside the source card.
+            for handle in getattr(node, "handles", {}).values():
+                assert not handle.mapRectToScene(handle.boundingRect()).intersects(
+                    label.badge_rect()), (key, handle.role)
     texts = {label.milestone_id: label.text() for label in labelled.values()}
     assert texts == {"ms-signed-up": "59% \u00b7 \u2212205", "ms-watched": "47% \u00b7 \u2212155",
                      "ms-saved": "59% \u00b7 \u221258", "ms-not-saved": "41% \u00b7 \u221282",
