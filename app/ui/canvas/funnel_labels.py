@@ -42,6 +42,8 @@ LINE_GAP = 0.0
 RADIUS = 8.0
 TOP_PX = 10.5
 BOTTOM_PX = 9.5
+MIN_DETAIL = 0.4
+"""Below this zoom the badges are not drawn: their text would be specks of noise."""
 CALCULATING_OPACITY = 0.45
 """The last figures stay readable while new ones are calculated, but look provisional."""
 
@@ -197,6 +199,8 @@ class FunnelLabelItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         lines = self.lines()
         if lines is None or self._rect.isEmpty():
+            return
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < MIN_DETAIL:
             return
         palette = theme.current()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
