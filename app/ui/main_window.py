@@ -78,6 +78,7 @@ from app.ui.forwarding import (
     interval_minutes,
     run_summary,
 )
+from app.ui.funnel_panel import FunnelPanel
 from app.ui.import_dialog import ImportFlow
 from app.ui.importing import journeys_reading, when_calculated
 from app.ui.inspector import Inspector
@@ -218,6 +219,12 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity_dock)
         self.resizeDocks([self.activity_dock], [240], Qt.Orientation.Vertical)
         self.activity_dock.hide()
+        self.funnel = FunnelPanel(self.scene, self)
+        """Size, conversion and drop-off along the selected path (View ▸ Funnel)."""
+        self.funnel_dock = self._dock("Funnel", "funnelDock", self.funnel)
+        self.funnel_dock.setMinimumHeight(200)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.funnel_dock)
+        self.funnel_dock.hide()
 
         self.meter = AudienceMeter(self.watcher)
         self.database_label = DatabaseLabel(str(studio.database.url))
@@ -908,6 +915,12 @@ class MainWindow(QMainWindow):
         self.activity_action.setToolTip("Recent evaluations and deliveries to partners "
                                         "(Ctrl+Shift+A)")
         view_menu.addAction(self.activity_action)
+        self.funnel_action = self.funnel_dock.toggleViewAction()
+        self.funnel_action.setText("F&unnel")
+        self.funnel_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.funnel_action.setToolTip("Size, conversion and drop-off along the selected "
+                                      "milestone's path (Ctrl+Shift+F)")
+        view_menu.addAction(self.funnel_action)
         view_menu.addSeparator()
         self.forward_now_action = QAction("&Send to partners now", self)
         self.forward_now_action.triggered.connect(self.forwarding.run_now)

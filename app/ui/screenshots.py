@@ -133,9 +133,59 @@ def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
         paths[name] = path
     window.on_color_scheme_changed(SCHEMES["light"])
     _settle()
+    paths["funnel"] = _shoot_funnel(window, graph.id, out_dir / "funnel-light.png")
     paths["builder"] = _shoot_builder(window, graph.id, out_dir / "builder-light.png", timeout_s)
     return Screenshots(paths, result.as_of, result.population.size,
                        {m.name: m.size for m in result.milestones}, texts)
+
+
+FUNNEL_MILESTONE = "Converted to paid"
+"""The demo milestone whose path the funnel picture shows (the journey's longest)."""
+
+
+FUNNEL_ZOOM = 0.7
+"""Zoom of the funnel picture: the whole chain in view with its edge badges readable."""
+FUNNEL_DOCK_HEIGHT = 230
+HANDLE_ROOM = 40.0
+"""Canvas units right of the last card kept in view for its handles."""
+
+
+def _shoot_funnel(window: MainWindow, journey_id: str, path: Path) -> Path:
+    """The canvas with its conversion and drop-off badges and the Funnel panel open on
+    the path to :data:`FUNNEL_MILESTONE`; saved to ``path``. The inspector and the
+    minimap make room for the canvas meanwhile, and everything is put back afterwards."""
+    graph = window.studio.state.journey(journey_id)
+    milestone = next(m for m in graph.milestones_in_order() if m.name == FUNNEL_MILESTONE)
+    docks = [dock for dock in (window.inspector_dock, window.history_dock)
+             if not dock.isHidden()]
+    minimap = window.minimap_action.isChecked()
+    for dock in docks:
+        dock.hide()
+    window.minimap_action.setChecked(False)
+    window.funnel_dock.show()
+    window.resizeDocks([window.funnel_dock], [FUNNEL_DOCK_HEIGHT], Qt.Orientation.Vertical)
+    window.scene.select_node("milestone", milestone.id)
+    _settle()
+    chain = window.scene.journey_rect()
+    if window.scene.start_item is not None:  # the inputs' column is left out of the picture
+        chain.setLeft(window.scene.start_item.scene_body().left())
+    chain.setRight(chain.right() + HANDLE_ROOM)
+    window.view.set_zoom(FUNNEL_ZOOM)
+    window.view.center_on_scene(chain.center())
+    _settle()
+    try:
+        if not window.funnel.steps:
+            raise RuntimeError(f"The funnel of “{FUNNEL_MILESTONE}” is empty.")
+        if not window.grab().save(str(path)):
+            raise OSError(f"Could not write {path}")
+        return path
+    finally:
+        window.funnel_dock.hide()
+        window.minimap_action.setChecked(minimap)
+        for dock in docks:
+            dock.show()
+        window.inspector_dock.raise_()
+        _settle()
 
 
 BUILDER_MILESTONE = "Converted to paid"

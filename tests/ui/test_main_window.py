@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from app.core.criteria import describe
 from app.core.models import Milestone, Output
 from app.ui import theme
+from app.ui.canvas.funnel_labels import FunnelLabelItem
 from app.ui.canvas.items import HandleItem, MilestoneItem, OutputItem, chip_width
 from app.ui.canvas.scene import START_KEY, node_key
 from app.ui.journeys_panel import SUMMARY_ROLE
@@ -112,13 +113,15 @@ def test_clicking_a_journey_puts_exactly_its_nodes_on_the_canvas(
         (node_key("milestone", "ms-all-users"), node_key("output", "out-all-facebook")),
         (node_key("milestone", "ms-california"), node_key("output", "out-california-facebook")),
     }
-    # Nothing else is on the scene: every item is one of the mapped ones, or a +/split/output
-    # handle that belongs to one of their milestones.
+    # Nothing else is on the scene: every item is one of the mapped ones, a +/split/output
+    # handle that belongs to one of their milestones, or the funnel badge of one of their
+    # milestone edges.
     mapped = {*scene.milestone_items.values(), *scene.output_items.values(),
               *scene.input_items.values(), *scene.edge_items.values(), scene.start_item}
     extra = set(scene.items()) - mapped
     assert extra and all(
-        isinstance(item, HandleItem) and item.parentItem() in mapped for item in extra
+        isinstance(item, (HandleItem, FunnelLabelItem)) and item.parentItem() in mapped
+        for item in extra
     )
     assert window.header.title.text() == "California promo"
 

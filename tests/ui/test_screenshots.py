@@ -34,13 +34,17 @@ def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: P
     shots = screenshots.take_screenshots(out, database_dir=tmp_path / "database")
 
     assert sorted(path.name for path in out.iterdir()) == [
-        "builder-light.png", "main-window-dark.png", "main-window-light.png"]
+        "builder-light.png", "funnel-light.png", "main-window-dark.png",
+        "main-window-light.png"]
     builder = QImage(str(shots.paths["builder"]))
     assert not builder.isNull() and (builder.width(), builder.height()) == screenshots.BUILDER_SIZE
     assert len(_colours(builder)) > 50, "the builder picture is nearly blank"
     themes = {"light": theme.LIGHT, "dark": theme.DARK}
+    funnel = QImage(str(shots.paths["funnel"]))
+    assert not funnel.isNull() and (funnel.width(), funnel.height()) == screenshots.SIZE
+    assert len(_colours(funnel)) > 100, "the funnel picture is nearly blank"
     for scheme, path in shots.paths.items():
-        if scheme == "builder":
+        if scheme in ("builder", "funnel"):
             continue
         image = QImage(str(path))
         assert not image.isNull(), f"{path.name} is not a readable PNG"

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from app.core.layout import NODE_HEIGHT, NODE_WIDTH, OUTPUT_HEIGHT
 from app.ui import glyphs, icons, theme
 from app.ui.canvas.cards import InputCard, MilestoneCard, OutputCard
+from app.ui.canvas.funnel_labels import FunnelLabelItem, is_funnel_edge
 from app.ui.theme import Theme
 
 if TYPE_CHECKING:
@@ -786,6 +787,8 @@ class EdgeItem(QGraphicsItem):
         self.setZValue(Z_EDGE)
         self.setAcceptHoverEvents(False)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.label = FunnelLabelItem(self, key) if is_funnel_edge(key) else None
+        """The conversion and drop-off badge of a milestone edge (the funnel)."""
 
     def set_route(self, start: QPointF, end: QPointF, *, elbow: bool = False) -> None:
         """Route from ``start`` to ``end``: an S-curve, or an elbow (down, then right)."""
@@ -810,6 +813,8 @@ class EdgeItem(QGraphicsItem):
         head.lineTo(base.x(), base.y() + arrow * 0.55)
         head.closeSubpath()
         self._arrow = head
+        if self.label is not None:
+            self.label.follow(path)
         self.update()
 
     def path(self) -> QPainterPath:

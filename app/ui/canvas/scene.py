@@ -213,7 +213,14 @@ class JourneyScene(QGraphicsScene):
     def _repaint_milestones(self) -> None:
         for milestone_item in self.milestone_items.values():
             milestone_item.update()
+        self.refresh_funnel_labels()
         self._refit()
+
+    def refresh_funnel_labels(self) -> None:
+        """Have the edges' conversion and drop-off badges read the figures again."""
+        for edge in self.edge_items.values():
+            if edge.label is not None:
+                edge.label.refresh()
 
     def output_card(self, output_id: str) -> cards.OutputCard:
         return cards.output_card(self._require_graph(), self._state, output_id,
@@ -784,6 +791,8 @@ class JourneyScene(QGraphicsScene):
             if key not in self.edge_items:
                 edge = self.edge_items[key] = EdgeItem(key)
                 self.addItem(edge)
+                if edge.label is not None:
+                    edge.label.refresh()
         self._edges_of = {}
         for key in self.edge_items:
             for end in key:
