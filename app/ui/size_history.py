@@ -24,6 +24,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QStackedWidget,
@@ -133,18 +134,23 @@ class SizeHistoryPanel(QWidget):
         layout = QHBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
-        figures = QVBoxLayout()
+        figures = QGridLayout()
         figures.setSpacing(8)
         self.size_figure = Figure("Size now")
         self.recent_figure = Figure("Last 24 hours")
         self.volatility_figure = Figure(f"Volatility · {VOLATILITY_DAYS} days")
         self.volatility_figure.setToolTip(VOLATILITY_EXPLAINED)
         self.evaluations_figure = Figure("Evaluations")
-        for figure in (self.size_figure, self.recent_figure, self.volatility_figure,
-                       self.evaluations_figure):
-            figure.setMinimumWidth(170)
-            figures.addWidget(figure)
-        figures.addStretch(1)
+        for index, figure in enumerate((self.size_figure, self.recent_figure,
+                                        self.volatility_figure, self.evaluations_figure)):
+            figure.setMinimumWidth(150)
+            figures.addWidget(figure, index // 2, index % 2)
+        self.legend = QLabel()
+        self.legend.setObjectName("historyLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        figures.addWidget(self.legend, 2, 0, 1, 2)
+        figures.setRowStretch(3, 1)
         layout.addLayout(figures)
 
         self.chart = pg.GraphicsLayoutWidget()
@@ -375,6 +381,7 @@ class SizeHistoryPanel(QWidget):
                 axis.setTextPen(pg.mkPen(colours.text_muted))
                 axis.setTickFont(tick_font)
         self.zero_line.setPen(pg.mkPen(colours.border_strong))
+        self.legend.setText(legend_html(colours))
         for cursor in self.cursors:
             cursor.setPen(pg.mkPen(colours.text_subtle, style=Qt.PenStyle.DashLine))
         if self.points:
@@ -386,6 +393,16 @@ def size_history_of(studio: object) -> Loader | None:
     """The studio's ``size_history`` (None when it has none, e.g. a read-only stand-in)."""
     loader = getattr(studio, "size_history", None)
     return loader if callable(loader) else None
+
+
+def legend_html(colours: theme.Theme) -> str:
+    """What the bars' colours mean (the grey one most of all)."""
+    def key(colour: str, text: str) -> str:
+        return f"<span style='color:{colour}'>■</span>&nbsp;{text}"
+
+    return "&nbsp;&nbsp; ".join((
+        key(colours.success, "joined"), key(colours.danger, "left"),
+        key(colours.border_strong, "first evaluation (filled the audience)")))
 
 
 def hover_text(point: SizePoint, first: bool = False) -> str:
