@@ -39,8 +39,15 @@ from app.core.account import (
 from app.core.catalogue import Catalogue
 from app.core.commands import Command
 from app.core.criteria import AudienceDefinition
-from app.core.errors import ConflictError, DataError, JourneyRuleError, StudioError
+from app.core.errors import (
+    ConflictError,
+    DataError,
+    JourneyRuleError,
+    NotFoundError,
+    StudioError,
+)
 from app.core.graph import JourneyGraph
+from app.core.history import SizePoint
 from app.core.models import Account, Connection, Input, JourneyDocument, Milestone, Workspace
 from app.lazy import lazy_exports
 from app.store.database import Database, busy_as_studio_error, default_database_url
@@ -251,6 +258,23 @@ class Studio:
         preview = milestone.model_copy(update={"definition": AudienceDefinition()})
         graph.add_milestone(preview)
         return estimate(self.database, graph, milestone.id, milestone.definition, as_of)
+
+    # ---------------------------------------------------------------- analysis
+
+    def size_history(self, milestone_id: str) -> list[SizePoint]:
+        """Every stored evaluation of a milestone's audience, oldest first: its size and
+        who joined and left (see :mod:`app.core.history` for what they add up to).
+
+        A small indexed read (one row per stored evaluation), safe off the GUI thread.
+        """
+        from app.store.memberships import size_history
+
+        if not any(g.has_milestone(milestone_id) for g in self.state.journeys()):
+            raise NotFoundError("That milestone no longer exists.")
+        with busy_as_studio_error():
+            rows = size_history(self.database.engine, milestone_id)
+        return [SizePoint(as_of=r["as_of"], size=int(r["size"]), added=int(r["added"]),
+                          removed=int(r["removed"])) for r in rows]
 
     # ---------------------------------------------------------------- data catalogue
 

@@ -86,6 +86,7 @@ from app.ui.journey_inputs import JourneyInputsDialog
 from app.ui.journeys_panel import JourneysPanel
 from app.ui.palette import Palette
 from app.ui.preview import estimator_of
+from app.ui.size_history import SizeHistoryPanel, size_history_of
 from app.ui.status import AudienceMeter, DatabaseLabel, EvaluatedLabel, ForwardingStatus
 from app.ui.undo import EditController, HistoryView
 
@@ -225,6 +226,13 @@ class MainWindow(QMainWindow):
         self.funnel_dock.setMinimumHeight(200)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.funnel_dock)
         self.funnel_dock.hide()
+        self.size_history = SizeHistoryPanel(size_history_of(studio))
+        """The selected milestone's size over its evaluations (View ▸ Size history)."""
+        self.size_history.follow(self.scene)
+        self.size_history_dock = self._dock("Size history", "sizeHistoryDock",
+                                            self.size_history)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.size_history_dock)
+        self.size_history_dock.hide()
 
         self.meter = AudienceMeter(self.watcher)
         self.database_label = DatabaseLabel(str(studio.database.url))
@@ -290,6 +298,7 @@ class MainWindow(QMainWindow):
         runner.started.connect(self.forwarding_status.show_running)
         runner.finished.connect(self._on_forwarded)
         self.evaluations.finished.connect(lambda result: self.activity.add_evaluations([result]))
+        self.evaluations.finished.connect(self.size_history.on_evaluated)
         runner.failed.connect(
             lambda message: self.forwarding_status.show_result(
                 f"Could not forward: {message}", "error"))
@@ -799,6 +808,7 @@ class MainWindow(QMainWindow):
         self.view.viewport().update()
         self.panel.list.viewport().update()
         self.inspector.refresh_figures()  # its green and red are set in rich text
+        self.size_history.refresh_theme()
         self.palette_panel.update()
         for tile in self.palette_panel.tiles:
             tile.update()
@@ -921,6 +931,12 @@ class MainWindow(QMainWindow):
         self.funnel_action.setToolTip("Size, conversion and drop-off along the selected "
                                       "milestone's path (Ctrl+Shift+F)")
         view_menu.addAction(self.funnel_action)
+        self.size_history_action = self.size_history_dock.toggleViewAction()
+        self.size_history_action.setText("Size &history")
+        self.size_history_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        self.size_history_action.setToolTip("The selected milestone's size, joined and left "
+                                            "over its evaluations (Ctrl+Shift+H)")
+        view_menu.addAction(self.size_history_action)
         view_menu.addSeparator()
         self.forward_now_action = QAction("&Send to partners now", self)
         self.forward_now_action.triggered.connect(self.forwarding.run_now)

@@ -14,7 +14,10 @@ selected (handles and inspector showing) and the window is saved in the light
 theme and again in the dark one (switched the way the running app follows the
 system). The builder is pictured too (``builder-light.png``): the editor of
 "Converted to paid" on the same database with a group holding a nested group
-added, once its live preview has counted the demo customers.
+added, once its live preview has counted the demo customers. The size history
+(``size-history-{light,dark}.png``) is pictured on a second new demo database on
+which an evaluation was stored for each of the last 13 days (as ``journeys evaluate
+--as-of … --store`` stores one) before the window's own, so its chart has real points.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +68,8 @@ class Screenshots:
     """Milestone name -> its size from that evaluation."""
     card_texts: dict[str, tuple[str, ...]]
     """Milestone name -> the texts its card showed."""
+    size_history: tuple[tuple[float, int, int, int], ...] = ()
+    """What the size history chart plotted: (time, size, joined, left) per evaluation."""
 
 
 def take_screenshots(out_dir: Path, *, database_dir: Path | None = None,
@@ -82,13 +87,21 @@ def take_screenshots(out_dir: Path, *, database_dir: Path | None = None,
         _isolate_settings(Path(scratch) / "settings")
         window = build_window(["--db", str(folder / "journeys.db")])
         try:
-            return _shoot(window, out_dir, timeout_s)
+            shots = _shoot(window, out_dir, timeout_s)
         finally:
-            window.close()
-            close_studio = getattr(window.studio, "close", None)
-            if callable(close_studio):
-                close_studio()
-            window.deleteLater()
+            _close(window)
+        history_db = folder / "history" / "journeys.db"
+        history_db.parent.mkdir(parents=True, exist_ok=True)
+        plotted = _shoot_size_history(history_db, out_dir, shots.paths, timeout_s)
+        return replace(shots, size_history=plotted)
+
+
+def _close(window: MainWindow) -> None:
+    window.close()
+    close_studio = getattr(window.studio, "close", None)
+    if callable(close_studio):
+        close_studio()
+    window.deleteLater()
 
 
 def _isolate_settings(folder: Path) -> None:
@@ -242,6 +255,66 @@ def _shoot_builder(window: MainWindow, journey_id: str, path: Path, timeout_s: f
         return path
     finally:
         dialog.reject()
+
+
+HISTORY_MILESTONE = "Watched content"
+"""The demo milestone whose size history is pictured."""
+HISTORY_DAYS = 13
+"""Daily evaluations stored before the window opens (its own is the last point)."""
+HISTORY_SIZE = (1280, 960)
+"""Taller than :data:`SIZE`: the canvas above keeps its room beside the chart."""
+HISTORY_DOCK_HEIGHT = 380
+
+
+def _shoot_size_history(database: Path, out_dir: Path, paths: dict[str, Path],
+                        timeout_s: float) -> tuple[tuple[float, int, int, int], ...]:
+    """``size-history-{light,dark}.png``: the window with the Size history panel open on
+    :data:`HISTORY_MILESTONE`, on a new demo database evaluated once a day for the last
+    :data:`HISTORY_DAYS` days (stored evaluations as of those times, as ``journeys
+    evaluate --as-of … --store`` makes them) and then by the window itself."""
+    from app.studio import Studio
+
+    studio = Studio.open(str(database))
+    try:
+        document = studio.state.journey_by_name(JOURNEY).document()
+        now = datetime.now(UTC)
+        for days in range(HISTORY_DAYS, 0, -1):
+            studio.evaluate(document, now - timedelta(days=days), store=True)
+    finally:
+        studio.close()
+    window = build_window(["--db", str(database)])
+    try:
+        graph = window.studio.state.journey_by_name(JOURNEY)
+        applied: list[EvaluationResult] = []
+        window.evaluations.finished.connect(
+            lambda result: applied.append(result) if result.journey_id == graph.id else None)
+        window.forwarding.hold()
+        window.resize(*HISTORY_SIZE)
+        window.show()
+        if not window.panel.select(graph.id):
+            raise RuntimeError(f"“{JOURNEY}” could not be selected in the journey list.")
+        _wait_until(lambda: bool(applied) and not window.evaluations.is_running(),
+                    timeout_s, f"the evaluation of “{JOURNEY}”")
+        milestone = next(m for m in graph.milestones_in_order() if m.name == HISTORY_MILESTONE)
+        window.size_history_action.trigger()
+        window.resizeDocks([window.size_history_dock], [HISTORY_DOCK_HEIGHT],
+                           Qt.Orientation.Vertical)
+        window.scene.select_node("milestone", milestone.id)
+        _settle()
+        window.view.fit_to_view()
+        _settle()
+        plotted = tuple(window.size_history.plotted())
+        for name, scheme in SCHEMES.items():
+            window.on_color_scheme_changed(scheme)
+            _settle()
+            path = out_dir / f"size-history-{name}.png"
+            if not window.grab().save(str(path)):
+                raise OSError(f"Could not write {path}")
+            paths[f"size-history-{name}"] = path
+        window.on_color_scheme_changed(SCHEMES["light"])
+        return plotted
+    finally:
+        _close(window)
 
 
 def _wait_until(done: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -35,7 +35,7 @@ def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: P
 
     assert sorted(path.name for path in out.iterdir()) == [
         "builder-light.png", "funnel-light.png", "main-window-dark.png",
-        "main-window-light.png"]
+        "main-window-light.png", "size-history-dark.png", "size-history-light.png"]
     builder = QImage(str(shots.paths["builder"]))
     assert not builder.isNull() and (builder.width(), builder.height()) == screenshots.BUILDER_SIZE
     assert len(_colours(builder)) > 50, "the builder picture is nearly blank"
@@ -44,7 +44,7 @@ def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: P
     assert not funnel.isNull() and (funnel.width(), funnel.height()) == screenshots.SIZE
     assert len(_colours(funnel)) > 100, "the funnel picture is nearly blank"
     for scheme, path in shots.paths.items():
-        if scheme in ("builder", "funnel"):
+        if scheme in ("builder", "funnel") or scheme.startswith("size-history"):
             continue
         image = QImage(str(path))
         assert not image.isNull(), f"{path.name} is not a readable PNG"
@@ -77,3 +77,23 @@ def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: P
         studio.close()
     assert again.population.size == shots.population
     assert {result.name: result.size for result in again.milestones} == sizes
+
+    # The size history: one point per stored day and the window's own evaluation, plotted
+    # exactly as the store keeps them, in pictures of the history's size and theme.
+    history = Studio.open(str(tmp_path / "database" / "history" / "journeys.db"))
+    try:
+        graph = history.state.journey_by_name(screenshots.JOURNEY)
+        watched = next(m for m in graph.milestones_in_order()
+                       if m.name == screenshots.HISTORY_MILESTONE)
+        points = history.size_history(watched.id)
+    finally:
+        history.close()
+    assert len(points) == screenshots.HISTORY_DAYS + 1
+    assert shots.size_history == tuple(
+        (p.as_of.timestamp(), p.size, p.added, p.removed) for p in points)
+    assert len({p.size for p in points}) > 3, "a flat history says nothing"
+    for scheme, palette in themes.items():
+        image = QImage(str(shots.paths[f"size-history-{scheme}"]))
+        assert (image.width(), image.height()) == screenshots.HISTORY_SIZE
+        colours = _colours(image)
+        assert colours[QColor(palette.panel).rgb()] / colours.total() > 0.1, scheme
