@@ -51,6 +51,7 @@ from app.store.repositories import AccountRepository, JourneyRepository
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from app.core.overlap import OverlapReport
     from app.engine.estimates import AudienceEstimate
     from app.engine.evaluation import EvaluationResult
     from app.ingest.chunking import Rejection
@@ -250,6 +251,23 @@ class Studio:
         preview = milestone.model_copy(update={"definition": AudienceDefinition()})
         graph.add_milestone(preview)
         return estimate(self.database, graph, milestone.id, milestone.definition, as_of)
+
+    # ---------------------------------------------------------------- duplicate targeting
+
+    def overlap(self) -> OverlapReport:
+        """Which active audiences of the account share users, as last evaluated.
+
+        The pairs ranked and the same-connection warnings worded by
+        :mod:`app.core.overlap`, from counts the store makes in the database. The
+        audiences are read here; counting is safe off the GUI thread.
+        """
+        from app.core.overlap import active_audiences, overlap_report
+        from app.store.overlap import stored_overlap
+
+        audiences = active_audiences(self.state)
+        with busy_as_studio_error():
+            counted = stored_overlap(self.database, (a.audience_id for a in audiences))
+        return overlap_report(audiences, counted.sizes, counted.shared, counted.in_several)
 
     # ---------------------------------------------------------------- data catalogue
 
