@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from app.core.account import AccountState
+from app.core.graph import JourneyGraph
 
 PAIRS_SHOWN = 20
 """How many pairs a report lists, most shared users first."""
@@ -100,18 +101,25 @@ class OverlapReport:
 
 
 def active_audiences(state: AccountState) -> list[ActiveAudience]:
-    """Every active audience of the account, journey by journey."""
-    found = []
-    for graph, milestone_id in state.active_audiences():
-        milestone = graph.milestone(milestone_id)
-        connections = tuple(dict.fromkeys(
-            (o.connection_id, state.connection_name(o.connection_id))
-            for o in graph.outputs_of(milestone_id) if o.active
-        ))
-        path = tuple(m.id for m in reversed(graph.path_to(milestone_id)[:-1]))
-        found.append(ActiveAudience(milestone_id, milestone.name, graph.id, graph.name,
-                                    connections, path))
+    """Every active audience of the account, journey by journey, each in tree order (so a
+    pair names the earlier milestone of a path first)."""
+    found: list[ActiveAudience] = []
+    for graph in state.journeys():
+        active = graph.active_milestone_ids()
+        found.extend(_audience(state, graph, m.id)
+                     for m in graph.milestones_in_order() if m.id in active)
     return found
+
+
+def _audience(state: AccountState, graph: JourneyGraph, milestone_id: str) -> ActiveAudience:
+    milestone = graph.milestone(milestone_id)
+    connections = tuple(dict.fromkeys(
+        (o.connection_id, state.connection_name(o.connection_id))
+        for o in graph.outputs_of(milestone_id) if o.active
+    ))
+    path = tuple(m.id for m in reversed(graph.path_to(milestone_id)[:-1]))
+    return ActiveAudience(milestone_id, milestone.name, graph.id, graph.name,
+                          connections, path)
 
 
 def overlap_report(
