@@ -51,7 +51,7 @@ from app.store.repositories import AccountRepository, JourneyRepository
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from app.core.overlap import OverlapReport
+    from app.core.overlap import ActiveAudience, OverlapReport
     from app.engine.estimates import AudienceEstimate
     from app.engine.evaluation import EvaluationResult
     from app.ingest.chunking import Rejection
@@ -254,20 +254,28 @@ class Studio:
 
     # ---------------------------------------------------------------- duplicate targeting
 
-    def overlap(self) -> OverlapReport:
+    def overlap(self, audiences: Sequence[ActiveAudience] | None = None) -> OverlapReport:
         """Which active audiences of the account share users, as last evaluated.
 
         The pairs ranked and the same-connection warnings worded by
-        :mod:`app.core.overlap`, from counts the store makes in the database. The
-        audiences are read here; counting is safe off the GUI thread.
+        :mod:`app.core.overlap`, from counts the store makes in the database.
+        ``audiences`` (default: :meth:`active_audiences`) are read where the account
+        lives; given them, this is safe off the GUI thread.
         """
-        from app.core.overlap import active_audiences, overlap_report
+        from app.core.overlap import overlap_report
         from app.store.overlap import stored_overlap
 
-        audiences = active_audiences(self.state)
+        if audiences is None:
+            audiences = self.active_audiences()
         with busy_as_studio_error():
             counted = stored_overlap(self.database, (a.audience_id for a in audiences))
         return overlap_report(audiences, counted.sizes, counted.shared, counted.in_several)
+
+    def active_audiences(self) -> list[ActiveAudience]:
+        """Every active audience with its journey and connections (for :meth:`overlap`)."""
+        from app.core.overlap import active_audiences
+
+        return active_audiences(self.state)
 
     # ---------------------------------------------------------------- data catalogue
 
