@@ -195,3 +195,22 @@ def test_the_exclusive_option_travels_with_the_journey_file(
         sizes[name] = {m["name"]: m["size"] for m in report["milestones"]}
     assert sizes["Plain"] == {"Opened": 2, "Bought": 1, "Others": 1, "Not bought": 1}
     assert sizes["Buyers"] == {"Opened": 0, "Bought": 1, "Others": 0, "Not bought": 1}
+
+
+def test_set_exclusive_switches_the_option_and_prints_the_new_sizes(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On the demo's “Trial to paid”: “Watched content” is split by “Saved content for
+    later” and Remaining users, so with the option on it keeps no one."""
+    assert main(["--db", db_path, "evaluate", "Trial to paid"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db_path, "journey", "set-exclusive", "Trial to paid", "on"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Make users leave earlier milestones of “Trial to paid”."
+    rows = {line.split("  ")[0]: line.split()[-3:] for line in out[4:]}
+    assert rows["Watched content"][0] == "0"
+    assert main(["--db", db_path, "journey", "set-exclusive", "Trial to paid", "on"]) == 0
+    assert capsys.readouterr().out == (
+        "“Trial to paid” already has it on: nothing changed.\n")
+    assert main(["--db", db_path, "journey", "export", "Trial to paid"]) == 0
+    assert json.loads(capsys.readouterr().out)["journey"]["exclusive"] is True
