@@ -249,7 +249,8 @@ class Inspector(QWidget):
     def _show_targeting(self, journey_id: str, exclusive: bool) -> None:
         """The journey option against duplicate targeting: a box, one undoable edit."""
         self._section("Targeting")
-        box = QCheckBox("Users leave earlier milestones when they reach a later one")
+        # Short, so the box never widens the inspector; the hint below wraps.
+        box = QCheckBox("Users leave earlier milestones")
         box.setObjectName("exclusiveBox")
         box.setChecked(exclusive)
         box.setToolTip("Each user is then a member of the deepest milestone reached on a "
@@ -260,10 +261,12 @@ class Inspector(QWidget):
         self.exclusive_box = box
         self._layout.addWidget(box)
         self._layout.addWidget(_label(
-            "Each user is then counted and sent in the deepest milestone they reached "
-            "on a path only." if exclusive else
-            "Off: a user stays in every milestone they reached, so partners may get "
-            "an earlier stage's message too.", "inspectorHint", True))
+            "On: a user who reaches a later milestone leaves the earlier ones, so each is "
+            "counted and sent in the deepest milestone reached on a path only."
+            if exclusive else
+            "Off: users stay in every milestone they reached, so an earlier stage's "
+            "message may reach them too. On: they leave it when they reach a later one.",
+            "inspectorHint", True))
 
     def _show_many(self, count: int) -> None:
         self._clear()
