@@ -59,6 +59,7 @@ from app.store.repositories import AccountRepository, JourneyRepository
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from app.core.overlap import ActiveAudience, OverlapReport
     from app.engine.estimates import AudienceEstimate
     from app.engine.evaluation import EvaluationResult
     from app.ingest.chunking import Rejection
@@ -275,6 +276,31 @@ class Studio:
             rows = size_history(self.database.engine, milestone_id)
         return [SizePoint(as_of=r["as_of"], size=int(r["size"]), added=int(r["added"]),
                           removed=int(r["removed"])) for r in rows]
+
+    # ---------------------------------------------------------------- duplicate targeting
+
+    def overlap(self, audiences: Sequence[ActiveAudience] | None = None) -> OverlapReport:
+        """Which active audiences of the account share users, as last evaluated.
+
+        The pairs ranked and the same-connection warnings worded by
+        :mod:`app.core.overlap`, from counts the store makes in the database.
+        ``audiences`` (default: :meth:`active_audiences`) are read where the account
+        lives; given them, this is safe off the GUI thread.
+        """
+        from app.core.overlap import overlap_report
+        from app.store.overlap import stored_overlap
+
+        if audiences is None:
+            audiences = self.active_audiences()
+        with busy_as_studio_error():
+            counted = stored_overlap(self.database, (a.audience_id for a in audiences))
+        return overlap_report(audiences, counted.sizes, counted.shared, counted.in_several)
+
+    def active_audiences(self) -> list[ActiveAudience]:
+        """Every active audience with its journey and connections (for :meth:`overlap`)."""
+        from app.core.overlap import active_audiences
+
+        return active_audiences(self.state)
 
     # ---------------------------------------------------------------- data catalogue
 

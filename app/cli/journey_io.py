@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from app.cli._journey_exclusive import add_set_exclusive
 from app.cli._journey_inputs import add_set_inputs
 from app.cli.evaluate import find_journey
 from app.core.commands import CreateJourney
@@ -37,6 +38,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     schema.set_defaults(handler=_schema)
     add_set_inputs(actions)
+    add_set_exclusive(actions)
 
 
 def _schema(studio: Studio, args: argparse.Namespace) -> int:

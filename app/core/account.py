@@ -704,6 +704,16 @@ class AccountState(EventSource):
             update={"input_ids": tuple(dict.fromkeys(input_ids))}))
         return old
 
+    def set_journey_exclusive(self, journey_id: str, exclusive: bool) -> bool:
+        """Switch "users leave earlier milestones when they reach a later one"; returns
+        the previous setting (for undo). No rule limits it: which audiences are active
+        does not change, only who is in them. The journey emits JourneyChanged, on which
+        windows evaluate it again."""
+        graph = self.journey(journey_id)
+        old = graph.journey.exclusive
+        graph.replace_journey(graph.journey.model_copy(update={"exclusive": bool(exclusive)}))
+        return old
+
     def check_rename_journey(self, journey_id: str, name: str) -> None:
         graph = self.journey(journey_id)
         self.check_journey(graph.journey.model_copy(update={"name": name}))

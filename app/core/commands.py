@@ -412,6 +412,32 @@ class SetJourneyInputs(JourneyCommand):
         state.set_journey_inputs(self.journey_id, self._old, restore=True)
 
 
+@dataclass
+class SetJourneyExclusive(JourneyCommand):
+    """Switch the journey option "users leave earlier milestones when they reach a later
+    one" (see :class:`app.core.models.Journey`); its audiences are then evaluated again."""
+
+    journey_id: str
+    exclusive: bool
+    _old: bool | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.text = self._describe("the journey")
+
+    def _describe(self, journey: str) -> str:
+        if self.exclusive:
+            return f"Make users leave earlier milestones of {journey}"
+        return f"Keep users in earlier milestones of {journey}"
+
+    def do(self, state: AccountState) -> None:
+        self._old = state.set_journey_exclusive(self.journey_id, self.exclusive)
+        self.text = self._describe(f"“{state.journey(self.journey_id).name}”")
+
+    def undo(self, state: AccountState) -> None:
+        assert self._old is not None, "undo before do"
+        state.set_journey_exclusive(self.journey_id, self._old)
+
+
 class WorkspaceCommand(Command, ABC):
     """A command on one of the account's workspaces (no journey row changes)."""
 

@@ -3,9 +3,13 @@
 The file is one JSON object in a versioned format::
 
     {"format": "journey-studio.journey", "version": 1, "criteria_version": 1,
-     "journey": {"name": …, "inputs": [{"id": …, "workspace": …, "name": …}]},
+     "journey": {"name": …, "inputs": [{"id": …, "workspace": …, "name": …}],
+                 "exclusive": …},
      "milestones": [{"id": …, "name": …, "parent_id": …, "remaining": …,
                      "definition": {…criteria…}, "x": …, "y": …}, …]}
+
+``exclusive`` is the option "users leave earlier milestones when they reach a
+later one" (absent: off, as in files written before it existed).
 
 Milestones are in tree order (parents first, siblings left to right). Outputs
 are not exported: they name this account's connections. An import gives the
@@ -68,7 +72,8 @@ def export_document(state: AccountState, document: JourneyDocument) -> dict[str,
         "format": FORMAT,
         "version": VERSION,
         "criteria_version": DEFINITION_SCHEMA_VERSION,
-        "journey": {"name": document.journey.name, "inputs": inputs},
+        "journey": {"name": document.journey.name, "inputs": inputs,
+                    "exclusive": document.journey.exclusive},
         "milestones": [
             {
                 "id": m.id,
@@ -119,6 +124,7 @@ class _InputRef(_Part):
 class _JourneyPart(_Part):
     name: str | None = None
     inputs: list[_InputRef] = []
+    exclusive: Flag = False
 
 
 class _MilestoneRow(_Part):
@@ -174,7 +180,8 @@ def checked(
         )
         for r in rows
     )
-    journey = Journey(name=journey_name, input_ids=tuple(input_ids))
+    journey = Journey(name=journey_name, input_ids=tuple(input_ids),
+                      exclusive=journey_part.exclusive)
     return JourneyDocument(journey=journey, milestones=milestones), rows
 
 

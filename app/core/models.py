@@ -82,8 +82,21 @@ class Connection(Record):
 
 
 class Journey(Record):
+    """A journey: its name, the inputs it reads, and how its milestones hold users.
+
+    ``exclusive`` is the option "users leave earlier milestones when they reach a
+    later one" (no duplicate targeting): a user who is in a milestone and in one of
+    its descendants (on the stored tree: children, their children, …) is removed
+    from that milestone, so each user is a member of the deepest milestone reached
+    on a path only, and an earlier stage's message stops once they moved on. Who
+    *reaches* a milestone does not change: its children still pick their users from
+    everyone who reached it. Off (the default), a milestone keeps everyone who
+    reached it, as ``audience(parent) ∩ criteria`` says.
+    """
+
     name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
     input_ids: tuple[str, ...] = ()
+    exclusive: bool = False
 
     @field_validator("input_ids")
     @classmethod

@@ -9,7 +9,14 @@ waiting by the long part):
 2. every milestone in tree order (parents first, siblings left to right):
    ``parent ∩ criteria``, minus the members of the earlier siblings (splits are
    exclusive: a user lands in the first sibling that matches); a Remaining-users
-   milestone is the parent minus all its earlier siblings.
+   milestone is the parent minus all its earlier siblings;
+3. in a journey whose option "users leave earlier milestones when they reach a
+   later one" is on (``Journey.exclusive``), every milestone then loses the users
+   who reached one of its children (so those who reached any descendant): each
+   user stays in the deepest milestone reached on a path only. The children
+   were computed from everyone who reached it, so the tree picks the same users;
+   only who is kept changes. Audience-membership criteria that name a milestone of
+   the same journey see, within one run, everyone who reached it.
 
 Each audience's new set goes into a temporary work table. The membership
 repository (:mod:`app.store.memberships`) compares the sets with the stored
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, delete, func, select
 
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
@@ -45,6 +52,7 @@ from app.engine.compiler import (
 )
 from app.engine.workspace import Workspace
 from app.store import memberships
+from app.store.audience_tables import scratch_key
 from app.store.database import Database
 from app.store.event_summaries import refresh_summaries
 from app.store.memberships import (
@@ -262,16 +270,52 @@ def _compute(connection: Connection, graph: JourneyGraph, as_of: datetime) -> _P
     for changes in (EVALUATION_ADDS, EVALUATION_DROPS):
         Workspace(connection, changes)
     input_ids = input_filter(connection, graph.journey.input_ids)
-    size = work.fill(graph.id, population(input_ids, as_of_ms))
-    planned = [memberships.plan_changes(connection, graph.id, POPULATION_NAME, None, size)]
-    for m in graph.milestones_in_order():
+    sizes = {graph.id: work.fill(graph.id, population(input_ids, as_of_ms))}
+    ordered = list(graph.milestones_in_order())
+    for m in ordered:
         query = milestone_query(
             graph, m, as_of_ms, input_ids, table=work.table, fresh=work.filled
         )
-        size = work.fill(m.id, query)
-        planned.append(memberships.plan_changes(connection, m.id, m.name, m.parent_id, size))
+        sizes[m.id] = work.fill(m.id, query)
+    if graph.journey.exclusive:
+        _keep_deepest(work, graph, ordered, sizes)
+    planned = [
+        memberships.plan_changes(connection, graph.id, POPULATION_NAME, None, sizes[graph.id])
+    ]
+    for m in ordered:
+        planned.append(
+            memberships.plan_changes(connection, m.id, m.name, m.parent_id, sizes[m.id])
+        )
     connection.commit()
     return _Plan(uuid.uuid4().hex, graph.id, as_of, tuple(planned))
+
+
+def _keep_deepest(
+    work: Workspace, graph: JourneyGraph, ordered: Sequence[Milestone], sizes: dict[str, int]
+) -> None:
+    """Remove from each milestone the users who reached one of its children (exclusive).
+
+    Parents go first, so each milestone is cut by its children's sets as they were
+    computed (everyone who reached them), and a child reached by a user holds every
+    user who reached its own children: one DELETE per milestone with children
+    removes those who reached any descendant. ``sizes`` is brought up to date.
+    """
+    table = work.table
+    for m in ordered:
+        children = [scratch_key(c.id) for c in graph.children(m.id)]
+        if not children:
+            continue
+        key = scratch_key(m.id)
+        below = select(table.c.user_id).where(table.c.audience_key.in_(children))
+        removed = work.connection.execute(
+            delete(table).where(table.c.audience_key == key, table.c.user_id.in_(below))
+        ).rowcount
+        if removed is not None and removed >= 0:
+            sizes[m.id] -= int(removed)
+        else:  # no row count from the driver (DuckDB): count what is left
+            sizes[m.id] = int(work.connection.execute(
+                select(func.count()).select_from(table).where(table.c.audience_key == key)
+            ).scalar_one())
 
 
 def _apply(connection: Connection, plan: _Plan) -> EvaluationResult:

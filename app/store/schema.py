@@ -26,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -155,6 +156,8 @@ class JourneyRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Users leave earlier milestones when they reach a later one (``Journey.exclusive``)."""
 
 
 class JourneyInputRow(Base):

@@ -132,16 +132,19 @@ def milestone_key(graph: JourneyGraph, milestone_id: str) -> MilestoneKey:
 
 @dataclass(frozen=True)
 class MembershipKey:
-    """Everything that decides who is in a journey's audiences: its inputs and each
-    milestone's :func:`milestone_key`. Renaming or moving a card changes neither."""
+    """Everything that decides who is in a journey's audiences: its inputs, each
+    milestone's :func:`milestone_key`, and whether users leave earlier milestones when
+    they reach a later one. Renaming or moving a card changes none of them."""
 
     input_ids: tuple[str, ...]
     milestones: dict[str, MilestoneKey]
+    exclusive: bool = False
 
     @classmethod
     def of(cls, graph: JourneyGraph) -> MembershipKey:
         return cls(tuple(graph.journey.input_ids),
-                   {m.id: milestone_key(graph, m.id) for m in graph.milestones_in_order()})
+                   {m.id: milestone_key(graph, m.id) for m in graph.milestones_in_order()},
+                   graph.journey.exclusive)
 
     def same_milestone(self, graph: JourneyGraph, milestone_id: str) -> bool:
         """Cheap check for one changed milestone (a drag changes hundreds at once)."""

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -46,6 +47,8 @@ class InspectorActions(Protocol):
     def delete_selection(self) -> None: ...
 
     def edit_journey_inputs(self, journey_id: str | None = None) -> None: ...
+
+    def set_journey_exclusive(self, journey_id: str, exclusive: bool) -> None: ...
 
     def open_account_settings(self, page: str | None = None) -> object: ...
 
@@ -111,6 +114,8 @@ class Inspector(QWidget):
         self.resume_button: QPushButton | None = None
         self.inputs_button: QPushButton | None = None
         """“Change inputs…” while the journey is shown (nothing selected)."""
+        self.exclusive_box: QCheckBox | None = None
+        """“Users leave earlier milestones…” while the journey is shown."""
         self.settings_button: QPushButton | None = None
         """“Account settings…” beside Resume, when the fault is fixed there."""
         scene.selectionChanged.connect(self.refresh)
@@ -133,6 +138,7 @@ class Inspector(QWidget):
         self.fault_label = None
         self.resume_button = None
         self.inputs_button = None
+        self.exclusive_box = None
         self.settings_button = None
         while self._layout.count():
             item = self._layout.takeAt(0)
@@ -232,11 +238,35 @@ class Inspector(QWidget):
                                      lambda: self._actions.edit_journey_inputs(graph.id))
         self._layout.addWidget(self.inputs_button)
         self._rule()
+        self._show_targeting(graph.id, graph.journey.exclusive)
+        self._rule()
         self._layout.addWidget(_label(
             "Select a milestone or an output to see it here. Drag steps and partners from "
             "the palette onto the canvas, or use the + beside a milestone.",
             "inspectorHint", True))
         self._layout.addStretch(1)
+
+    def _show_targeting(self, journey_id: str, exclusive: bool) -> None:
+        """The journey option against duplicate targeting: a box, one undoable edit."""
+        self._section("Targeting")
+        # Short, so the box never widens the inspector; the hint below wraps.
+        box = QCheckBox("Users leave earlier milestones")
+        box.setObjectName("exclusiveBox")
+        box.setChecked(exclusive)
+        box.setToolTip("Each user is then a member of the deepest milestone reached on a "
+                       "path only, so an earlier stage's message stops once they move on.")
+        # clicked, not toggled: only the person's click is an edit (a rebuild sets it too).
+        box.clicked.connect(
+            lambda checked: self._actions.set_journey_exclusive(journey_id, checked))
+        self.exclusive_box = box
+        self._layout.addWidget(box)
+        self._layout.addWidget(_label(
+            "On: a user who reaches a later milestone leaves the earlier ones, so each is "
+            "counted and sent in the deepest milestone reached on a path only."
+            if exclusive else
+            "Off: users stay in every milestone they reached, so an earlier stage's "
+            "message may reach them too. On: they leave it when they reach a later one.",
+            "inspectorHint", True))
 
     def _show_many(self, count: int) -> None:
         self._clear()

@@ -43,6 +43,7 @@ from app.core.commands import (
     RemoveOutput,
     RenameJourney,
     RenameMilestone,
+    SetJourneyExclusive,
     SetJourneyInputs,
 )
 from app.core.events import NodeKind
@@ -673,6 +674,20 @@ class MainWindow(QMainWindow):
 
         self._open(dialog, accepted)
 
+    def set_journey_exclusive(self, journey_id: str, exclusive: bool) -> None:
+        """The inspector's "users leave earlier milestones" box: one undoable step, after
+        which the journey's audiences are calculated again."""
+        if self.studio.state.has_journey(journey_id):
+            self.run(SetJourneyExclusive(journey_id, exclusive))
+
+    def show_overlap(self) -> QDialog:
+        """View ▸ Audience overlap…: users in several active audiences, across journeys."""
+        from app.ui.overlap_view import OverlapDialog
+
+        studio = self.studio
+        dialog = OverlapDialog(studio.active_audiences, lambda a: studio.overlap(a), self)
+        return self._open(dialog, lambda: None)
+
     def delete_journey(self, journey_id: str) -> None:
         """Delete an empty journey; a journey with milestones is refused with the reason."""
         state = self.studio.state
@@ -937,6 +952,10 @@ class MainWindow(QMainWindow):
         self.size_history_action.setToolTip("The selected milestone's size, joined and left "
                                             "over its evaluations (Ctrl+Shift+H)")
         view_menu.addAction(self.size_history_action)
+        self.overlap_action = QAction("Audience &overlap…", self)
+        self.overlap_action.setToolTip("Users in several active audiences, across journeys")
+        self.overlap_action.triggered.connect(self.show_overlap)
+        view_menu.addAction(self.overlap_action)
         view_menu.addSeparator()
         self.forward_now_action = QAction("&Send to partners now", self)
         self.forward_now_action.triggered.connect(self.forwarding.run_now)

@@ -24,6 +24,7 @@ from app.core.commands import (
     RenameInput,
     RenameWorkspace,
     SetActiveAudienceLimit,
+    SetJourneyExclusive,
     SetJourneyInputs,
 )
 from app.core.events import AccountChanged, DomainEvent, JourneyChanged
@@ -115,6 +116,9 @@ CASES: dict[str, tuple[Callable[[], Command], str, tuple[str, ...], tuple[str, .
     "set journey inputs": (
         lambda: SetJourneyInputs("j1", ("in-web", "in-ios", "in-web")),
         "Change the inputs of “Trial”", (), (), ("j1",)),
+    "users leave earlier milestones": (
+        lambda: SetJourneyExclusive("j1", True),
+        "Make users leave earlier milestones of “Trial”", (), (), ("j1",)),
     "macro": (
         lambda: Macro("Set up", [
             AddWorkspace(Workspace(id="ws-new", name="Kiosk")),
@@ -337,3 +341,24 @@ def test_undo_gives_a_journey_that_read_no_input_back_its_empty_selection(
     assert state.journey("j3").journey.input_ids == ()
     command.redo(state)
     assert state.journey("j3").journey.input_ids == ("in-ios",)
+
+
+def test_the_exclusive_option_is_one_undoable_journey_edit(state: AccountState) -> None:
+    """Switching "users leave earlier milestones" changes only that field of the journey,
+    tells the journey's listeners (windows evaluate it again), and undo switches it back."""
+    events = Events(state)
+    before = everything(state)
+    command = SetJourneyExclusive("j1", True)
+    command.do(state)
+    assert state.journey("j1").journey.exclusive
+    assert state.journey("j1").journey.model_copy(update={"exclusive": False}) == (
+        before[0][1][0].journey)
+    assert JourneyChanged("j1") in events.seen
+    command.undo(state)
+    assert everything(state) == before
+    off = SetJourneyExclusive("j1", False)
+    command.redo(state)
+    off.do(state)
+    assert off.text == "Keep users in earlier milestones of “Trial”"
+    off.undo(state)
+    assert state.journey("j1").journey.exclusive

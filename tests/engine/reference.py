@@ -160,7 +160,21 @@ class Reference:
                 mine -= taken
             result[milestone.id] = mine
             self.members[milestone.id] = mine
+        if self.graph.journey.exclusive:
+            return self.deepest_only(result)
         return result
+
+    def deepest_only(self, reached: dict[str, set[int]]) -> dict[str, set[int]]:
+        """The exclusive option, as the spec states it: a user in a milestone and in one of
+        its descendants is not kept in the milestone. (Membership criteria of this run
+        have read ``reached``: who reached each milestone.)"""
+        kept = dict(reached)
+        for milestone in self.graph.milestones_in_order():
+            below = self.graph.subtree_ids(milestone.id) - {milestone.id}
+            kept[milestone.id] = {
+                u for u in reached[milestone.id] if not any(u in reached[d] for d in below)
+            }
+        return kept
 
     # ---------------------------------------------------------------- per user
 

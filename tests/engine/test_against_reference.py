@@ -104,3 +104,60 @@ def test_exact_estimates_equal_the_reference(backend: Backend, data, graph) -> N
             alone = AudienceDefinition(clauses=(Clause(join="and", item=clause.item),))
             wanted = {u for u in parent if reference.matches(alone, u, parent)}
             assert count.size == len(wanted), f"{milestone.name}: {clause.item}"
+
+
+def _exclusive(graph):
+    """The same journey with "users leave earlier milestones when they reach a later one"."""
+    graph.replace_journey(graph.journey.model_copy(update={"exclusive": True}))
+    return graph
+
+
+@SETTINGS
+@given(data=datasets(), graph=journeys())
+def test_exclusive_journeys_equal_the_reference(backend: Backend, data, graph) -> None:
+    """With the option on, each milestone keeps exactly the users who reached it and none of
+    its descendants (the reference applies the rule as the spec states it), and the
+    milestones on a path share no user."""
+    backend.load(data)
+    graph = _exclusive(graph)
+    result = evaluate_journey(backend.engine, graph, AS_OF)
+    expected = Reference(data, graph, AS_OF).evaluate()
+    _check(backend, graph, expected, result)
+    for milestone in graph.milestones_in_order():
+        for below in graph.subtree_ids(milestone.id) - {milestone.id}:
+            assert not expected[milestone.id] & expected[below]
+
+
+@SETTINGS
+@given(data=datasets(), graph=journeys(), more=st.data())
+def test_exclusive_option_moves_users_exactly_when_they_reach_a_later_milestone(
+    backend: Backend, data, graph, more
+) -> None:
+    """Evaluate, add events, evaluate again: a user leaves an earlier milestone in the run
+    where they reach a later one (and only then), and the joins and leaves reported and
+    stored are exactly those of the reference."""
+    graph = _exclusive(graph)
+    backend.load(data)
+    evaluate_journey(backend.engine, graph, AS_OF)
+    reference = Reference(data, graph, AS_OF)
+    before = reference.evaluate()
+    reached_before = {k: set(v) for k, v in reference.members.items()}
+    new_events = more.draw(later_events(data.users))
+    add_events(backend.engine, new_events, first_event_id=len(data.events))
+    data.events.extend(new_events)
+    result = evaluate_journey(backend.engine, graph, AS_OF)
+    reference = Reference(data, graph, AS_OF, stored=before)
+    after = reference.evaluate()
+    reached_after = reference.members
+    _check(backend, graph, after, result)
+    for audience in result.milestones:
+        key = audience.audience_id
+        added, removed = latest_changes(backend.engine, key)
+        assert added == after[key] - before[key], audience.name
+        assert removed == before[key] - after[key], audience.name
+        below = graph.subtree_ids(key) - {key}
+        reached_later = {u for d in below for u in reached_after[d] - reached_before[d]}
+        for user in removed & reached_after[key]:  # still reaches it, yet left
+            assert user in reached_later, f"{audience.name}: {user} left without moving on"
+        for user in reached_later & before[key] & reached_after[key]:
+            assert user in removed, f"{audience.name}: {user} moved on but stayed"

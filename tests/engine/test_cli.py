@@ -162,3 +162,55 @@ def test_schema_prints_the_criteria_json_schema(
     assert main(["--db", db_path, "journey", "schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert "EcommerceCriterion" in schema["$defs"]
+
+
+def test_the_exclusive_option_travels_with_the_journey_file(
+    db_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file with "users leave earlier milestones" on imports a journey with it on, which
+    then evaluates so (Opened keeps no one who bought or is in Others), and exports it on;
+    a file without the field (written before it existed) imports with it off."""
+    source = journey_file(tmp_path)
+    data = json.loads(source.read_text())
+    data["journey"]["exclusive"] = True
+    exclusive = tmp_path / "exclusive.json"
+    exclusive.write_text(json.dumps(data))
+    assert main(["--db", db_path, "journey", "import", str(exclusive)]) == 0
+    assert main(["--db", db_path, "journey", "import", str(source), "--name", "Plain"]) == 0
+    add_events(db_path, [
+        Event(U1, BASE_MS, event_name=OPEN, input_id=IOS),
+        Event(U2, BASE_MS, event_name=OPEN, input_id=IOS),
+        Event(U2, BASE_MS + 1, event_type="commerce_event", commerce_action="purchase",
+              amount=12.0, input_id=IOS),
+    ], 10_000_000, [U1, U2])
+    capsys.readouterr()
+    for name, exported_flag in (("Buyers", True), ("Plain", False)):
+        assert main(["--db", db_path, "journey", "export", name]) == 0
+        assert json.loads(capsys.readouterr().out)["journey"]["exclusive"] is exported_flag
+    as_of = ["--as-of", "2024-01-05T00:00:00Z", "--json"]
+    sizes = {}
+    for name in ("Buyers", "Plain"):
+        assert main(["--db", db_path, "evaluate", name, *as_of]) == 0
+        report = json.loads(capsys.readouterr().out)
+        sizes[name] = {m["name"]: m["size"] for m in report["milestones"]}
+    assert sizes["Plain"] == {"Opened": 2, "Bought": 1, "Others": 1, "Not bought": 1}
+    assert sizes["Buyers"] == {"Opened": 0, "Bought": 1, "Others": 0, "Not bought": 1}
+
+
+def test_set_exclusive_switches_the_option_and_prints_the_new_sizes(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On the demo's “Trial to paid”: “Watched content” is split by “Saved content for
+    later” and Remaining users, so with the option on it keeps no one."""
+    assert main(["--db", db_path, "evaluate", "Trial to paid"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db_path, "journey", "set-exclusive", "Trial to paid", "on"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Make users leave earlier milestones of “Trial to paid”."
+    rows = {line.split("  ")[0]: line.split()[-3:] for line in out[4:]}
+    assert rows["Watched content"][0] == "0"
+    assert main(["--db", db_path, "journey", "set-exclusive", "Trial to paid", "on"]) == 0
+    assert capsys.readouterr().out == (
+        "“Trial to paid” already has it on: nothing changed.\n")
+    assert main(["--db", db_path, "journey", "export", "Trial to paid"]) == 0
+    assert json.loads(capsys.readouterr().out)["journey"]["exclusive"] is True

@@ -178,6 +178,21 @@ def test_each_save_returns_the_next_version(
     assert stored(seeded_db, journey_document.journey.id).version == version
 
 
+def test_the_exclusive_option_is_stored_when_created_and_when_switched(
+    seeded_db: Database, journey_document: JourneyDocument
+) -> None:
+    """"Users leave earlier milestones" is kept with the journey: created on, switched
+    off, switched on again, each read back as saved."""
+    on = journey_document.model_copy(
+        update={"journey": journey_document.journey.model_copy(update={"exclusive": True})})
+    version = save(seeded_db, on, None)
+    assert stored(seeded_db, on.journey.id).document.journey.exclusive
+    version = save(seeded_db, journey_document, version)
+    assert not stored(seeded_db, on.journey.id).document.journey.exclusive
+    save(seeded_db, on, version)
+    assert stored(seeded_db, on.journey.id).document == on
+
+
 def test_journey_inputs_keep_their_order_when_changed(
     seeded_db: Database, account_data: AccountData, journey_document: JourneyDocument
 ) -> None:

@@ -26,7 +26,8 @@ def journey_document(
     input_ids = tuple(
         i.input_id for i in sorted(input_rows, key=lambda i: (i.position, i.input_id))
     )
-    journey = validated(Journey, where, id=row.id, name=row.name, input_ids=input_ids)
+    journey = validated(Journey, where, id=row.id, name=row.name, input_ids=input_ids,
+                        exclusive=bool(row.exclusive))
     milestones = tuple(
         milestone_from_row(row.name, m) for m in tree_order(row.name, milestone_rows)
     )

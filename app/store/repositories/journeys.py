@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    Boolean,
     CursorResult,
     Integer,
     Result,
@@ -111,7 +112,8 @@ class JourneyRepository:
             self._insert_journey(journey, now)
             version = 1
         else:
-            self._compare_and_bump(journey.id, expected_version, now, name=journey.name)
+            self._compare_and_bump(journey.id, expected_version, now, name=journey.name,
+                                   exclusive=journey.exclusive)
             version = expected_version + 1
         self._check_references(document)
         try:
@@ -158,11 +160,13 @@ class JourneyRepository:
                 literal(1, Integer()),
                 literal(now, UTCDateTime()),
                 literal(now, UTCDateTime()),
+                literal(journey.exclusive, Boolean()),
             )
             .where(~exists().where(JourneyRow.id == journey.id))
             .limit(1)
         )
-        columns = ["id", "account_id", "name", "name_key", "version", "created_at", "updated_at"]
+        columns = ["id", "account_id", "name", "name_key", "version", "created_at", "updated_at",
+                   "exclusive"]
         try:
             statement = insert(table).from_select(columns, source)
             # SQLAlchemy only keeps an INSERT's row count when asked to.
@@ -180,10 +184,13 @@ class JourneyRepository:
         raise DataError(f"“{journey.name}” can't be saved before the account is.")
 
     def _compare_and_bump(
-        self, journey_id: str, expected: int, now: datetime, *, name: str | None
+        self, journey_id: str, expected: int, now: datetime, *, name: str | None,
+        exclusive: bool | None = None,
     ) -> None:
         """Move the row from ``expected`` to the next version, or raise ConflictError."""
         values: dict[str, Any] = {"version": expected + 1, "updated_at": now}
+        if exclusive is not None:
+            values["exclusive"] = exclusive
         if name is not None:
             values["name"] = name
             values["name_key"] = journey_name_key(name)
