@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from app.core.ab_tests import ABTestError, arm_milestones, arms_of, check_split
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.events import NodeKind
@@ -718,3 +719,52 @@ def remove_milestone_with_outputs(
     steps: list[Command] = [RemoveOutput(journey_id, o.id) for o in graph.outputs_of(milestone_id)]
     removal = RemoveMilestone(journey_id, milestone_id)
     return Macro(removal.text, [*steps, removal], named_by=removal)
+
+
+def check_add_ab_test(
+    state: AccountState, journey_id: str, milestone_id: str,
+    variants: Sequence[tuple[str, float]],
+) -> None:
+    """Refuse a test the rules forbid: see :func:`app.core.ab_tests.check_split`, and one
+    test per milestone, none on an arm or a Remaining-users milestone."""
+    graph = state.journey(journey_id)
+    tested = graph.milestone(milestone_id)
+    if tested.variant is not None:
+        raise ABTestError(f"“{tested.name}” is an arm of a test; test its parent instead.")
+    if arms_of(graph.children(milestone_id)):
+        raise ABTestError(
+            f"“{tested.name}” already has an A/B test. A test's split is fixed once saved: "
+            f"remove it and add a new one to change it."
+        )
+    check_split(variants)
+
+
+def add_ab_test(
+    state: AccountState, journey_id: str, milestone_id: str,
+    variants: Sequence[tuple[str, float]], *, test_id: str | None = None,
+) -> Macro:
+    """Add an A/B test on a milestone: one arm milestone per variant, then the Control.
+
+    One undo step; refused as a whole (nothing added) when a rule says no.
+    """
+    check_add_ab_test(state, journey_id, milestone_id, variants)
+    graph = state.journey(journey_id)
+    tested = graph.milestone(milestone_id)
+    arms = arm_milestones(tested, variants, test_id=test_id)
+    return Macro(
+        f"Add an A/B test on “{tested.name}”",
+        [AddMilestone(journey_id, arm) for arm in arms],
+    )
+
+
+def remove_ab_test(state: AccountState, journey_id: str, milestone_id: str) -> Macro:
+    """Remove the A/B test on a milestone: its arms, which must have no outputs or children."""
+    graph = state.journey(journey_id)
+    tested = graph.milestone(milestone_id)
+    arms = arms_of(graph.children(milestone_id))
+    if not arms:
+        raise ABTestError(f"“{tested.name}” has no A/B test to remove.")
+    return Macro(
+        f"Remove the A/B test on “{tested.name}”",
+        [RemoveMilestone(journey_id, arm.id) for arm in reversed(arms)],
+    )
