@@ -20,8 +20,10 @@ already treated from one arm to another and mix two splits in one result; a new
 id starts a clean experiment whose numbers mean one thing.
 
 **Conversion.** An arm's conversion is the share of its members who are also
-members of at least one *ordinary* child of M (a child milestone that is not an
-arm of the test): the users of the arm who reached the next milestone.
+members of at least one *next milestone* of M: a child of M that is neither an
+arm of the test nor M's Remaining users (which holds those who reached no next
+milestone). The users of the arm who reached the next step, as of the last
+evaluation.
 
 **Significance.** Each variant is compared with the Control by a two-sided,
 pooled two-proportion z-test; the users still needed per arm are those for 80 %

@@ -9,7 +9,9 @@ waiting by the long part):
 2. every milestone in tree order (parents first, siblings left to right):
    ``parent ∩ criteria``, minus the members of the earlier siblings (splits are
    exclusive: a user lands in the first sibling that matches); a Remaining-users
-   milestone is the parent minus all its earlier siblings.
+   milestone is the parent minus all its earlier siblings; an arm of an A/B test
+   is the parent's users whose bucket is in its range (:mod:`app.engine.ab_tests`)
+   and takes no part in the split.
 
 Each audience's new set goes into a temporary work table. The membership
 repository (:mod:`app.store.memberships`) compares the sets with the stored
@@ -32,6 +34,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
 from app.core.models import Milestone
+from app.engine.ab_tests import ArmFiller
 from app.engine.compiler import (
     Scope,
     UserSet,
@@ -160,9 +163,13 @@ def milestone_query(
     the earlier siblings' members are skipped the same way, so no set is
     copied just to be intersected or subtracted.
     """
+    if milestone.variant is not None:
+        # An arm of an A/B test is filled by bucket (see app.engine.ab_tests); here it is
+        # read back: from this run's workspace once computed, else as last stored.
+        return members_of(milestone.id, table=table if milestone.id in fresh else members)
     parent_id = milestone.parent_id or graph.id
     siblings = graph.children(milestone.parent_id)
-    earlier = [s.id for s in siblings[: siblings.index(milestone)]]
+    earlier = [s.id for s in siblings[: siblings.index(milestone)] if s.variant is None]
     if milestone.remaining:
         query: UserSet = members_of(parent_id, table=table)
     else:
@@ -264,11 +271,15 @@ def _compute(connection: Connection, graph: JourneyGraph, as_of: datetime) -> _P
     input_ids = input_filter(connection, graph.journey.input_ids)
     size = work.fill(graph.id, population(input_ids, as_of_ms))
     planned = [memberships.plan_changes(connection, graph.id, POPULATION_NAME, None, size)]
+    arms = ArmFiller(work)
     for m in graph.milestones_in_order():
-        query = milestone_query(
-            graph, m, as_of_ms, input_ids, table=work.table, fresh=work.filled
-        )
-        size = work.fill(m.id, query)
+        if m.variant is not None:
+            size = arms.fill(m)
+        else:
+            query = milestone_query(
+                graph, m, as_of_ms, input_ids, table=work.table, fresh=work.filled
+            )
+            size = work.fill(m.id, query)
         planned.append(memberships.plan_changes(connection, m.id, m.name, m.parent_id, size))
     connection.commit()
     return _Plan(uuid.uuid4().hex, graph.id, as_of, tuple(planned))
