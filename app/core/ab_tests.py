@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.core.errors import JourneyRuleError
+from app.core.graph import JourneyGraph, reason
 from app.core.models import BASIS_POINTS, NAME_MAX_LENGTH, Milestone, Variant, new_id
 
 MAX_VARIANTS = 5
@@ -80,6 +81,23 @@ def to_basis_points(percent: float) -> int:
 def arms_of(milestones: Sequence[Milestone]) -> list[Milestone]:
     """The test arms among ``milestones`` (a tested milestone's children)."""
     return [m for m in milestones if m.variant is not None]
+
+
+def check_testable(graph: JourneyGraph, milestone_id: str) -> None:
+    """Refuse a test on an arm of a test, or a second test on a tested milestone."""
+    tested = graph.milestone(milestone_id)
+    if tested.variant is not None:
+        raise ABTestError(f"“{tested.name}” is an arm of a test; test its parent instead.")
+    if arms_of(graph.children(milestone_id)):
+        raise ABTestError(
+            f"“{tested.name}” already has an A/B test. A test's split is fixed once saved: "
+            f"remove it and add a new one to change it."
+        )
+
+
+def can_test(graph: JourneyGraph, milestone_id: str) -> str | None:
+    """Why a test can't be added on ``milestone_id``, or None."""
+    return reason(lambda: check_testable(graph, milestone_id))
 
 
 def check_split(variants: Sequence[tuple[str, float]]) -> None:
@@ -130,13 +148,13 @@ def arm_milestones(
     variants: Sequence[tuple[str, float]],
     *,
     test_id: str | None = None,
-    x_step: float = 230.0,
-    y_below: float = 150.0,
+    origin: tuple[float, float] | None = None,
+    x_step: float = 268.0,
 ) -> list[Milestone]:
     """The arm milestones of a new test on ``tested``: the variants in order, then Control.
 
     Ranges are laid end to end from bucket 0; the Control takes the rest. Cards
-    are placed in a row under the tested milestone.
+    are placed in a row from ``origin`` (default: under the tested milestone).
     """
     check_split(variants)
     test_id = test_id or new_id()
@@ -147,14 +165,14 @@ def arm_milestones(
         arms.append((label.strip(), start, end, False))
         start = end
     arms.append((CONTROL, start, BASIS_POINTS, True))
-    left = tested.x - x_step * (len(arms) - 1) / 2
+    left, top = origin if origin is not None else (tested.x, tested.y + 150.0)
     return [
         Milestone(
             name=arm_name(tested.name, label),
             parent_id=tested.id,
             variant=Variant(test_id=test_id, label=label, start=s, end=e, control=control),
             x=left + i * x_step,
-            y=tested.y + y_below,
+            y=top,
         )
         for i, (label, s, e, control) in enumerate(arms)
     ]

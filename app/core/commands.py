@@ -22,10 +22,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from app.core.ab_tests import ABTestError, arm_milestones, arms_of, check_split
+from app.core.ab_tests import ABTestError, arm_milestones, arms_of, check_split, check_testable
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.events import NodeKind
+from app.core.graph import JourneyGraph
+from app.core.layout import COLUMN_GAP, NODE_HEIGHT, NODE_WIDTH, ROW_GAP
 from app.core.models import Connection, Input, JourneyDocument, Milestone, Output, Workspace
 
 
@@ -727,15 +729,7 @@ def check_add_ab_test(
 ) -> None:
     """Refuse a test the rules forbid: see :func:`app.core.ab_tests.check_split`, and one
     test per milestone, none on an arm or a Remaining-users milestone."""
-    graph = state.journey(journey_id)
-    tested = graph.milestone(milestone_id)
-    if tested.variant is not None:
-        raise ABTestError(f"“{tested.name}” is an arm of a test; test its parent instead.")
-    if arms_of(graph.children(milestone_id)):
-        raise ABTestError(
-            f"“{tested.name}” already has an A/B test. A test's split is fixed once saved: "
-            f"remove it and add a new one to change it."
-        )
+    check_testable(state.journey(journey_id), milestone_id)
     check_split(variants)
 
 
@@ -750,11 +744,19 @@ def add_ab_test(
     check_add_ab_test(state, journey_id, milestone_id, variants)
     graph = state.journey(journey_id)
     tested = graph.milestone(milestone_id)
-    arms = arm_milestones(tested, variants, test_id=test_id)
+    arms = arm_milestones(tested, variants, test_id=test_id, origin=_below_everything(graph))
     return Macro(
         f"Add an A/B test on “{tested.name}”",
         [AddMilestone(journey_id, arm) for arm in arms],
     )
+
+
+def _below_everything(graph: JourneyGraph) -> tuple[float, float]:
+    """Where a new row of cards overlaps none: one column right of the start, under the
+    lowest card of the journey (the arms of a test are laid out in such a row)."""
+    lowest = max((m.y for m in graph.milestones_in_order()), default=0.0)
+    lowest = max([lowest, *(o.y for o in graph.outputs())])
+    return (NODE_WIDTH + COLUMN_GAP, lowest + NODE_HEIGHT + 2 * ROW_GAP)
 
 
 def remove_ab_test(state: AccountState, journey_id: str, milestone_id: str) -> Macro:

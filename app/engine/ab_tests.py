@@ -83,8 +83,8 @@ def ab_test_results(
     last evaluation; None when the tested milestone has no such child.
     """
     arms = arms_of(graph.children(tested_id))
-    if not arms:
-        return []
+    if not any(arm.variant is not None and arm.variant.control for arm in arms):
+        return []  # no test, or one being added or removed arm by arm
     following = [m.id for m in next_milestones(graph, tested_id)]
     with engine_of(database).connect() as connection:
         results = [_arm_result(connection, arm, following) for arm in arms]
