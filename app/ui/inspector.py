@@ -52,8 +52,6 @@ class InspectorActions(Protocol):
 
     def add_ab_test(self, milestone_id: str) -> None: ...
 
-    def remove_ab_test(self, milestone_id: str) -> None: ...
-
     def ab_test_sentences(self, milestone_id: str) -> list[str]: ...
 
 
@@ -438,8 +436,6 @@ class Inspector(QWidget):
         self.ab_label.setObjectName("abTestResults")
         self._layout.addWidget(self.ab_label)
         self._refresh_ab_test(milestone_id)
-        self._layout.addWidget(_button("Remove the A/B test",
-                                       lambda: self._actions.remove_ab_test(milestone_id)))
 
     def _refresh_ab_test(self, milestone_id: str) -> None:
         if self.ab_label is None:

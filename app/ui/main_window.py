@@ -581,18 +581,13 @@ class MainWindow(QMainWindow):
         self.run(command)
 
     def ab_test_sentences(self, milestone_id: str) -> list[str]:
-        """Each variant of the test on ``milestone_id`` against Control, in plain words."""
+        """Each variant of the test on ``milestone_id`` against Control, in plain words (the
+        arms' sizes are on their cards)."""
         graph = self.scene.graph
         results = getattr(self.studio, "ab_test_results", None)
         if graph is None or results is None or not graph.has_milestone(milestone_id):
             return []
-        comparisons = results(graph.id, milestone_id)
-        lines = []
-        for c in comparisons:
-            sizes = (f"{c.variant.label}: {c.variant.size:,} users, "
-                     f"{c.control.label}: {c.control.size:,}.")
-            lines.append(f"{sizes} {c.sentence}")
-        return lines
+        return [c.sentence for c in results(graph.id, milestone_id)]
 
     def _on_handle(self, milestone_id: str, role: str) -> None:
         {"extend": self.add_after, "split": self.add_beside,
