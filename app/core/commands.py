@@ -745,9 +745,14 @@ def add_ab_test(
     graph = state.journey(journey_id)
     tested = graph.milestone(milestone_id)
     arms = arm_milestones(tested, variants, test_id=test_id, origin=_below_everything(graph))
+    *variants_, control = arms
+    # The Control first, then each variant before it: undone in reverse, the Control is
+    # removed last, as the rule that keeps it while its variants remain asks.
+    base = len(graph.children(milestone_id))
     return Macro(
         f"Add an A/B test on “{tested.name}”",
-        [AddMilestone(journey_id, arm) for arm in arms],
+        [AddMilestone(journey_id, control),
+         *(AddMilestone(journey_id, arm, base + i) for i, arm in enumerate(variants_))],
     )
 
 
@@ -768,5 +773,6 @@ def remove_ab_test(state: AccountState, journey_id: str, milestone_id: str) -> M
         raise ABTestError(f"“{tested.name}” has no A/B test to remove.")
     return Macro(
         f"Remove the A/B test on “{tested.name}”",
-        [RemoveMilestone(journey_id, arm.id) for arm in reversed(arms)],
+        # Variants first: the Control goes last (a rule keeps it while variants remain).
+        [RemoveMilestone(journey_id, arm.id) for arm in arms],
     )

@@ -342,6 +342,15 @@ class JourneyGraph(EventSource):
             )
         parent = _key(milestone.parent_id)
         after = [c for c in self._children[parent] if c != milestone_id]
+        variant = milestone.variant
+        if variant is not None and variant.control and any(
+            (v := self._milestones[c].variant) is not None and v.test_id == variant.test_id
+            for c in after
+        ):
+            raise errors.MilestoneHasChildrenError(
+                f"“{milestone.name}” is the Control of an A/B test that still has variants: "
+                f"remove the whole test (or its variants first)."
+            )
         problem = self._split_problem(after, self._milestones)
         if problem:
             raise errors.SplitRuleError(problem)

@@ -215,3 +215,18 @@ def test_removing_a_test_is_one_undoable_step(state: AccountState) -> None:
     assert state.journey("j1").document() == with_test
     with pytest.raises(ABTestError, match="no A/B test"):
         remove_ab_test(state, "j1", "w")
+
+
+def test_a_variant_can_be_stopped_but_the_control_stays_while_variants_do(
+    state: AccountState,
+) -> None:
+    """Removing one variant leaves the others' ranges (nobody moves arm); the Control goes
+    only with the test, or last."""
+    add_ab_test(state, "j1", "s", [("A", 10), ("B", 20)], test_id="t").do(state)
+    graph = state.journey("j1")
+    a, b, control = (m for m in graph.children("s") if m.variant is not None)
+    with pytest.raises(errors.JourneyRuleError, match="Control of an A/B test"):
+        graph.remove_milestone(control.id)
+    graph.remove_milestone(a.id)
+    assert graph.milestone(b.id).variant == b.variant
+    assert graph.milestone(control.id).variant == control.variant
