@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core import journey_file
+from app.core.ab_tests import Comparison
 from app.core.account import (
     AccountState,
     check_stored_limit,
@@ -301,6 +302,13 @@ class Studio:
         from app.core.overlap import active_audiences
 
         return active_audiences(self.state)
+
+    def ab_test_results(self, journey_id: str, milestone_id: str) -> list[Comparison]:
+        """Each variant of the A/B test on ``milestone_id`` against its Control, as of the
+        journey's last evaluation (empty when the milestone has no test)."""
+        from app.engine.ab_tests import ab_test_results
+
+        return ab_test_results(self.database, self.state.journey(journey_id), milestone_id)
 
     # ---------------------------------------------------------------- data catalogue
 

@@ -22,9 +22,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from app.core.ab_tests import ABTestError, arm_milestones, arms_of, check_split, check_testable
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.events import NodeKind
+from app.core.graph import JourneyGraph
+from app.core.layout import COLUMN_GAP, NODE_HEIGHT, NODE_WIDTH, ROW_GAP
 from app.core.models import Connection, Input, JourneyDocument, Milestone, Output, Workspace
 
 
@@ -744,3 +747,58 @@ def remove_milestone_with_outputs(
     steps: list[Command] = [RemoveOutput(journey_id, o.id) for o in graph.outputs_of(milestone_id)]
     removal = RemoveMilestone(journey_id, milestone_id)
     return Macro(removal.text, [*steps, removal], named_by=removal)
+
+
+def check_add_ab_test(
+    state: AccountState, journey_id: str, milestone_id: str,
+    variants: Sequence[tuple[str, float]],
+) -> None:
+    """Refuse a test the rules forbid: see :func:`app.core.ab_tests.check_split`, and one
+    test per milestone, none on an arm or a Remaining-users milestone."""
+    check_testable(state.journey(journey_id), milestone_id)
+    check_split(variants)
+
+
+def add_ab_test(
+    state: AccountState, journey_id: str, milestone_id: str,
+    variants: Sequence[tuple[str, float]], *, test_id: str | None = None,
+) -> Macro:
+    """Add an A/B test on a milestone: one arm milestone per variant, then the Control.
+
+    One undo step; refused as a whole (nothing added) when a rule says no.
+    """
+    check_add_ab_test(state, journey_id, milestone_id, variants)
+    graph = state.journey(journey_id)
+    tested = graph.milestone(milestone_id)
+    arms = arm_milestones(tested, variants, test_id=test_id, origin=_below_everything(graph))
+    *variants_, control = arms
+    # The Control first, then each variant before it: undone in reverse, the Control is
+    # removed last, as the rule that keeps it while its variants remain asks.
+    base = len(graph.children(milestone_id))
+    return Macro(
+        f"Add an A/B test on “{tested.name}”",
+        [AddMilestone(journey_id, control),
+         *(AddMilestone(journey_id, arm, base + i) for i, arm in enumerate(variants_))],
+    )
+
+
+def _below_everything(graph: JourneyGraph) -> tuple[float, float]:
+    """Where a new row of cards overlaps none: one column right of the start, under the
+    lowest card of the journey (the arms of a test are laid out in such a row)."""
+    lowest = max((m.y for m in graph.milestones_in_order()), default=0.0)
+    lowest = max([lowest, *(o.y for o in graph.outputs())])
+    return (NODE_WIDTH + COLUMN_GAP, lowest + NODE_HEIGHT + 2 * ROW_GAP)
+
+
+def remove_ab_test(state: AccountState, journey_id: str, milestone_id: str) -> Macro:
+    """Remove the A/B test on a milestone: its arms, which must have no outputs or children."""
+    graph = state.journey(journey_id)
+    tested = graph.milestone(milestone_id)
+    arms = arms_of(graph.children(milestone_id))
+    if not arms:
+        raise ABTestError(f"“{tested.name}” has no A/B test to remove.")
+    return Macro(
+        f"Remove the A/B test on “{tested.name}”",
+        # Variants first: the Control goes last (a rule keeps it while variants remain).
+        [RemoveMilestone(journey_id, arm.id) for arm in arms],
+    )

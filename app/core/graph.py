@@ -283,12 +283,13 @@ class JourneyGraph(EventSource):
                 f"“{REMAINING_USERS}” takes everyone its split's other milestones did not; "
                 "it has no criteria of its own."
             )
+        _check_arm_criteria(milestone, milestone.definition)
         # A new milestone has nothing below it yet. An audience that is not there is let
         # through: undoing a removal brings criteria back as they were, and the audience
         # they refer to may have been removed before.
         for audience_id in audience_references(milestone.definition):
             self._check_audience(milestone.id, milestone.name, audience_id, set(), True)
-        after = self._children_with(parent, milestone.id, index, milestone.remaining)
+        after = self._children_with(parent, milestone.id, index, milestone.stays_last)
         problem = self._split_problem(after, {**self._milestones, milestone.id: milestone})
         if problem:
             raise errors.SplitRuleError(problem)
@@ -341,6 +342,15 @@ class JourneyGraph(EventSource):
             )
         parent = _key(milestone.parent_id)
         after = [c for c in self._children[parent] if c != milestone_id]
+        variant = milestone.variant
+        if variant is not None and variant.control and any(
+            (v := self._milestones[c].variant) is not None and v.test_id == variant.test_id
+            for c in after
+        ):
+            raise errors.MilestoneHasChildrenError(
+                f"“{milestone.name}” is the Control of an A/B test that still has variants: "
+                f"remove the whole test (or its variants first)."
+            )
         problem = self._split_problem(after, self._milestones)
         if problem:
             raise errors.SplitRuleError(problem)
@@ -384,6 +394,7 @@ class JourneyGraph(EventSource):
                 f"“{REMAINING_USERS}” takes everyone its split's other milestones did not; "
                 "it has no criteria of its own."
             )
+        _check_arm_criteria(milestone, definition)
         # A reference the criteria already hold may have lost its audience since (removing
         # a milestone does not ask who refers to it); editing the rest stays possible.
         kept = set(audience_references(milestone.definition))
@@ -434,6 +445,11 @@ class JourneyGraph(EventSource):
                 f"a journey's milestones form a tree."
             )
         old_parent = _key(milestone.parent_id)
+        if milestone.variant is not None and new_parent != old_parent:
+            raise errors.RemainingUsersCriteriaError(
+                f"“{milestone.name}” is an arm of an A/B test on the milestone above it and "
+                f"stays there; remove the test to end it."
+            )
         moved = milestone.model_copy(update={"parent_id": parent_id})
         records = {**self._milestones, milestone_id: moved}
         old_after = [c for c in self._children[old_parent] if c != milestone_id]
@@ -442,7 +458,7 @@ class JourneyGraph(EventSource):
             milestone_id,
             index,
             records,
-            moved.remaining,
+            moved.stays_last,
         )
         for after in (old_after, new_after) if new_parent != old_parent else (new_after,):
             problem = self._split_problem(after, records)
@@ -475,7 +491,7 @@ class JourneyGraph(EventSource):
         moved = milestone.model_copy(update={"parent_id": parent_id})
         self._milestones[milestone_id] = moved
         self._children[new_parent] = _insert_at(
-            self._children[new_parent], milestone_id, index, self._milestones, moved.remaining
+            self._children[new_parent], milestone_id, index, self._milestones, moved.stays_last
         )
         if new_parent != old_parent:
             self._g.remove_edge(old_parent, milestone_id)
@@ -670,7 +686,7 @@ class JourneyGraph(EventSource):
         parent = _key(milestone.parent_id)
         self._milestones[milestone.id] = milestone
         self._children[parent] = _insert_at(
-            self._children[parent], milestone.id, index, self._milestones, milestone.remaining
+            self._children[parent], milestone.id, index, self._milestones, milestone.stays_last
         )
         self._children[milestone.id] = []
         self._outputs_of[milestone.id] = []
@@ -694,7 +710,10 @@ class JourneyGraph(EventSource):
 
     @staticmethod
     def _split_problem(children: list[str], records: Mapping[str, Milestone]) -> str | None:
-        """Why a parent's children list breaks the Remaining-users rules, or None."""
+        """Why a parent's children list breaks the Remaining-users rules, or None.
+
+        Arms of an A/B test are not part of the split and are left out."""
+        children = [c for c in children if records[c].variant is None]
         remaining = [c for c in children if records[c].remaining]
         if not remaining:
             return None
@@ -718,6 +737,15 @@ class JourneyGraph(EventSource):
             current = stack.pop()
             yield current
             stack.extend(reversed(self._children[current]))
+
+
+def _check_arm_criteria(milestone: Milestone, definition: AudienceDefinition) -> None:
+    """An arm of an A/B test is chosen by its users' buckets: it has no criteria."""
+    if milestone.variant is not None and not definition.is_empty:
+        raise errors.RemainingUsersCriteriaError(
+            f"“{milestone.name}” is an arm of an A/B test: its users are drawn from the "
+            f"milestone above it by the test's split, so it has no criteria of its own."
+        )
 
 
 def _key(parent_id: str | None) -> str:
@@ -748,13 +776,14 @@ def _insert_at(
 ) -> list[str]:
     """A copy of ``children`` with ``child_id`` at ``index``.
 
-    ``None`` means "at the end", except that an ordinary milestone goes before a
-    Remaining-users sibling, which stays last. Indexes past the end clamp.
+    ``None`` means "at the end", except that an ordinary milestone goes before the
+    siblings that stay last (Remaining users, the arms of an A/B test; ``remaining``
+    says the child is one of those). Indexes past the end clamp.
     """
     result = [c for c in children if c != child_id]
     if index is None:
         index = len(result)
-        if not remaining and result and records[result[-1]].remaining:
+        while not remaining and index > 0 and records[result[index - 1]].stays_last:
             index -= 1
     result.insert(max(0, min(index, len(result))), child_id)
     return result

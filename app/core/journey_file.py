@@ -51,7 +51,14 @@ from app.core.criteria import (
 )
 from app.core.errors import AudienceMembershipError, DataError, InvalidNameError
 from app.core.graph import clean_name
-from app.core.models import NAME_MAX_LENGTH, Journey, JourneyDocument, Milestone, new_id
+from app.core.models import (
+    NAME_MAX_LENGTH,
+    Journey,
+    JourneyDocument,
+    Milestone,
+    Variant,
+    new_id,
+)
 
 FORMAT = "journey-studio.journey"
 VERSION = 1
@@ -83,6 +90,7 @@ def export_document(state: AccountState, document: JourneyDocument) -> dict[str,
                 "definition": m.definition.model_dump(mode="json"),
                 "x": m.x,
                 "y": m.y,
+                **({"variant": m.variant.model_dump()} if m.variant is not None else {}),
             }
             for m in document.milestones
         ],
@@ -135,6 +143,8 @@ class _MilestoneRow(_Part):
     definition: dict[str, Any] | None = None
     x: FiniteFloat = 0.0
     y: FiniteFloat = 0.0
+    variant: Variant | None = None
+    """An arm of an A/B test on the parent (kept with its test id, so users keep their arm)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,7 @@ def checked(
             definition=_remap(r.definition, ids),
             x=r.row.x,
             y=r.row.y,
+            variant=r.row.variant,
         )
         for r in rows
     )

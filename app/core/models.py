@@ -104,11 +104,44 @@ class Journey(Record):
         return tuple(dict.fromkeys(value))
 
 
+BASIS_POINTS = 10_000
+"""An A/B test splits its milestone's users into this many buckets (one = 0.01 %)."""
+
+
+class Variant(BaseModel):
+    """A milestone's place in an A/B test on its parent: one arm (or the Control).
+
+    ``start`` and ``end`` are the arm's buckets (``start <= bucket < end`` out of
+    :data:`BASIS_POINTS`), fixed when the test is added: they are stored, not
+    derived from the siblings' order, so no later edit can move a user to another
+    arm of a running test (see :mod:`app.core.ab_tests`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    test_id: str = Field(min_length=1, max_length=64)
+    label: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    start: int = Field(ge=0, le=BASIS_POINTS)
+    end: int = Field(ge=0, le=BASIS_POINTS)
+    control: bool = False
+
+    @property
+    def basis_points(self) -> int:
+        return self.end - self.start
+
+    @property
+    def percent(self) -> float:
+        return self.basis_points / 100
+
+
 class Milestone(Record):
     """One audience of a journey: ``audience(parent) ∩ users matching definition``.
 
     ``parent_id`` None means the journey start. ``remaining`` marks the
-    Remaining-users milestone of a split, which has no criteria.
+    Remaining-users milestone of a split, which has no criteria. ``variant``
+    marks one arm of an A/B test on the parent: no criteria, its members are the
+    parent's users whose bucket falls in the arm's range, and it takes no part in
+    the parent's split (its siblings ignore it and it ignores them).
     """
 
     name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
@@ -117,6 +150,12 @@ class Milestone(Record):
     definition: AudienceDefinition = AudienceDefinition()
     x: float = 0.0
     y: float = 0.0
+    variant: Variant | None = None
+
+    @property
+    def stays_last(self) -> bool:
+        """Kept after its ordinary siblings: a Remaining-users milestone or a test arm."""
+        return self.remaining or self.variant is not None
 
 
 class Output(Record):

@@ -31,6 +31,7 @@ from sqlalchemy import (
 
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
+from app.engine.ab_tests import ArmFiller
 from app.engine.compiler import (
     Scope,
     UserSet,
@@ -86,6 +87,7 @@ def _prepare(
     """Compute the population, the ancestors of ``milestone_id`` and the earlier
     siblings of each (and of the milestone itself) into ``work``."""
     work.fill(graph.id, population(input_ids, as_of_ms, sample))
+    arms = ArmFiller(work)
     chain = []
     ancestor = graph.milestone(milestone_id)
     while True:
@@ -98,6 +100,9 @@ def _prepare(
         at = siblings.index(step)
         needed = siblings[:at] if index == len(chain) - 1 else [*siblings[:at], step]
         for m in needed:
+            if m.variant is not None:
+                arms.fill(m)
+                continue
             work.fill(m.id, milestone_query(
                 graph, m, as_of_ms, input_ids, table=work.table, fresh=work.filled,
                 sample=sample,

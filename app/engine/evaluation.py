@@ -9,10 +9,13 @@ waiting by the long part):
 2. every milestone in tree order (parents first, siblings left to right):
    ``parent ∩ criteria``, minus the members of the earlier siblings (splits are
    exclusive: a user lands in the first sibling that matches); a Remaining-users
-   milestone is the parent minus all its earlier siblings;
+   milestone is the parent minus all its earlier siblings; an arm of an A/B test
+   is the parent's users whose bucket is in its range (:mod:`app.engine.ab_tests`)
+   and takes no part in the split;
 3. in a journey whose option "users leave earlier milestones when they reach a
    later one" is on (``Journey.exclusive``), every milestone then loses the users
-   who reached one of its children (so those who reached any descendant): each
+   who reached one of its children (so those who reached any descendant; the
+   arms of an A/B test are a split of the same step, not a later one, and cut nothing): each
    user stays in the deepest milestone reached on a path only. The children
    were computed from everyone who reached it, so the tree picks the same users;
    only who is kept changes. Audience-membership criteria that name a milestone of
@@ -39,6 +42,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, select
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
 from app.core.models import Milestone
+from app.engine.ab_tests import ArmFiller
 from app.engine.compiler import (
     Scope,
     UserSet,
@@ -168,9 +172,13 @@ def milestone_query(
     the earlier siblings' members are skipped the same way, so no set is
     copied just to be intersected or subtracted.
     """
+    if milestone.variant is not None:
+        # An arm of an A/B test is filled by bucket (see app.engine.ab_tests); here it is
+        # read back: from this run's workspace once computed, else as last stored.
+        return members_of(milestone.id, table=table if milestone.id in fresh else members)
     parent_id = milestone.parent_id or graph.id
     siblings = graph.children(milestone.parent_id)
-    earlier = [s.id for s in siblings[: siblings.index(milestone)]]
+    earlier = [s.id for s in siblings[: siblings.index(milestone)] if s.variant is None]
     if milestone.remaining:
         query: UserSet = members_of(parent_id, table=table)
     else:
@@ -272,7 +280,11 @@ def _compute(connection: Connection, graph: JourneyGraph, as_of: datetime) -> _P
     input_ids = input_filter(connection, graph.journey.input_ids)
     sizes = {graph.id: work.fill(graph.id, population(input_ids, as_of_ms))}
     ordered = list(graph.milestones_in_order())
+    arms = ArmFiller(work)
     for m in ordered:
+        if m.variant is not None:
+            sizes[m.id] = arms.fill(m)
+            continue
         query = milestone_query(
             graph, m, as_of_ms, input_ids, table=work.table, fresh=work.filled
         )
@@ -302,7 +314,7 @@ def _keep_deepest(
     """
     table = work.table
     for m in ordered:
-        children = [scratch_key(c.id) for c in graph.children(m.id)]
+        children = [scratch_key(c.id) for c in graph.children(m.id) if c.variant is None]
         if not children:
             continue
         key = scratch_key(m.id)

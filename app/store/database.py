@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 APP_NAME = "Journey Studio"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 """The newest migration in migrations/versions (a test checks it is Alembic's head):
 a database stored at this revision is opened without loading Alembic."""
 ALEMBIC_VERSION = table("alembic_version", column("version_num"))

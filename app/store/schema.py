@@ -190,6 +190,8 @@ class MilestoneRow(Base):
     definition: Mapped[Any] = mapped_column(JSON)
     x: Mapped[float] = mapped_column(Double)
     y: Mapped[float] = mapped_column(Double)
+    variant: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    """An arm of an A/B test on the parent: the Variant as JSON; NULL otherwise."""
 
 
 class OutputRow(Base):

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.ab_tests import CONTROL, arms_of, can_test
 from app.core.account import AccountState
 from app.core.events import NodeKind
 from app.ui import theme
@@ -51,6 +52,10 @@ class InspectorActions(Protocol):
     def set_journey_exclusive(self, journey_id: str, exclusive: bool) -> None: ...
 
     def open_account_settings(self, page: str | None = None) -> object: ...
+
+    def add_ab_test(self, milestone_id: str) -> None: ...
+
+    def ab_test_sentences(self, milestone_id: str) -> list[str]: ...
 
 
 def change_html(card: cards.MilestoneCard) -> str:
@@ -118,6 +123,8 @@ class Inspector(QWidget):
         """“Users leave earlier milestones…” while the journey is shown."""
         self.settings_button: QPushButton | None = None
         """“Account settings…” beside Resume, when the fault is fixed there."""
+        self.ab_label: QLabel | None = None
+        """The shown milestone's A/B test results, one sentence per variant."""
         scene.selectionChanged.connect(self.refresh)
         # Updated in place: a rebuild would take the name field from under the cursor.
         scene.figuresChanged.connect(self.refresh_figures)
@@ -140,6 +147,7 @@ class Inspector(QWidget):
         self.inputs_button = None
         self.exclusive_box = None
         self.settings_button = None
+        self.ab_label = None
         while self._layout.count():
             item = self._layout.takeAt(0)
             if item is None:
@@ -321,12 +329,16 @@ class Inspector(QWidget):
             self._layout.addLayout(row)
         self._layout.addWidget(_button("Send to a partner…",
                                        lambda: self._actions.add_output(milestone_id)))
+        self._show_ab_test(milestone_id)
         self._rule()
         self._section("Add")
         self._layout.addWidget(_button("Milestone after this one…",
                                        lambda: self._actions.add_after(milestone_id)))
         self._layout.addWidget(_button("Milestone beside this one (split)…",
                                        lambda: self._actions.add_beside(milestone_id)))
+        if can_test(graph, milestone_id) is None:
+            self._layout.addWidget(_button("A/B test…",
+                                           lambda: self._actions.add_ab_test(milestone_id)))
         self._rule()
         remove = _button("Remove milestone", self._actions.delete_selection, "dangerButton")
         problem = edits.removal_problem(graph, milestone_id)
@@ -438,6 +450,28 @@ class Inspector(QWidget):
         self.size_label.setText(card.size_text)
         if self.change_label is not None:
             self.change_label.setText(change_html(card))
+        self._refresh_ab_test(node_id)
+
+    def _show_ab_test(self, milestone_id: str) -> None:
+        """The tested milestone's results: one plain sentence per variant against Control."""
+        graph = self._scene.graph
+        assert graph is not None
+        arms = arms_of(graph.children(milestone_id))
+        if not arms:
+            return
+        self._rule()
+        self._section(f"A/B test ({len(arms) - 1} variant{'s' if len(arms) != 2 else ''} "
+                      f"and {CONTROL})")
+        self.ab_label = _label("", "inspectorText", True)
+        self.ab_label.setObjectName("abTestResults")
+        self._layout.addWidget(self.ab_label)
+        self._refresh_ab_test(milestone_id)
+
+    def _refresh_ab_test(self, milestone_id: str) -> None:
+        if self.ab_label is None:
+            return
+        sentences = self._actions.ab_test_sentences(milestone_id)
+        self.ab_label.setText("\n\n".join(sentences) or cards.CALCULATING)
 
     def _rename(self, milestone_id: str, field: QLineEdit) -> None:
         graph = self._scene.graph

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.ab_tests import arms_of, can_test
 from app.core.account import AccountState
 from app.core.catalogue import Catalogue
 from app.core.commands import (
@@ -45,9 +46,13 @@ from app.core.commands import (
     RenameMilestone,
     SetJourneyExclusive,
     SetJourneyInputs,
+    add_ab_test,
+    remove_ab_test,
 )
+from app.core.errors import JourneyRuleError
 from app.core.events import NodeKind
 from app.ui import icons, journey_files, theme
+from app.ui.ab_test_dialog import ABTestDialog
 from app.ui.account_settings import (
     ACCOUNT_SETTINGS,
     LIMIT_PAGE,
@@ -568,6 +573,38 @@ class MainWindow(QMainWindow):
 
         self._open(dialog, accepted)
 
+    def add_ab_test(self, milestone_id: str) -> None:
+        """Ask for the variants and shares, then add the test as one undoable step."""
+        graph = self.scene.graph
+        if graph is None:
+            return
+        dialog = ABTestDialog(self.studio.state, graph.id, milestone_id, parent=self)
+        self._open(dialog, lambda: self._run_edit(
+            lambda: add_ab_test(self.studio.state, graph.id, milestone_id, dialog.variants())))
+
+    def remove_ab_test(self, milestone_id: str) -> None:
+        graph = self.scene.graph
+        if graph is not None:
+            self._run_edit(lambda: remove_ab_test(self.studio.state, graph.id, milestone_id))
+
+    def _run_edit(self, build: Callable[[], Command]) -> None:
+        """Run the command ``build`` makes; a refusal while building goes to the banner."""
+        try:
+            command = build()
+        except JourneyRuleError as refused:
+            self.banner.show_message(str(refused), "error")
+            return
+        self.run(command)
+
+    def ab_test_sentences(self, milestone_id: str) -> list[str]:
+        """Each variant of the test on ``milestone_id`` against Control, in plain words (the
+        arms' sizes are on their cards)."""
+        graph = self.scene.graph
+        results = getattr(self.studio, "ab_test_results", None)
+        if graph is None or results is None or not graph.has_milestone(milestone_id):
+            return []
+        return [c.sentence for c in results(graph.id, milestone_id)]
+
     def _on_handle(self, milestone_id: str, role: str) -> None:
         {"extend": self.add_after, "split": self.add_beside,
          "output": self.add_output}[role](milestone_id)
@@ -769,6 +806,10 @@ class MainWindow(QMainWindow):
             menu.addAction("Add milestone after", lambda: self.add_after(node_id))
             menu.addAction("Add milestone beside (split)", lambda: self.add_beside(node_id))
             menu.addAction("Send to a partner…", lambda: self.add_output(node_id))
+            if arms_of(graph.children(node_id)):
+                menu.addAction("Remove A/B test", lambda: self.remove_ab_test(node_id))
+            elif can_test(graph, node_id) is None:
+                menu.addAction("Add A/B test…", lambda: self.add_ab_test(node_id))
             menu.addSeparator()
             remove = menu.addAction("Remove milestone", self.delete_selection)
             problem = edits.removal_problem(graph, node_id)

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,6 +70,8 @@ class Screenshots:
     """Milestone name -> the texts its card showed."""
     size_history: tuple[tuple[float, int, int, int], ...] = ()
     """What the size history chart plotted: (time, size, joined, left) per evaluation."""
+    ab_test_sizes: dict[str, int] = field(default_factory=dict)
+    """The A/B test picture's arms: milestone name -> size from the evaluation after it."""
 
 
 def take_screenshots(out_dir: Path, *, database_dir: Path | None = None,
@@ -148,8 +150,48 @@ def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
     _settle()
     paths["funnel"] = _shoot_funnel(window, graph.id, out_dir / "funnel-light.png")
     paths["builder"] = _shoot_builder(window, graph.id, out_dir / "builder-light.png", timeout_s)
+    paths["ab_test"], arms = _shoot_ab_test(window, applied, out_dir / "ab-test-light.png",
+                                            timeout_s)
     return Screenshots(paths, result.as_of, result.population.size,
-                       {m.name: m.size for m in result.milestones}, texts)
+                       {m.name: m.size for m in result.milestones}, texts, arms)
+
+
+AB_TESTED = "Signed up for trial"
+"""The demo milestone the A/B test picture tests."""
+AB_VARIANTS = (("7-day trial", 25.0), ("30-day trial", 25.0))
+AB_TEST_ID = "readme-trial-length"
+"""A fixed test id, so every run of the pictures assigns the demo customers alike."""
+
+
+def _shoot_ab_test(window: MainWindow, applied: list[EvaluationResult], path: Path,
+                   timeout_s: float) -> tuple[Path, dict[str, int]]:
+    """Add an A/B test on :data:`AB_TESTED` as the dialog would, wait for its evaluation,
+    select the tested milestone (its inspector says the results) and save the window."""
+    from app.core.commands import add_ab_test
+
+    graph = window.studio.state.journey_by_name(JOURNEY)
+    tested = next(m for m in graph.milestones_in_order() if m.name == AB_TESTED)
+    before = len(applied)
+    window.run(add_ab_test(window.studio.state, graph.id, tested.id, AB_VARIANTS,
+                           test_id=AB_TEST_ID))
+    _wait_until(lambda: len(applied) > before and not window.evaluations.is_running()
+                and not window.scene.calculating, timeout_s, "the A/B test's evaluation")
+    result = applied[-1]
+    window.scene.select_node("milestone", tested.id)
+    # The tested card and its arms, large enough to read: the rectangle they span, centred.
+    items = window.scene.milestone_items
+    shown = items[tested.id].sceneBoundingRect()
+    for arm in graph.children(tested.id):
+        if arm.variant is not None:
+            shown = shown.united(items[arm.id].sceneBoundingRect())
+    window.view.set_zoom(0.64)
+    window.view.center_on_scene(shown.center())
+    _settle()
+    if not window.grab().save(str(path)):
+        raise OSError(f"Could not write {path}")
+    arms = {m.name: result.milestone(m.id).size
+            for m in graph.children(tested.id) if m.variant is not None}
+    return path, arms
 
 
 FUNNEL_MILESTONE = "Converted to paid"

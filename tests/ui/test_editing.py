@@ -399,7 +399,7 @@ def test_context_menus_offer_the_edits_of_what_was_clicked(editor: MainWindow) -
     assert menu is not None
     texts = [a.text() for a in menu.actions() if a.text()]
     assert texts == ["Edit milestone…", "Add milestone after", "Add milestone beside (split)",
-                     "Send to a partner…", "Remove milestone"]
+                     "Send to a partner…", "Add A/B test…", "Remove milestone"]
     output_menu = editor.context_menu("output", "out-trial-crm")
     assert output_menu is not None
     assert [a.text() for a in output_menu.actions() if a.text()] == [

@@ -34,7 +34,7 @@ def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: P
     shots = screenshots.take_screenshots(out, database_dir=tmp_path / "database")
 
     assert sorted(path.name for path in out.iterdir()) == [
-        "builder-light.png", "funnel-light.png", "main-window-dark.png",
+        "ab-test-light.png", "builder-light.png", "funnel-light.png", "main-window-dark.png",
         "main-window-light.png", "size-history-dark.png", "size-history-light.png"]
     builder = QImage(str(shots.paths["builder"]))
     assert not builder.isNull() and (builder.width(), builder.height()) == screenshots.BUILDER_SIZE
@@ -44,7 +44,7 @@ def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: P
     assert not funnel.isNull() and (funnel.width(), funnel.height()) == screenshots.SIZE
     assert len(_colours(funnel)) > 100, "the funnel picture is nearly blank"
     for scheme, path in shots.paths.items():
-        if scheme in ("builder", "funnel") or scheme.startswith("size-history"):
+        if scheme in ("builder", "funnel", "ab_test") or scheme.startswith("size-history"):
             continue
         image = QImage(str(path))
         assert not image.isNull(), f"{path.name} is not a readable PNG"
@@ -76,7 +76,14 @@ def test_screenshots_show_the_real_demo_database(qapp: QApplication, tmp_path: P
     finally:
         studio.close()
     assert again.population.size == shots.population
-    assert {result.name: result.size for result in again.milestones} == sizes
+    replayed = {result.name: result.size for result in again.milestones}
+    assert {name: replayed[name] for name in sizes} == sizes
+    # The A/B test picture's arms: the engine's sizes, tiling the tested milestone, the
+    # same when replayed (assignment is fixed by the user ids and the test id).
+    arms = shots.ab_test_sizes
+    assert len(arms) == 3 and all(size > 0 for size in arms.values())
+    assert sum(arms.values()) == sizes[screenshots.AB_TESTED]
+    assert {name: replayed[name] for name in arms} == arms
 
     # The size history: one point per stored day and the window's own evaluation, plotted
     # exactly as the store keeps them, in pictures of the history's size and theme.

@@ -87,6 +87,7 @@ def milestone_from_row(journey_name: str, row: MilestoneRow) -> Milestone:
         definition=definition,
         x=row.x,
         y=row.y,
+        variant=json_value(row.variant, where) if row.variant is not None else None,
     )
 
 
@@ -99,6 +100,7 @@ def milestone_values(milestone: Milestone, sibling_index: int) -> dict[str, Any]
         "definition": milestone.definition.model_dump(mode="json"),
         "x": float(milestone.x),
         "y": float(milestone.y),
+        "variant": None if milestone.variant is None else milestone.variant.model_dump(),
     }
 
 

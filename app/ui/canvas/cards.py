@@ -230,12 +230,22 @@ def milestone_card(graph: JourneyGraph, milestone_id: str,
                    figures: AudienceFigures | None = None,
                    calculating: bool = False) -> MilestoneCard:
     milestone = graph.milestone(milestone_id)
-    siblings = graph.children(milestone.parent_id)
-    if len(siblings) > 1:
-        caption = f"SPLIT · {graph.child_index(milestone_id) + 1} OF {len(siblings)}"
+    siblings = [m for m in graph.children(milestone.parent_id) if m.variant is None]
+    variant = milestone.variant
+    if variant is not None:
+        caption = f"A/B TEST · {'CONTROL · ' if variant.control else ''}{variant.percent:g} %"
+    elif len(siblings) > 1:
+        caption = f"SPLIT · {siblings.index(milestone) + 1} OF {len(siblings)}"
     else:
         caption = "MILESTONE"
-    if milestone.remaining:
+    if variant is not None:
+        parent = graph.milestone(milestone.parent_id) if milestone.parent_id else None
+        whose = f"“{parent.name}”" if parent is not None else "the journey"
+        summary = (
+            f"the rest of {whose} ({variant.percent:g} %), by user id" if variant.control
+            else f"{variant.percent:g} % of {whose}, by user id"
+        )
+    elif milestone.remaining:
         summary = REMAINING_SUMMARY
     elif milestone.parent_id is None and milestone.definition.is_empty:
         summary = TOP_EVERYONE_SUMMARY
