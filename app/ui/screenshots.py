@@ -153,7 +153,8 @@ def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
     paths["ab_test"], arms = _shoot_ab_test(window, applied, out_dir / "ab-test-light.png",
                                             timeout_s)
     return Screenshots(paths, result.as_of, result.population.size,
-                       {m.name: m.size for m in result.milestones}, texts, arms)
+                       {m.name: m.size for m in result.milestones}, texts,
+                       ab_test_sizes=arms)
 
 
 AB_TESTED = "Signed up for trial"

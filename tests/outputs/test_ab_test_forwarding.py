@@ -78,11 +78,11 @@ def test_a_variant_is_delivered_under_its_audience_and_variant_name(
 
 def test_a_journey_file_keeps_its_test(studio: Studio) -> None:
     """Exported and imported again, the arms are arms with the same ranges and test id."""
-    from app.cli.journey_io import export_document, import_document
+    from app.core.journey_file import export_document, import_document
 
     studio.execute(add_ab_test(studio.state, TRIAL, SIGNED_UP, [("A", 10), ("B", 20)]))
     document = studio.state.journey(TRIAL).document()
-    data = orjson.loads(orjson.dumps(export_document(studio, document)))
-    copy = import_document(studio, data, name="Copy")
+    data = orjson.loads(orjson.dumps(export_document(studio.state, document)))
+    copy = import_document(studio.state, data, name="Copy")
     assert [m.variant for m in copy.milestones] == [m.variant for m in document.milestones]
     assert sum(m.variant is not None for m in copy.milestones) == 3
