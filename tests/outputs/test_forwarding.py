@@ -199,3 +199,35 @@ def test_an_evaluation_stored_while_a_chunk_is_on_its_way_is_taken_into_account(
     assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
     state = studio.output_forwarding(TRIAL)[CRM]
     assert (state.pending_adds, state.pending_deletes) == (0, 0)
+
+
+def test_a_long_sync_keeps_its_lease_so_no_other_dispatcher_takes_the_output(
+    studio: Studio, receiver: FakePartner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease is renewed between chunks once a quarter of it has run (not before every
+    chunk): a sync lasting several leases is never taken over, and what the partner holds
+    is the audience."""
+    import time
+
+    from app.store import outbox
+
+    studio.evaluate(studio.state.journey(TRIAL).document())
+    lease = 0.4
+    others_claimed: list[bool] = []
+    send = receiver.send
+
+    def slow_send(delivery: Delivery) -> Outcome:
+        time.sleep(0.08)
+        if delivery.audience_id == SIGNED_UP:
+            with studio.database.engine.begin() as connection:
+                others_claimed.append(outbox.claim(connection, CRM, "another dispatcher", 60))
+        return send(delivery)
+
+    monkeypatch.setattr(receiver, "send", slow_send)
+    started = time.monotonic()
+    report = studio.forward([CRM], chunk_size=20, lease_seconds=lease, policy=FAST,
+                            sleep=lambda _s: None)
+    assert time.monotonic() - started > 2 * lease  # the sync outlived its first lease
+    assert len(others_claimed) >= 10 and not any(others_claimed)
+    assert not report.faulted
+    assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
