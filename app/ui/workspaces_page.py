@@ -341,14 +341,39 @@ class WorkspacesPage(SettingsPage):
             self.table.setCurrentItem(item)
 
 
-class WorkspaceDialog(_Dialog):
+class _AddDialog(_Dialog):
+    """A form whose OK runs one add command through the page; a refusal stays on the form."""
+
+    error: QLabel
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.save: Callable[[Command], str | None] | None = None
+        """Set by the page: runs the command; returns a refusal."""
+
+    def validate(self) -> bool:
+        raise NotImplementedError
+
+    def command(self) -> Command:
+        """The command OK runs."""
+        raise NotImplementedError
+
+    def accept(self) -> None:
+        if not self.validate():
+            return
+        problem = self.save(self.command()) if self.save else None
+        if problem:
+            _show_error(self.error, problem)
+            return
+        super(_Dialog, self).accept()
+
+
+class WorkspaceDialog(_AddDialog):
     """A new workspace's name, checked as it is typed."""
 
     def __init__(self, state: AccountState, parent: QWidget | None = None) -> None:
         super().__init__("New workspace", parent)
         self.state = state
-        self.save: Callable[[Command], str | None] | None = None
-        """Set by the page: runs the command; returns a refusal."""
         self.workspace_id = Workspace(name="-").id
         note = QLabel("Name it after the app, website or business unit whose events it "
                       "collects.")
@@ -383,17 +408,11 @@ class WorkspaceDialog(_Dialog):
         self.ok_button.setEnabled(ok)
         return ok
 
-    def accept(self) -> None:
-        if not self.validate():
-            return
-        problem = self.save(AddWorkspace(self.workspace())) if self.save else None
-        if problem:
-            _show_error(self.error, problem)
-            return
-        super(_Dialog, self).accept()
+    def command(self) -> Command:
+        return AddWorkspace(self.workspace())
 
 
-class InputDialog(_Dialog):
+class InputDialog(_AddDialog):
     """A new input: its workspace, whether it is a platform or a partner feed, the
     platform, and its name (the platform's, until one is typed)."""
 
@@ -401,8 +420,6 @@ class InputDialog(_Dialog):
                  parent: QWidget | None = None) -> None:
         super().__init__("New input", parent)
         self.state = state
-        self.save: Callable[[Command], str | None] | None = None
-        """Set by the page: runs the command; returns a refusal."""
         self.input_id = Input(workspace_id="-", name="-").id
         self.workspace = QComboBox()
         self.workspace.setObjectName("workspaceField")
@@ -524,11 +541,5 @@ class InputDialog(_Dialog):
         self.ok_button.setEnabled(ok)
         return ok
 
-    def accept(self) -> None:
-        if not self.validate():
-            return
-        problem = self.save(AddInput(self.input())) if self.save else None
-        if problem:
-            _show_error(self.error, problem)
-            return
-        super(_Dialog, self).accept()
+    def command(self) -> Command:
+        return AddInput(self.input())
