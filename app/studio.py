@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core import journey_file
@@ -119,6 +120,14 @@ def database_url(value: str | None) -> str:
     return "sqlite:///" + str(Path(value).expanduser().resolve())
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None: another engine, or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 class Studio:
     """An open database with its account in memory."""
 
@@ -170,8 +179,13 @@ class Studio:
         """Whether the database at ``url`` has no account yet: a first start, where the
         user chooses between the demo account and an empty one (``open(seed_demo=…)``).
 
-        Creates and upgrades the database like :meth:`open` does, but stores no account.
+        A SQLite file that does not exist yet is new, and is not created by asking (so
+        a first start that is abandoned leaves nothing behind); any other database is
+        created and upgraded like :meth:`open` does, but no account is stored.
         """
+        file = sqlite_file(database_url(url))
+        if file is not None and not file.exists():
+            return True
         database = Database(database_url(url))
         try:
             with database.transaction() as session:

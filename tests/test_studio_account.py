@@ -99,6 +99,7 @@ def test_needs_setup_is_true_only_before_the_account_exists(tmp_path: Path) -> N
     path = str(tmp_path / "new.db")
     assert Studio.needs_setup(path) is True
     assert Studio.needs_setup(path) is True  # asking stores nothing
+    assert not (tmp_path / "new.db").exists()  # not even the file: a closed welcome leaves none
     Studio.open(path, seed_demo=False).close()
     assert Studio.needs_setup(path) is False
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 # imported after it (looking for its opt-in ``from __feature__ import …`` switches). For
 # the application service, the domain model and the libraries behind them (SQLAlchemy,
 # pydantic, networkx: some 500 modules) that was a quarter of a second of CPU per start.
-from sqlalchemy.engine import make_url
-
-from app.studio import Studio, database_url
+from app.studio import Studio, database_url, sqlite_file
 
 # isort: split
 
@@ -24,7 +22,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
@@ -117,23 +114,6 @@ def build_window(argv: Sequence[str] | None = None) -> MainWindow:
     return _window(qt_app, args.db, seed_demo=args.demo is not False)
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite database URL (None: another engine, or in memory)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
-def is_new_database(url: str) -> bool:
-    """Whether opening ``url`` would create its account: a first start. A SQLite file that
-    does not exist yet is new (asked without creating it); a server database is asked."""
-    file = sqlite_file(url)
-    if file is not None:
-        return not file.exists()
-    return Studio.needs_setup(url)
-
-
 def start(argv: Sequence[str] | None = None) -> MainWindow | WelcomeDialog:
     """What the application shows first: the window, or, on a new database, the welcome
     dialog that asks for demo data or an empty start and then opens the window (its
@@ -145,7 +125,7 @@ def start(argv: Sequence[str] | None = None) -> MainWindow | WelcomeDialog:
     args = parse_args(argv)
     qt_app = _configure(args)
     url = database_url(args.db)
-    if args.demo is not None or not is_new_database(url):
+    if args.demo is not None or not Studio.needs_setup(url):
         return _window(qt_app, url, seed_demo=args.demo is not False)
     file = sqlite_file(url)
     welcome = WelcomeDialog(str(file) if file else database_label(url)[0])
