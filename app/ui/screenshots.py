@@ -41,6 +41,7 @@ from app.ui.main import build_window
 from app.ui.main_window import MainWindow
 
 if TYPE_CHECKING:
+    from app.core.graph import JourneyGraph
     from app.studio import EvaluationResult
 
 SIZE = (1280, 800)
@@ -113,17 +114,25 @@ def _isolate_settings(folder: Path) -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
 
 
-def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
+def _show_journey(window: MainWindow, size: tuple[int, int]
+                  ) -> tuple[JourneyGraph, list[EvaluationResult]]:
+    """Show ``window`` at ``size`` on :data:`JOURNEY`; returns its graph and the list its
+    evaluations are appended to as they finish."""
     graph = window.studio.state.journey_by_name(JOURNEY)
     applied: list[EvaluationResult] = []
     window.evaluations.finished.connect(
         lambda result: applied.append(result) if result.journey_id == graph.id else None)
     # The pictures show the window as it opens; no partner is sent anything for them.
     window.forwarding.hold()
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     if not window.panel.select(graph.id):
         raise RuntimeError(f"“{JOURNEY}” could not be selected in the journey list.")
+    return graph, applied
+
+
+def _shoot(window: MainWindow, out_dir: Path, timeout_s: float) -> Screenshots:
+    graph, applied = _show_journey(window, SIZE)
 
     def sizes_shown() -> bool:
         scene = window.scene
@@ -327,15 +336,7 @@ def _shoot_size_history(database: Path, out_dir: Path, paths: dict[str, Path],
         studio.close()
     window = build_window(["--db", str(database)])
     try:
-        graph = window.studio.state.journey_by_name(JOURNEY)
-        applied: list[EvaluationResult] = []
-        window.evaluations.finished.connect(
-            lambda result: applied.append(result) if result.journey_id == graph.id else None)
-        window.forwarding.hold()
-        window.resize(*HISTORY_SIZE)
-        window.show()
-        if not window.panel.select(graph.id):
-            raise RuntimeError(f"“{JOURNEY}” could not be selected in the journey list.")
+        graph, applied = _show_journey(window, HISTORY_SIZE)
         _wait_until(lambda: bool(applied) and not window.evaluations.is_running(),
                     timeout_s, f"the evaluation of “{JOURNEY}”")
         milestone = next(m for m in graph.milestones_in_order() if m.name == HISTORY_MILESTONE)
