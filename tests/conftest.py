@@ -11,13 +11,21 @@ import os
 # Must happen before anything imports Qt: every widget test runs without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import uuid
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
+
+from tests.database_templates import (
+    Backend,
+    Content,
+    NewDatabase,
+    PostgresTemplates,
+    SqliteTemplates,
+)
 
 #: Environment variable holding the SQLAlchemy URL of a throw-away PostgreSQL database,
 #: e.g. postgresql+psycopg://postgres@127.0.0.1:54329/journeys_test (.ci/run sets it).
@@ -68,24 +76,79 @@ def pg_admin_engine(postgres_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_templates(postgres_url: str, pg_admin_engine: Engine) -> Iterator[PostgresTemplates]:
+    """The session's template databases on the test server, dropped at its end."""
+    templates = PostgresTemplates(postgres_url, pg_admin_engine)
+    yield templates
+    templates.drop_templates()
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    return SqliteTemplates(tmp_path_factory.mktemp("templates"))
+
+
 @pytest.fixture
-def pg_url(postgres_url: str, pg_admin_engine: Engine) -> Iterator[str]:
+def pg_url(pg_templates: PostgresTemplates) -> Iterator[str]:
     """The URL of a brand-new, empty PostgreSQL database, dropped after the test."""
-    name = f"js_store_{uuid.uuid4().hex[:16]}"
-    quoted = pg_admin_engine.dialect.identifier_preparer.quote(name)
-    with pg_admin_engine.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {quoted}"))
-    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    # WITH (FORCE) (PostgreSQL 13+) also ends connections a failed test left open.
-    force = " WITH (FORCE)" if pg_admin_engine.dialect.server_version_info >= (13,) else ""
-    with pg_admin_engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted}{force}"))
+    url = pg_templates.create("empty")
+    yield url
+    pg_templates.drop(url)
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file that does not exist yet, in the test's own folder."""
     return f"sqlite:///{tmp_path}/journeys.db"
+
+
+@pytest.fixture
+def new_database(request: pytest.FixtureRequest, tmp_path: Path,
+                 sqlite_templates: SqliteTemplates) -> Iterator[NewDatabase]:
+    """Makes databases for the test: empty (a SQLite file not there yet), at the newest
+    schema with no account ("migrated"), or holding the demo account ("demo"); copies
+    of ones made once per session (tests/database_templates.py), dropped afterwards."""
+    made: list[str] = []
+    files = itertools.count()
+
+    def make(backend: Backend, content: Content) -> str:
+        if backend == "sqlite":
+            # The first is sqlite_url's file, so a test may name it by either.
+            number = next(files)
+            name = f"journeys-{number}.db" if number else "journeys.db"
+            return sqlite_templates.copy(content, tmp_path / name)
+        url = request.getfixturevalue("pg_templates").create(content)
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        request.getfixturevalue("pg_templates").drop(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_backend(request: pytest.FixtureRequest) -> Backend:
+    """Each test that asks runs once on SQLite and once on PostgreSQL."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def db_url(store_backend: Backend, new_database: NewDatabase) -> str:
+    """A new, empty database (a SQLite file not made yet), once per backend."""
+    return new_database(store_backend, "empty")
+
+
+@pytest.fixture
+def migrated_url(store_backend: Backend, new_database: NewDatabase) -> str:
+    """A new database at the newest schema with no account yet, once per backend."""
+    return new_database(store_backend, "migrated")
+
+
+@pytest.fixture
+def demo_url(store_backend: Backend, new_database: NewDatabase) -> str:
+    """A new database holding the demo account and its customers, once per backend."""
+    return new_database(store_backend, "demo")
 
 
 @pytest.fixture(scope="session")

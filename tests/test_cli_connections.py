@@ -14,16 +14,16 @@ from app.cli import main
 from app.outputs import registry
 from app.outputs.base import Delivered, Fault, Outcome
 from app.studio import Studio
+from tests.database_templates import NewDatabase
 from tests.memory_keyring import MemoryKeyring
 
 SECRET = "whsec_cli_8c1e55aa0f9d7b34"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = str(tmp_path / "j.db")
-    Studio.open(path).close()
-    return path
+def db(new_database: NewDatabase) -> str:
+    """The path of a SQLite file holding the demo account."""
+    return new_database("sqlite", "demo").removeprefix("sqlite:///")
 
 
 def run(db: str, *argv: str) -> int:

@@ -24,9 +24,9 @@ from app.studio import Studio
 STREAMING_INPUTS = ("in-streaming-ios", "in-streaming-android", "in-streaming-web")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+@pytest.fixture
+def url(demo_url: str) -> str:
+    return demo_url
 
 
 @pytest.fixture

@@ -25,11 +25,9 @@ SIGNED_UP, CONVERTED = "ms-signed-up", "ms-converted"
 ALL_USERS, CALIFORNIA = "ms-all-users", "ms-california"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    if request.param == "sqlite":
-        return sqlite_url
-    return str(request.getfixturevalue("pg_url"))
+@pytest.fixture
+def url(demo_url: str) -> str:
+    return demo_url
 
 
 @pytest.fixture

@@ -34,14 +34,9 @@ from tests.memory_keyring import MemoryKeyring
 SECRET = "whsec_live_5f2c9a7e1b3d4c12"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
-
-
 @pytest.fixture
-def studio(db_url: str) -> Iterator[Studio]:
-    opened = Studio.open(db_url)
+def studio(demo_url: str) -> Iterator[Studio]:
+    opened = Studio.open(demo_url)
     yield opened
     opened.close()
 
@@ -69,36 +64,36 @@ def stored_rows(url: str) -> list[dict[str, object]]:
         engine.dispose()
 
 
-def test_add_edit_remove_and_their_undo_are_stored(studio: Studio, db_url: str) -> None:
+def test_add_edit_remove_and_their_undo_are_stored(studio: Studio, demo_url: str) -> None:
     add = AddConnection(hook())
     studio.execute(add)
-    assert reopened(db_url)["cn-audit"] == studio.state.connection("cn-audit")
+    assert reopened(demo_url)["cn-audit"] == studio.state.connection("cn-audit")
     edit = EditConnection("cn-audit", name="Audit", settings={
         "url": "https://audit.example.com/v2", "timeout_seconds": 5})
     studio.execute(edit)
-    stored = reopened(db_url)["cn-audit"]
+    stored = reopened(demo_url)["cn-audit"]
     assert (stored.name, stored.settings) == (
         "Audit", {"url": "https://audit.example.com/v2", "timeout_seconds": 5.0})
     studio.undo(edit)
-    assert reopened(db_url)["cn-audit"].name == "Audit hook"
+    assert reopened(demo_url)["cn-audit"].name == "Audit hook"
     remove = RemoveConnection("cn-audit")
     studio.execute(remove)
-    assert "cn-audit" not in reopened(db_url)
+    assert "cn-audit" not in reopened(demo_url)
     studio.undo(remove)
-    assert reopened(db_url)["cn-audit"] == studio.state.connection("cn-audit")
+    assert reopened(demo_url)["cn-audit"] == studio.state.connection("cn-audit")
     studio.undo(add)
-    assert "cn-audit" not in reopened(db_url)
+    assert "cn-audit" not in reopened(demo_url)
 
 
 def test_a_new_connection_and_an_output_to_it_are_one_stored_step(
-    studio: Studio, db_url: str
+    studio: Studio, demo_url: str
 ) -> None:
     trial = studio.state.journey_by_name("Trial to paid")
     milestone = next(m for m in trial.milestones_in_order() if m.name == "Watched content")
     output = Output(id="o-audit", milestone_id=milestone.id, connection_id="cn-audit")
     step = Macro("Send to Audit", [AddConnection(hook()), AddOutput(trial.id, output)])
     studio.execute(step)
-    again = Studio.open(db_url)
+    again = Studio.open(demo_url)
     try:
         assert again.state.journey(trial.id).output("o-audit").connection_id == "cn-audit"
         assert again.state.can_remove_connection("cn-audit") == (
@@ -109,10 +104,10 @@ def test_a_new_connection_and_an_output_to_it_are_one_stored_step(
 
 
 def test_a_removal_is_refused_in_the_store_when_another_window_attached_an_output(
-    studio: Studio, db_url: str
+    studio: Studio, demo_url: str
 ) -> None:
     studio.execute(AddConnection(hook()))
-    other = Studio.open(db_url)
+    other = Studio.open(demo_url)
     try:
         trial = other.state.journey_by_name("Trial to paid")
         milestone = next(m for m in trial.milestones_in_order() if m.name == "Watched content")
@@ -125,11 +120,11 @@ def test_a_removal_is_refused_in_the_store_when_another_window_attached_an_outpu
     with pytest.raises(errors.ConflictError, match="used by 1 output: “Watched content”"):
         studio.execute(RemoveConnection("cn-audit"))
     assert "cn-audit" in studio.state.connections  # memory equals the store
-    assert "cn-audit" in reopened(db_url)
+    assert "cn-audit" in reopened(demo_url)
 
 
 def test_removing_the_outputs_and_the_connection_in_one_step_is_stored(
-    studio: Studio, db_url: str
+    studio: Studio, demo_url: str
 ) -> None:
     trial = studio.state.journey_by_name("Trial to paid")
     users = studio.state.connection_users("cn-crm")
@@ -137,10 +132,10 @@ def test_removing_the_outputs_and_the_connection_in_one_step_is_stored(
     step = Macro("Remove CRM", [*(RemoveOutput(g.id, o.id) for g, o in users),
                                 RemoveConnection("cn-crm")])
     studio.execute(step)
-    assert "cn-crm" not in reopened(db_url)
+    assert "cn-crm" not in reopened(demo_url)
     studio.undo(step)
-    assert "cn-crm" in reopened(db_url)
-    again = Studio.open(db_url)
+    assert "cn-crm" in reopened(demo_url)
+    again = Studio.open(demo_url)
     try:
         assert again.state.journey(trial.id).document() == studio.state.journey(
             trial.id).document()
@@ -149,9 +144,9 @@ def test_removing_the_outputs_and_the_connection_in_one_step_is_stored(
 
 
 def test_a_name_taken_meanwhile_in_another_window_is_a_conflict(
-    studio: Studio, db_url: str
+    studio: Studio, demo_url: str
 ) -> None:
-    other = Studio.open(db_url)
+    other = Studio.open(demo_url)
     try:
         other.execute(AddConnection(hook(name="Audit")))
     finally:
@@ -162,17 +157,17 @@ def test_a_name_taken_meanwhile_in_another_window_is_a_conflict(
 
 
 def test_the_secret_is_in_the_keyring_and_nowhere_in_the_database(
-    studio: Studio, db_url: str, memory_keyring: MemoryKeyring,
+    studio: Studio, demo_url: str, memory_keyring: MemoryKeyring,
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:
     ref = studio.save_secret("cn-audit", SECRET)
     studio.execute(AddConnection(hook(secret_ref=ref)))
     assert memory_keyring.entries == {("Journey Studio", "cn-audit"): SECRET}
-    rows = stored_rows(db_url)
+    rows = stored_rows(demo_url)
     assert SECRET not in json.dumps(rows, default=str)
     assert next(r for r in rows if r["id"] == "cn-audit")["secret_ref"] == "keyring:cn-audit"
-    if db_url.startswith("sqlite"):
-        raw = b"".join(p.read_bytes() for p in Path(db_url.removeprefix("sqlite:///")).parent
+    if demo_url.startswith("sqlite"):
+        raw = b"".join(p.read_bytes() for p in Path(demo_url.removeprefix("sqlite:///")).parent
                        .glob("journeys.db*"))
         assert SECRET.encode() not in raw
         assert b"keyring:cn-audit" in raw

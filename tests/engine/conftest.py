@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
 
 from app.engine.duckdb import create_engine_tables
 from app.store import Database
+from tests.database_templates import NewDatabase
 
 from .data import Data, load
 
@@ -54,15 +56,16 @@ def _duckdb_backend(path: str) -> Iterator[Backend]:
 @pytest.fixture(
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"]
 )
-def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        yield from _database_backend("sqlite", f"sqlite:///{tmp_path}/engine.db")
-    elif request.param == "postgresql":
-        yield from _database_backend("postgresql", request.getfixturevalue("pg_url"))
-    else:
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, new_database: NewDatabase
+) -> Iterator[Backend]:
+    if request.param == "duckdb":
         yield from _duckdb_backend(f"{tmp_path}/engine.duckdb")
+    else:
+        name = request.param
+        yield from _database_backend(name, new_database(name, "migrated"))
 
 
 @pytest.fixture
-def sqlite_backend(tmp_path) -> Iterator[Backend]:
-    yield from _database_backend("sqlite", f"sqlite:///{tmp_path}/engine.db")
+def sqlite_backend(new_database: NewDatabase) -> Iterator[Backend]:
+    yield from _database_backend("sqlite", new_database("sqlite", "migrated"))

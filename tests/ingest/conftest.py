@@ -2,7 +2,7 @@
 
 Only the account records are stored (not through ``Studio.open``), so the event
 tables start empty whatever the first-run seeding does. The PostgreSQL variant
-uses ``pg_url`` (tests/conftest.py): a fresh database on the test server, dropped
+is a fresh database on the test server (tests/conftest.py's ``migrated_url``), dropped
 afterwards; without a server it is skipped (and fails under CI).
 """
 
@@ -19,6 +19,7 @@ from app.ingest.demo_account import demo_account
 from app.store import AccountRepository, Database
 from app.store.event_numbers import named_events
 from app.store.event_tables import UserAttributeRow, UserIdentityRow, UserRow
+from tests.database_templates import NewDatabase
 
 
 def store_demo_account(database: Database) -> None:
@@ -27,11 +28,10 @@ def store_demo_account(database: Database) -> None:
         AccountRepository(session).create(demo_account().account_data())
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+@pytest.fixture
+def db(migrated_url: str) -> Iterator[Database]:
     """A migrated database holding the demo inputs, once per backend."""
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    database = Database(url)
+    database = Database(migrated_url)
     store_demo_account(database)
     try:
         yield database
@@ -40,8 +40,8 @@ def db(request: pytest.FixtureRequest) -> Iterator[Database]:
 
 
 @pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Database]:
-    database = Database(sqlite_url)
+def sqlite_db(new_database: NewDatabase) -> Iterator[Database]:
+    database = Database(new_database("sqlite", "migrated"))
     store_demo_account(database)
     try:
         yield database

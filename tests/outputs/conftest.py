@@ -129,7 +129,3 @@ def https_server(tmp_path: Path) -> Iterator[HTTPServer]:
             server.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """A fresh, empty database URL, once per backend (forwarding tests through Studio)."""
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))

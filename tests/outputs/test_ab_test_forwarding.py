@@ -16,6 +16,7 @@ from app.engine.ab_tests import ab_test_results
 from app.outputs.dispatcher import RetryPolicy
 from app.store.schema import ConnectionRow
 from app.studio import Studio
+from tests.database_templates import NewDatabase
 from tests.partner import member_ids
 
 TRIAL = "jr-trial-to-paid"
@@ -24,8 +25,8 @@ QUICK = RetryPolicy(attempts=2, initial_seconds=0.0, max_seconds=0.0, jitter_sec
 
 
 @pytest.fixture
-def studio(tmp_path: object, httpserver: HTTPServer) -> Iterator[Studio]:
-    opened = Studio.open(f"{tmp_path}/journeys.db")
+def studio(new_database: NewDatabase, httpserver: HTTPServer) -> Iterator[Studio]:
+    opened = Studio.open(new_database("sqlite", "demo"))
     with opened.database.engine.begin() as connection:
         connection.execute(
             update(ConnectionRow.__table__)

@@ -58,8 +58,8 @@ def _prepare(url: str, *, crm_active: bool = True) -> int:
 
 
 @pytest.fixture
-def db(db_url: str) -> tuple[str, int]:
-    return db_url, _prepare(db_url)
+def db(demo_url: str) -> tuple[str, int]:
+    return demo_url, _prepare(demo_url)
 
 
 def cli(url: str, *args: str) -> int:

@@ -36,8 +36,8 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> FakePartner:
 
 
 @pytest.fixture
-def studio(db_url: str) -> Iterator[Studio]:
-    opened = Studio.open(db_url)
+def studio(demo_url: str) -> Iterator[Studio]:
+    opened = Studio.open(demo_url)
     try:
         yield opened
     finally:

@@ -19,6 +19,7 @@ from werkzeug import Request, Response
 from app.outputs.dispatcher import RetryPolicy
 from app.store.schema import ConnectionRow
 from app.studio import Studio
+from tests.database_templates import NewDatabase
 from tests.partner import member_ids
 
 TRIAL = "jr-trial-to-paid"
@@ -49,8 +50,8 @@ class ScriptedReceiver:
 
 
 @pytest.fixture
-def studio(tmp_path: object, httpserver: HTTPServer) -> Iterator[Studio]:
-    opened = Studio.open(f"{tmp_path}/journeys.db")
+def studio(new_database: NewDatabase, httpserver: HTTPServer) -> Iterator[Studio]:
+    opened = Studio.open(new_database("sqlite", "demo"))
     with opened.database.engine.begin() as connection:
         connection.execute(
             update(ConnectionRow.__table__)

@@ -36,9 +36,9 @@ COMPUTE_SECONDS = 3.0
 """How long the slowed-down evaluation computes: far longer than an edit may wait."""
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+@pytest.fixture
+def url(demo_url: str) -> str:
+    return demo_url
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
 """Store fixtures: a fresh database per test, on SQLite always and on PostgreSQL when available.
 
-``db_url`` is parametrised over both backends. The PostgreSQL variant asks the
-top-level ``postgres_url`` fixture (tests/conftest.py) for a server, creates a
-uniquely named database on it for the one test and drops it afterwards, so
-tests never see each other's rows. Without a server that variant is skipped
+``db_url`` (empty) and ``migrated_url`` (at the newest schema) come from tests/conftest.py,
+parametrised over both backends: each test gets a database of its own, dropped afterwards,
+so tests never see each other's rows. Without a server the PostgreSQL variant is skipped
 (and fails under CI, as ``postgres_url`` decides).
 
 Sample data builders live here as fixtures so every test module shares them.
@@ -42,14 +41,9 @@ from app.core.models import (
     Workspace,
 )
 from app.store import AccountData, AccountRepository, Database
+from tests.database_templates import NewDatabase
 
 # ---------------------------------------------------------------------- databases
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """A fresh database URL, once per backend."""
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
 
 
 def _open(url: str) -> Iterator[Database]:
@@ -61,19 +55,19 @@ def _open(url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
+def db(migrated_url: str) -> Iterator[Database]:
     """An opened (migrated) database, once per backend."""
-    yield from _open(db_url)
+    yield from _open(migrated_url)
 
 
 @pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Database]:
-    yield from _open(sqlite_url)
+def sqlite_db(new_database: NewDatabase) -> Iterator[Database]:
+    yield from _open(new_database("sqlite", "migrated"))
 
 
 @pytest.fixture
-def pg_db(pg_url: str) -> Iterator[Database]:
-    yield from _open(pg_url)
+def pg_db(postgres_url: str, new_database: NewDatabase) -> Iterator[Database]:
+    yield from _open(new_database("postgresql", "migrated"))
 
 
 # ---------------------------------------------------------------------- sample data

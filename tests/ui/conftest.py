@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from app.studio import Studio
 from app.ui import theme
 from app.ui.main_window import MainWindow
+from tests.database_templates import NewDatabase
 from tests.partner import FakePartner
 
 from .demo import DemoStudio
@@ -95,9 +96,12 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def stored_studio(db_path: Path) -> Iterator[Studio]:
-    """A real Studio on a new SQLite file: the demo account with generated customers."""
-    opened = Studio.open(str(db_path))
+def stored_studio(db_path: Path, new_database: NewDatabase) -> Iterator[Studio]:
+    """A real Studio on a new SQLite file (``db_path``): the demo account with generated
+    customers."""
+    url = new_database("sqlite", "demo")
+    assert url.endswith(str(db_path))
+    opened = Studio.open(url)
     yield opened
     opened.close()
 
