@@ -43,19 +43,12 @@ from tenacity.stop import stop_base
 
 from app.core.errors import StudioError
 from app.core.partners import SECRETS, PartnerSettings, checked_settings
-from app.outputs.base import (
-    Connector,
-    Delivered,
-    Delivery,
-    Fault,
-    Outcome,
-    Profile,
-    RetryAfter,
-)
+from app.outputs.base import Connector, Delivered, Delivery, Fault, Outcome, RetryAfter
 from app.outputs.registry import connector
 from app.store import deliveries, outbox
 from app.store.database import Database
 from app.store.deliveries import DeliveryRecord
+from app.store.delivery_tables import ADD, REMOVE
 
 log = logging.getLogger(__name__)
 
@@ -211,13 +204,12 @@ class Dispatcher:
         with self.database.engine.connect() as connection:
             if not outbox.still_sendable(connection, target.output_id, self.owner):
                 return None
-            chunk, people = outbox.next_chunk(connection, target, self.chunk_size)
+            chunk = outbox.next_chunk(connection, target, self.chunk_size)
             generation = outbox.last_delivered(connection, target.output_id)
             connection.commit()
-        if not chunk.rows:
+        if not chunk:
             return None
-        delivery = self._delivery(target, settings, secret, chunk, people, generation,
-                                  remote_state)
+        delivery = self._delivery(target, settings, secret, chunk, generation, remote_state)
         outcome = self._send_with_retries(partner.send, delivery, chunk, target, report)
         if isinstance(outcome, Delivered):
             report.adds += len(delivery.adds)
@@ -230,7 +222,6 @@ class Dispatcher:
         settings: PartnerSettings,
         secret: str | None,
         chunk: outbox.Chunk,
-        people: dict[int, tuple[str, dict[str, str]]],
         generation: datetime | None,
         remote_state: dict[str, Any],
     ) -> Delivery:
@@ -242,10 +233,8 @@ class Dispatcher:
             connection_name=target.connection_name,
             settings=settings,
             secret=secret,
-            # next_chunk gives every user of the chunk as (stable id, identities): the
-            # fields of a Profile, made in C by map (a Python call per user costs more).
-            adds=list(map(Profile._make, map(people.__getitem__, chunk.adds))),
-            deletes=list(map(Profile._make, map(people.__getitem__, chunk.deletes))),
+            adds=chunk.add_profiles,
+            deletes=chunk.delete_profiles,
             idempotency_key=idempotency_key(target.output_id, generation, chunk),
             sent_at=datetime.now(UTC),
             remote_state=remote_state,
@@ -383,8 +372,9 @@ def idempotency_key(output_id: str, generation: datetime | None, chunk: outbox.C
     """
     digest = hashlib.blake2b(output_id.encode(), digest_size=16)
     digest.update(b"|" + (generation.isoformat() if generation else "-").encode() + b"|")
-    for action, user in chunk.rows:
-        digest.update(b"%d:%d;" % (action, user))
+    # "<action>:<user>;" for each row, in order, formatted in one operation per action.
+    for action, numbers in ((REMOVE, chunk.deletes), (ADD, chunk.adds)):
+        digest.update((b"%d:%%d;" % action) * len(numbers) % tuple(numbers))
     return digest.hexdigest()
 
 
@@ -400,7 +390,7 @@ def paused_cyclic_gc() -> Iterator[None]:
     Resume it only once the chunk's objects are freed (wrap a call that returns,
     not a block whose variables outlive it): the collector counts allocations net
     of frees, and resuming while they are alive sets off a collection that walks
-    every one of them (a tenth of a large sync's time).
+    every one of them (some 6% of a large sync's CPU time).
     """
     was_enabled = gc.isenabled()
     gc.disable()
