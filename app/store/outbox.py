@@ -335,6 +335,7 @@ class Chunk:
     ``runs`` is how many evaluations the audience had when the chunk was read: while
     it has not changed, the outbox rows between the chunk's first and last are
     exactly the chunk's, which lets :func:`record_delivered` work on that range.
+    An empty chunk (nothing left to send) is false.
     """
 
     deletes: Sequence[int] = ()
