@@ -299,12 +299,17 @@ class Dispatcher:
         return min(outcome.seconds or self.policy.max_seconds, self.policy.longest_retry_after)
 
     def _patient_sleep(self, seconds: float) -> None:
-        """Sleep ``seconds`` in short steps, so a cancel is noticed within a fraction of one."""
+        """Sleep ``seconds`` in short steps, so a cancel is noticed within a fraction of one.
+
+        The cycle collector runs meanwhile: a backoff can last minutes, and the
+        collector is the whole process's (the window's too), not only this chunk's.
+        """
         left = seconds
-        while left > 0 and not self.cancelled():
-            step = min(left, 0.25)
-            self._sleep(step)
-            left -= step
+        with resumed_cyclic_gc():
+            while left > 0 and not self.cancelled():
+                step = min(left, 0.25)
+                self._sleep(step)
+                left -= step
 
     def _log(
         self,
@@ -399,3 +404,15 @@ def paused_cyclic_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def resumed_cyclic_gc() -> Iterator[None]:
+    """Let the cycle collector run during a wait inside :func:`paused_cyclic_gc`."""
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            gc.disable()

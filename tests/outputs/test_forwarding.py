@@ -167,6 +167,21 @@ def test_a_chunks_idempotency_key_is_the_digest_earlier_versions_gave_it() -> No
         "5c254796a0b8c31ba5c6372740c0640e"
 
 
+def test_the_cycle_collector_runs_while_a_retry_waits(
+    studio: Studio, receiver: FakePartner
+) -> None:
+    """Collection is paused while a chunk is made and sent, not through a backoff that
+    can last minutes (the window's process shares the collector with forwarding)."""
+    import gc
+
+    receiver.answers = [RetryAfter("HTTP 503", 2.0, 503)]
+    collecting: list[bool] = []
+    studio.run_once(policy=FAST, sleep=lambda _s: collecting.append(gc.isenabled()))
+    assert collecting and all(collecting)
+    assert gc.isenabled()
+    assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
+
+
 def test_retries_exhausted_fault_the_output(studio: Studio, receiver: FakePartner) -> None:
     receiver.answers = [RetryAfter("connection refused")] * FAST.attempts
     run(studio)
