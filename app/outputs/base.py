@@ -2,9 +2,10 @@
 
 The dispatcher hands a connector a :class:`Delivery`: one output's adds and
 deletes (at most a few thousand users, already read from the outbox), who they
-are (:class:`Profile`), the connection's checked settings and its secret. The
-connector turns them into the partner's requests (batching, hashing and the
-partner's error codes live there) and answers with one :class:`Outcome`:
+are (:class:`Profile`, defined in core: the store makes them), the connection's
+checked settings and its secret. The connector turns them into the partner's
+requests (batching, hashing and the partner's error codes live there) and
+answers with one :class:`Outcome`:
 
 - :class:`Delivered`: every request of the delivery was acknowledged;
 - :class:`RetryAfter`: a passing failure (a timeout, 408, 429, 5xx, a refused
@@ -27,21 +28,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
-from app.core.partners import PartnerSettings
+from app.core.partners import PartnerSettings, Profile
 
-
-class Profile(NamedTuple):
-    """A user as partners know them: the stable id and identities (type -> value).
-
-    A named tuple rather than a dataclass: a large initial sync makes millions of
-    them, and a tuple is made several times faster.
-    """
-
-    user_id: str
-    identities: Mapping[str, str] = MappingProxyType({})
+__all__ = ["Connector", "Delivered", "Delivery", "Fault", "Outcome", "Profile", "RetryAfter"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import orjson
 
@@ -40,10 +40,11 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},sha256={digest}"
 
 
-def audiences(delivery: Delivery, action: str) -> list[dict[str, str]]:
-    """The one audience change every profile of ``action`` carries (built once a request)."""
-    return [{"audience_id": delivery.audience_id, "audience_name": delivery.audience_name,
-             "action": action}]
+def audiences(delivery: Delivery, action: str) -> orjson.Fragment:
+    """The one audience change every profile of ``action`` carries, encoded once a request."""
+    return orjson.Fragment(orjson.dumps([{"audience_id": delivery.audience_id,
+                                          "audience_name": delivery.audience_name,
+                                          "action": action}]))
 
 
 def identities_json(identities: Mapping[str, str]) -> list[dict[str, str]]:
@@ -52,28 +53,30 @@ def identities_json(identities: Mapping[str, str]) -> list[dict[str, str]]:
             for kind, value in sorted(identities.items())]
 
 
-def changes(delivery: Delivery) -> Iterator[tuple[Profile, str]]:
-    """The delivery's users in a fixed order, adds first, each with its firehose action."""
-    for profile in delivery.adds:
-        yield profile, "add"
-    for profile in delivery.deletes:
-        yield profile, "delete"
-
-
 def request_keys(key: str, count: int) -> list[str]:
     """One idempotency key per request: the delivery's own, or ``<key>-<n>`` when split."""
     return [key] if count == 1 else [f"{key}-{n}" for n in range(count)]
 
 
-def batches(delivery: Delivery) -> list[Sequence[tuple[Profile, str]]]:
-    everything = list(changes(delivery))
-    return [everything[i:i + PROFILES_PER_REQUEST]
-            for i in range(0, len(everything), PROFILES_PER_REQUEST)]
+Batch = tuple[Sequence[Profile], Sequence[Profile]]
+"""The adds and the deletes of one request."""
 
 
-def body(delivery: Delivery, key: str, batch: Sequence[tuple[Profile, str]]) -> bytes:
+def batches(delivery: Delivery) -> list[Batch]:
+    """The delivery's adds, then its deletes, in requests of at most 10,000 profiles."""
+    adds, deletes = delivery.adds, delivery.deletes
+    split = len(adds)
+    return [
+        (adds[start:start + PROFILES_PER_REQUEST],
+         deletes[max(start - split, 0):max(start + PROFILES_PER_REQUEST - split, 0)])
+        for start in range(0, split + len(deletes), PROFILES_PER_REQUEST)
+    ]
+
+
+def body(delivery: Delivery, key: str, batch: Batch) -> bytes:
     """The exact bytes of one request (the signature covers these bytes)."""
-    change = {action: audiences(delivery, action) for action in ("add", "delete")}
+    adds, deletes = batch
+    added, deleted = audiences(delivery, "add"), audiences(delivery, "delete")
     return orjson.dumps({
         "type": MESSAGE_TYPE,
         "id": key,
@@ -87,8 +90,13 @@ def body(delivery: Delivery, key: str, batch: Sequence[tuple[Profile, str]]) -> 
         "user_profiles": [
             {"mpid": p.user_id,
              "user_identities": identities_json(p.identities) if p.identities else [],
-             "audiences": change[action]}
-            for p, action in batch
+             "audiences": added}
+            for p in adds
+        ] + [
+            {"mpid": p.user_id,
+             "user_identities": identities_json(p.identities) if p.identities else [],
+             "audiences": deleted}
+            for p in deletes
         ],
     })
 

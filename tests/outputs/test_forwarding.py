@@ -152,6 +152,36 @@ def test_passing_failures_are_retried_with_the_same_key_until_delivered(
     assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
 
 
+def test_a_chunks_idempotency_key_is_the_digest_earlier_versions_gave_it() -> None:
+    """A chunk sent before an update and again after it (a crash, then a newer
+    program) must carry the same key, or a de-duplicating receiver applies it twice."""
+    from datetime import UTC, datetime
+
+    from app.store.outbox import Chunk
+
+    chunk = Chunk(deletes=(7, 12), adds=(3, 40_000_000_000))
+    after = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    assert dispatcher.idempotency_key("out-crm", None, chunk) == \
+        "df0a79ea5c674df5259d31657a7b5c60"
+    assert dispatcher.idempotency_key("out-crm", after, chunk) == \
+        "5c254796a0b8c31ba5c6372740c0640e"
+
+
+def test_the_cycle_collector_runs_while_a_retry_waits(
+    studio: Studio, receiver: FakePartner
+) -> None:
+    """Collection is paused while a chunk is made and sent, not through a backoff that
+    can last minutes (the window's process shares the collector with forwarding)."""
+    import gc
+
+    receiver.answers = [RetryAfter("HTTP 503", 2.0, 503)]
+    collecting: list[bool] = []
+    studio.run_once(policy=FAST, sleep=lambda _s: collecting.append(gc.isenabled()))
+    assert collecting and all(collecting)
+    assert gc.isenabled()
+    assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
+
+
 def test_retries_exhausted_fault_the_output(studio: Studio, receiver: FakePartner) -> None:
     receiver.answers = [RetryAfter("connection refused")] * FAST.attempts
     run(studio)
