@@ -134,6 +134,18 @@ class StudioLike(Protocol):
     def reload(self) -> AccountState: ...
 
 
+def _scrolling(widget: QWidget, name: str) -> QScrollArea:
+    """``widget`` in a frameless vertical scroll area: in a short window it scrolls instead
+    of squeezing its rows into each other or pushing a neighbour out of the way."""
+    scroll = QScrollArea()
+    scroll.setObjectName(name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(widget)
+    return scroll
+
+
 class MainWindow(QMainWindow):
     """Journeys | canvas | inspector, with menus, an undo history and a status bar."""
 
@@ -163,13 +175,9 @@ class MainWindow(QMainWindow):
 
         self.panel = JourneysPanel(self.watcher)
         self.palette_panel = Palette(self.watcher)
-        palette_scroll = QScrollArea()
-        palette_scroll.setObjectName("paletteScroll")
-        palette_scroll.setWidgetResizable(True)
-        palette_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        palette_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        palette_scroll.setWidget(self.palette_panel)
-        palette_scroll.setMinimumHeight(140)
+        palette_scroll = _scrolling(self.palette_panel, "paletteScroll")
+        # Low enough that a bottom dock in a short window leaves the journeys list its rows.
+        palette_scroll.setMinimumHeight(120)
         palette_scroll.setMaximumHeight(self.palette_panel.sizeHint().height() + 2)
         self.panel.add_below(palette_scroll)
         self.scene = JourneyScene(state, self)
@@ -210,7 +218,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.inspector = Inspector(self.scene, self)
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock",
+                                         _scrolling(self.inspector, "inspectorScroll"))
         self.undo_view = HistoryView(self.undo_stack)
         self.history_dock = self._dock("History", "historyDock", self.undo_view)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
@@ -229,7 +238,7 @@ class MainWindow(QMainWindow):
         self.funnel = FunnelPanel(self.scene, self)
         """Size, conversion and drop-off along the selected path (View ▸ Funnel)."""
         self.funnel_dock = self._dock("Funnel", "funnelDock", self.funnel)
-        self.funnel_dock.setMinimumHeight(200)
+        self.funnel_dock.setMinimumHeight(160)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.funnel_dock)
         self.funnel_dock.hide()
         self.size_history = SizeHistoryPanel(size_history_of(studio))
