@@ -46,7 +46,6 @@ from app.core.commands import (
     RenameMilestone,
     SetJourneyExclusive,
     SetJourneyInputs,
-    add_ab_test,
     remove_ab_test,
 )
 from app.core.errors import JourneyRuleError
@@ -589,7 +588,8 @@ class MainWindow(QMainWindow):
             return
         dialog = ABTestDialog(self.studio.state, graph.id, milestone_id, parent=self)
         self._open(dialog, lambda: self._run_edit(
-            lambda: add_ab_test(self.studio.state, graph.id, milestone_id, dialog.variants())))
+            lambda: edits.ab_test_command(self.studio.state, graph.id, self.scene.placement(),
+                                          milestone_id, dialog.variants())))
 
     def remove_ab_test(self, milestone_id: str) -> None:
         graph = self.scene.graph

@@ -177,13 +177,13 @@ def _shoot_ab_test(window: MainWindow, applied: list[EvaluationResult], path: Pa
                    timeout_s: float) -> tuple[Path, dict[str, int]]:
     """Add an A/B test on :data:`AB_TESTED` as the dialog would, wait for its evaluation,
     select the tested milestone (its inspector says the results) and save the window."""
-    from app.core.commands import add_ab_test
+    from app.ui.canvas.edits import ab_test_command
 
     graph = window.studio.state.journey_by_name(JOURNEY)
     tested = next(m for m in graph.milestones_in_order() if m.name == AB_TESTED)
     before = len(applied)
-    window.run(add_ab_test(window.studio.state, graph.id, tested.id, AB_VARIANTS,
-                           test_id=AB_TEST_ID))
+    window.run(ab_test_command(window.studio.state, graph.id, window.scene.placement(),
+                               tested.id, AB_VARIANTS, test_id=AB_TEST_ID))
     _wait_until(lambda: len(applied) > before and not window.evaluations.is_running()
                 and not window.scene.calculating, timeout_s, "the A/B test's evaluation")
     result = applied[-1]
