@@ -605,14 +605,17 @@ class MainWindow(QMainWindow):
             return
         self.run(command)
 
-    def ab_test_sentences(self, milestone_id: str) -> list[str]:
-        """Each variant of the test on ``milestone_id`` against Control, in plain words (the
-        arms' sizes are on their cards)."""
+    def ab_test_reader(self, milestone_id: str) -> Callable[[], list[str]] | None:
+        """What reads each variant of the test on ``milestone_id`` against Control, in plain
+        words (the arms' sizes are on their cards): safe off the GUI thread, as it reads
+        a copy of the journey taken now. None when the studio keeps no results."""
         graph = self.scene.graph
         results = getattr(self.studio, "ab_test_results", None)
         if graph is None or results is None or not graph.has_milestone(milestone_id):
-            return []
-        return [c.sentence for c in results(graph.id, milestone_id)]
+            return None
+        journey_id, document = graph.id, graph.document()
+        return lambda: [c.sentence for c in results(journey_id, milestone_id,
+                                                    document=document)]
 
     def _on_handle(self, milestone_id: str, role: str) -> None:
         {"extend": self.add_after, "split": self.add_beside,
@@ -1074,6 +1077,8 @@ class MainWindow(QMainWindow):
         self.imports.shutdown()
         self.forwarding.shutdown()
         self.evaluations.shutdown()
+        self.inspector.shutdown()
+        self.size_history.shutdown()
         self.scene.close()
         self.watcher.close()
         log.debug("Main window closed")

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainterPath
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QLabel, QLineEdit
+from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from app.core.ab_tests import arms_of
@@ -79,12 +79,13 @@ def test_an_ab_test_made_in_the_dialog_shows_arms_with_the_engines_sizes(
     # The tested milestone's inspector says each variant's result in plain words.
     editor.scene.clearSelection()
     card.setSelected(True)
-    QApplication.processEvents()
-    results = editor.inspector.findChild(QLabel, "abTestResults")
-    assert results is not None
+    results = editor.inspector.ab_label
+    assert results is not None and results.objectName() == "abTestResults"
     comparisons = stored_studio.ab_test_results(graph.id, SIGNED_UP)
     assert [c.variant.size for c in comparisons] == sizes[:2]
-    assert results.text() == "\n\n".join(c.sentence for c in comparisons)
+    # Read in the background: they arrive shortly.
+    qtbot.waitUntil(lambda: results.text() == "\n\n".join(c.sentence for c in comparisons),
+                    timeout=WAIT_MS)
     assert "Short trial converts" in results.text()
     editor.grab().save(str(tmp_path / "ab-window.png"))
 
