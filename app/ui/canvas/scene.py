@@ -297,8 +297,14 @@ class JourneyScene(QGraphicsScene):
         if self._placing:
             return
         key = node_key(item.KIND, item.node_id)
-        for edge_key in self._edges_of.get(key, ()):
-            self._route_edge(edge_key)
+        keys = [key]
+        if isinstance(item, OutputItem) and self.graph is not None \
+                and self.graph.has_output(item.node_id):
+            # An A/B test's arm edges start on the rail its milestone's outputs hang from.
+            keys.append(node_key("milestone", self.graph.output(item.node_id).milestone_id))
+        for end in keys:
+            for edge_key in self._edges_of.get(end, ()):
+                self._route_edge(edge_key)
 
     def selected_keys(self) -> list[NodeKey]:
         """The selected milestones and outputs, as (kind, id)."""
@@ -333,7 +339,9 @@ class JourneyScene(QGraphicsScene):
 
     def placement(self) -> Placement:
         """Where every node is drawn now, for placing new nodes beside them."""
-        occupied = tuple(i.scene_body() for i in self._node_items())
+        # Every card but the placeholder, which a first milestone takes the place of.
+        occupied = tuple(i.scene_body() for i in self._node_items()
+                         if i is not self.placeholder_item)
         return Placement(
             milestones={k: QPointF(v.pos()) for k, v in self.milestone_items.items()},
             outputs={k: QPointF(v.pos()) for k, v in self.output_items.items()},
