@@ -317,12 +317,19 @@ class Studio:
 
         return active_audiences(self.state)
 
-    def ab_test_results(self, journey_id: str, milestone_id: str) -> list[Comparison]:
+    def ab_test_results(self, journey_id: str, milestone_id: str, *,
+                        document: JourneyDocument | None = None) -> list[Comparison]:
         """Each variant of the A/B test on ``milestone_id`` against its Control, as of the
-        journey's last evaluation (empty when the milestone has no test)."""
+        journey's last evaluation (empty when the milestone has no test).
+
+        ``document``: a copy of the journey taken on the GUI thread; with it the call
+        never reads the account's state and is safe off the GUI thread.
+        """
         from app.engine.ab_tests import ab_test_results
 
-        return ab_test_results(self.database, self.state.journey(journey_id), milestone_id)
+        graph = (JourneyGraph.from_document(document) if document is not None
+                 else self.state.journey(journey_id))
+        return ab_test_results(self.database, graph, milestone_id)
 
     # ---------------------------------------------------------------- data catalogue
 

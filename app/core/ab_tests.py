@@ -148,13 +148,14 @@ def arm_milestones(
     variants: Sequence[tuple[str, float]],
     *,
     test_id: str | None = None,
-    origin: tuple[float, float] | None = None,
+    positions: Sequence[tuple[float, float]] | None = None,
     x_step: float = 268.0,
 ) -> list[Milestone]:
     """The arm milestones of a new test on ``tested``: the variants in order, then Control.
 
-    Ranges are laid end to end from bucket 0; the Control takes the rest. Cards
-    are placed in a row from ``origin`` (default: under the tested milestone).
+    Ranges are laid end to end from bucket 0; the Control takes the rest. Cards are
+    placed at ``positions`` (top-left corners, one per arm), by default in a row under
+    the tested milestone.
     """
     check_split(variants)
     test_id = test_id or new_id()
@@ -165,16 +166,19 @@ def arm_milestones(
         arms.append((label.strip(), start, end, False))
         start = end
     arms.append((CONTROL, start, BASIS_POINTS, True))
-    left, top = origin if origin is not None else (tested.x, tested.y + 150.0)
+    if positions is None:
+        positions = [(tested.x + i * x_step, tested.y + 150.0) for i in range(len(arms))]
+    if len(positions) != len(arms):
+        raise ValueError(f"{len(arms)} arms need {len(arms)} positions, not {len(positions)}")
     return [
         Milestone(
             name=arm_name(tested.name, label),
             parent_id=tested.id,
             variant=Variant(test_id=test_id, label=label, start=s, end=e, control=control),
-            x=left + i * x_step,
-            y=top,
+            x=x,
+            y=y,
         )
-        for i, (label, s, e, control) in enumerate(arms)
+        for (label, s, e, control), (x, y) in zip(arms, positions, strict=True)
     ]
 
 

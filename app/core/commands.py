@@ -26,8 +26,6 @@ from app.core.ab_tests import ABTestError, arm_milestones, arms_of, check_split,
 from app.core.account import AccountState
 from app.core.criteria import AudienceDefinition
 from app.core.events import NodeKind
-from app.core.graph import JourneyGraph
-from app.core.layout import COLUMN_GAP, NODE_HEIGHT, NODE_WIDTH, ROW_GAP
 from app.core.models import Connection, Input, JourneyDocument, Milestone, Output, Workspace
 
 
@@ -762,15 +760,19 @@ def check_add_ab_test(
 def add_ab_test(
     state: AccountState, journey_id: str, milestone_id: str,
     variants: Sequence[tuple[str, float]], *, test_id: str | None = None,
+    positions: Sequence[tuple[float, float]] | None = None,
 ) -> Macro:
     """Add an A/B test on a milestone: one arm milestone per variant, then the Control.
 
+    ``positions`` are the arms' top-left corners in that order: the canvas places them
+    under the tested card, clear of the others (``app.ui.canvas.edits.arm_spots``);
+    without them the arms go in a plain row under the tested milestone.
     One undo step; refused as a whole (nothing added) when a rule says no.
     """
     check_add_ab_test(state, journey_id, milestone_id, variants)
     graph = state.journey(journey_id)
     tested = graph.milestone(milestone_id)
-    arms = arm_milestones(tested, variants, test_id=test_id, origin=_below_everything(graph))
+    arms = arm_milestones(tested, variants, test_id=test_id, positions=positions)
     *variants_, control = arms
     # The Control first, then each variant before it: undone in reverse, the Control is
     # removed last, as the rule that keeps it while its variants remain asks.
@@ -780,14 +782,6 @@ def add_ab_test(
         [AddMilestone(journey_id, control),
          *(AddMilestone(journey_id, arm, base + i) for i, arm in enumerate(variants_))],
     )
-
-
-def _below_everything(graph: JourneyGraph) -> tuple[float, float]:
-    """Where a new row of cards overlaps none: one column right of the start, under the
-    lowest card of the journey (the arms of a test are laid out in such a row)."""
-    lowest = max((m.y for m in graph.milestones_in_order()), default=0.0)
-    lowest = max([lowest, *(o.y for o in graph.outputs())])
-    return (NODE_WIDTH + COLUMN_GAP, lowest + NODE_HEIGHT + 2 * ROW_GAP)
 
 
 def remove_ab_test(state: AccountState, journey_id: str, milestone_id: str) -> Macro:

@@ -95,6 +95,7 @@ STRING_OPERATORS = (
 ORDER_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "between")
 PRESENCE_OPERATORS = ("exists", "not_exists")
 LIST_OPERATORS = ("contains", "not_contains", "in", "not_in")
+BOOLEAN_OPERATORS = ("eq", "ne")
 """On a list: it holds the value / does not / holds one of the values / holds none of them."""
 
 Operator = Literal[
@@ -118,6 +119,32 @@ Operator = Literal[
 
 Scalar = Text | FiniteFloat | bool | datetime
 ConditionValue = Scalar | Annotated[list[Scalar], Field(max_length=LIST_VALUES_MAX)] | None
+
+OPERATOR_LABELS: dict[str, str] = {
+    "contains": "contains", "not_contains": "does not contain", "equals": "is",
+    "not_equals": "is not", "pattern": "matches pattern", "in": "is one of",
+    "not_in": "is not one of", "eq": "=", "ne": "≠", "gt": ">", "ge": "≥", "lt": "<",
+    "le": "≤", "between": "between", "exists": "exists", "not_exists": "does not exist",
+}
+"""Each operator in the words the builder shows it in: the one home of operator wording,
+for the builder's boxes, the summaries and every message that names an operator."""
+LIST_OPERATOR_LABELS: dict[str, str] = {
+    "contains": "holds", "not_contains": "does not hold", "in": "holds one of",
+    "not_in": "holds none of",
+}
+"""A list attribute's operators say what the list holds."""
+
+
+def operator_label(operator: str, attribute_type: str = "string") -> str:
+    """``operator`` as the builder shows it for an attribute of ``attribute_type``."""
+    if attribute_type == "list" and operator in LIST_OPERATOR_LABELS:
+        return LIST_OPERATOR_LABELS[operator]
+    return OPERATOR_LABELS.get(operator, operator)
+
+
+def _quoted_labels(operators: tuple[str, ...], attribute_type: str, joiner: str = ", ") -> str:
+    return joiner.join(f"“{operator_label(op, attribute_type)}”" for op in operators)
+
 
 CountOperator = Literal[">", ">=", "=", "<", "<="]
 Join = Literal["and", "or", "exclude"]
@@ -154,29 +181,32 @@ class Condition(_Frozen):
     def _operator_fits_type(self) -> Condition:
         where = f"condition on “{self.attribute}”"
         op = self.operator
+        # Named as the builder shows it, as every refusal here does.
+        said = f"“{operator_label(op, self.type)}”"
         if op in PRESENCE_OPERATORS:
             return self
         if self.type == "string" and op not in STRING_OPERATORS:
-            raise ValueError(f"{where}: “{op}” does not apply to text; use one of "
-                             f"{', '.join(STRING_OPERATORS)}")
+            raise ValueError(f"{where}: {said} does not apply to text; use one of "
+                             f"{_quoted_labels(STRING_OPERATORS, self.type)}")
         if self.type == "list" and op not in LIST_OPERATORS:
-            raise ValueError(f"{where}: “{op}” does not apply to a list; use one of "
-                             f"{', '.join(LIST_OPERATORS)}")
+            raise ValueError(f"{where}: {said} does not apply to a list; use one of "
+                             f"{_quoted_labels(LIST_OPERATORS, self.type)}")
         if self.type in ("number", "date") and op not in ORDER_OPERATORS:
-            raise ValueError(f"{where}: “{op}” does not apply to a {self.type}; use one of "
-                             f"{', '.join(ORDER_OPERATORS)}")
-        if self.type == "boolean" and op not in ("eq", "ne"):
-            raise ValueError(f"{where}: a true/false attribute compares with eq or ne only")
+            raise ValueError(f"{where}: {said} does not apply to a {self.type}; use one of "
+                             f"{_quoted_labels(ORDER_OPERATORS, self.type)}")
+        if self.type == "boolean" and op not in BOOLEAN_OPERATORS:
+            raise ValueError(f"{where}: a true/false attribute compares with "
+                             f"{_quoted_labels(BOOLEAN_OPERATORS, self.type, ' or ')} only")
         if self.value is None:
-            raise ValueError(f"{where}: “{op}” needs a value")
+            raise ValueError(f"{where}: {said} needs a value")
         if op in ("in", "not_in"):
             if not isinstance(self.value, list) or not self.value:
-                raise ValueError(f"{where}: “{op}” needs a non-empty list of values")
+                raise ValueError(f"{where}: {said} needs a non-empty list of values")
         elif op == "between":
             if not isinstance(self.value, list) or len(self.value) != 2:
-                raise ValueError(f"{where}: “between” needs exactly two values, low and high")
+                raise ValueError(f"{where}: {said} needs exactly two values, low and high")
         elif isinstance(self.value, list):
-            raise ValueError(f"{where}: “{op}” compares with one value, not a list")
+            raise ValueError(f"{where}: {said} compares with one value, not a list")
         values = self.value if isinstance(self.value, list) else [self.value]
         if self.type in ("string", "list") and not all(isinstance(v, str) for v in values):
             raise ValueError(f"{where}: text operators compare with text values")
@@ -700,24 +730,6 @@ def describe(definition: AudienceDefinition) -> str:
     return text
 
 
-_OPERATOR_TEXT = {
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "equals": "is",
-    "not_equals": "is not",
-    "pattern": "matches",
-    "in": "is one of",
-    "not_in": "is not one of",
-    "eq": "=",
-    "ne": "≠",
-    "gt": ">",
-    "ge": "≥",
-    "lt": "<",
-    "le": "≤",
-    "between": "between",
-    "exists": "exists",
-    "not_exists": "does not exist",
-}
 _COUNT_TEXT = {
     ">": "more than",
     ">=": "at least",
@@ -740,7 +752,7 @@ def _describe_item(item: Criterion | Group) -> str:
             text += " " + _window_text(item.window)
         if item.conditions:
             text += " with " + " and ".join(
-                _condition_text(c.attribute, c.operator, c.value) for c in item.conditions
+                _condition_text(c.attribute, c.operator, c.value, c.type) for c in item.conditions
             )
         return text
     if isinstance(item, EcommerceCriterion):
@@ -753,14 +765,15 @@ def _describe_item(item: Criterion | Group) -> str:
         conditions = [
             _condition_text("amount", a.operator, a.condition_value) for a in item.amount
         ]
-        conditions += [_condition_text(c.attribute, c.operator, c.value)
+        conditions += [_condition_text(c.attribute, c.operator, c.value, c.type)
                        for c in item.conditions]
         if conditions:
             text += " with " + " and ".join(conditions)
         return text
     if isinstance(item, UserAttributeCriterion):
         condition = item.condition
-        return _condition_text(condition.attribute, condition.operator, condition.value)
+        return _condition_text(condition.attribute, condition.operator, condition.value,
+                               condition.type)
     if isinstance(item, IdentityCriterion):
         return ("has " if item.present else "lacks ") + item.identity_type
     if isinstance(item, DeviceCriterion):
@@ -779,8 +792,9 @@ def _window_text(window: TimeWindow) -> str:
     return {"before": "before ", "after": "on or after ", "on": "on "}[window.kind] + start
 
 
-def _condition_text(attribute: str, operator: str, value: ConditionValue) -> str:
-    text = f"{attribute} {_OPERATOR_TEXT[operator]}"
+def _condition_text(attribute: str, operator: str, value: ConditionValue,
+                    attribute_type: str = "string") -> str:
+    text = f"{attribute} {operator_label(operator, attribute_type)}"
     if operator in PRESENCE_OPERATORS or value is None:
         return text
     if isinstance(value, list):

@@ -6,7 +6,10 @@ top-level criterion's own count within the parent audience. Nothing is
 stored: the population and the parent chain (with the earlier siblings along
 the way) are computed into a temporary table of the connection, with the same
 queries evaluation uses, and the counts test membership there
-(audience-membership criteria read stored members).
+(audience-membership criteria read stored members). In a journey whose option
+"users leave earlier milestones" is on, the audience is counted as evaluation keeps
+it: its children are computed from it and their users taken out, by the same rule
+(:func:`app.engine.evaluation.keep_deepest`).
 
 - Small stores (at most ``exact_limit`` users) are counted exactly.
 - Larger ones are counted on a fixed sample: users whose id is a multiple of
@@ -31,6 +34,7 @@ from sqlalchemy import (
 
 from app.core.criteria import AudienceDefinition
 from app.core.graph import JourneyGraph
+from app.core.models import Milestone
 from app.engine.ab_tests import ArmFiller
 from app.engine.compiler import (
     Scope,
@@ -42,7 +46,13 @@ from app.engine.compiler import (
     population,
     to_ms,
 )
-from app.engine.evaluation import engine_of, milestone_query, utc
+from app.engine.evaluation import (
+    cutting_children,
+    engine_of,
+    keep_deepest,
+    milestone_query,
+    utc,
+)
 from app.engine.workspace import ESTIMATE_TABLE, Workspace
 from app.store.database import Database
 from app.store.event_tables import UserRow
@@ -114,6 +124,31 @@ def _count(connection: Connection, query: UserSet) -> int:
     return int(connection.execute(select(func.count()).select_from(inner)).scalar_one())
 
 
+def _audience_count(
+    work: Workspace,
+    graph: JourneyGraph,
+    milestone: Milestone,
+    definition: AudienceDefinition,
+    as_of_ms: int,
+    input_ids: tuple[str, ...] | None,
+    sample: int | None,
+) -> int:
+    """How many users ``milestone`` would have with ``definition``, as evaluation keeps
+    them: in an exclusive journey, without those who reached one of its children (their
+    sets computed from the previewed one, as evaluation computes them)."""
+    query = milestone_query(graph, milestone, as_of_ms, input_ids, definition=definition,
+                            table=work.table, fresh=work.filled, sample=sample)
+    children = cutting_children(graph, milestone.id) if graph.journey.exclusive else []
+    if not children:
+        return _count(work.connection, query)
+    size = work.fill(milestone.id, query)
+    for child in children:
+        work.fill(child.id, milestone_query(graph, child, as_of_ms, input_ids,
+                                            table=work.table, fresh=work.filled,
+                                            sample=sample))
+    return keep_deepest(work, graph, milestone.id, size)
+
+
 def estimate(
     database: Database | Engine,
     graph: JourneyGraph,
@@ -146,10 +181,8 @@ def estimate(
         work = Workspace(connection, ESTIMATE_TABLE)
         try:
             _prepare(work, graph, milestone_id, as_of_ms, input_ids, sample)
-            audience = scaled(_count(connection, milestone_query(
-                graph, milestone, as_of_ms, input_ids, definition=definition,
-                table=work.table, fresh=work.filled, sample=sample,
-            )))
+            audience = scaled(_audience_count(
+                work, graph, milestone, definition, as_of_ms, input_ids, sample))
             parent_id = milestone.parent_id or graph.id
             scope = Scope(
                 members_of(parent_id, table=work.table), input_ids, as_of_ms, sample,

@@ -312,22 +312,36 @@ def _keep_deepest(
     user who reached its own children: one DELETE per milestone with children
     removes those who reached any descendant. ``sizes`` is brought up to date.
     """
-    table = work.table
     for m in ordered:
-        children = [scratch_key(c.id) for c in graph.children(m.id) if c.variant is None]
-        if not children:
-            continue
-        key = scratch_key(m.id)
-        below = select(table.c.user_id).where(table.c.audience_key.in_(children))
-        removed = work.connection.execute(
-            delete(table).where(table.c.audience_key == key, table.c.user_id.in_(below))
-        ).rowcount
-        if removed is not None and removed >= 0:
-            sizes[m.id] -= int(removed)
-        else:  # no row count from the driver (DuckDB): count what is left
-            sizes[m.id] = int(work.connection.execute(
-                select(func.count()).select_from(table).where(table.c.audience_key == key)
-            ).scalar_one())
+        if cutting_children(graph, m.id):
+            sizes[m.id] = keep_deepest(work, graph, m.id, sizes[m.id])
+
+
+def cutting_children(graph: JourneyGraph, milestone_id: str) -> list[Milestone]:
+    """The children whose users leave ``milestone_id`` in an exclusive journey: all but
+    the arms of an A/B test (a split of the same step, not a later one)."""
+    return [c for c in graph.children(milestone_id) if c.variant is None]
+
+
+def keep_deepest(work: Workspace, graph: JourneyGraph, milestone_id: str,
+                 size: int | None = None) -> int:
+    """Remove from ``milestone_id``'s set in ``work`` (``size`` users, when known) the
+    users in one of its :func:`cutting_children`'s sets there, computed from everyone
+    who reached it; how many users it keeps. The exclusive option's rule, for
+    evaluations and previews alike."""
+    table = work.table
+    key = scratch_key(milestone_id)
+    children = [scratch_key(c.id) for c in cutting_children(graph, milestone_id)]
+    below = select(table.c.user_id).where(table.c.audience_key.in_(children))
+    removed = work.connection.execute(
+        delete(table).where(table.c.audience_key == key, table.c.user_id.in_(below))
+    ).rowcount
+    if size is not None and removed is not None and removed >= 0:
+        return size - int(removed)
+    # No row count from the driver (DuckDB), or no size to start from: count what is left.
+    return int(work.connection.execute(
+        select(func.count()).select_from(table).where(table.c.audience_key == key)
+    ).scalar_one())
 
 
 def _apply(connection: Connection, plan: _Plan) -> EvaluationResult:

@@ -1,6 +1,7 @@
 """One piece of background work: a ``QRunnable`` with a signals object and a cancel flag.
 
-Every background job of the interface (evaluations, size previews) is a
+Every background job of the interface (evaluations, size previews, the reads of the
+size history and A/B test panels) is a
 :class:`BackgroundTask` running a plain callable off the GUI thread. It is
 tagged with a *key* (what it is about: a journey id, a dialog) and a
 *generation* (a number its owner increments for every task it starts), and
@@ -16,9 +17,15 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 log = logging.getLogger(__name__)
+
+SLOW_MS = 250
+"""A read taking longer than this shows its loading state; a quicker one never does, so
+a panel does not flash "Loading…" before every result."""
+SHUTDOWN_WAIT_MS = 10_000
+READ_THREADS = 3
 
 
 class TaskSignals(QObject):
@@ -83,3 +90,111 @@ class BackgroundTask(QRunnable):
 def describe_failure(problem: BaseException) -> str:
     text = str(problem).strip()
     return text or type(problem).__name__
+
+
+class BackgroundReads(QObject):
+    """Reads for one panel (a milestone's size history, its A/B test results) on a thread
+    of their own, so the database is never read on the GUI thread.
+
+    Each :meth:`read` supersedes the ones before it: only the latest result arrives
+    (:attr:`loaded`), so a slow read for a milestone no longer selected never
+    overwrites the one selected since. :attr:`slow` says the latest read has taken
+    :data:`SLOW_MS` already: the moment to show a loading state.
+    """
+
+    loaded = Signal(str, object)
+    """(key, result) of the latest read."""
+    failed = Signal(str, str)
+    """(key, error text) of the latest read."""
+    slow = Signal(str)
+    """The latest read (its key) is still running after :data:`SLOW_MS`."""
+
+    def __init__(self, what: str, parent: QObject | None = None,
+                 slow_ms: int = SLOW_MS) -> None:
+        super().__init__(parent)
+        self.what = what
+        self.pool = QThreadPool(self)
+        # More than one: a read superseded while it runs (it cannot be interrupted) must
+        # not hold up the one for what is selected now.
+        self.pool.setMaxThreadCount(READ_THREADS)
+        self._slow = QTimer(self)
+        self._slow.setSingleShot(True)
+        self._slow.setInterval(slow_ms)
+        self._slow.timeout.connect(self._on_slow)
+        self._generation = 0
+        self._key: str | None = None
+        """What the latest read is about (None: nothing is being read)."""
+        self._tasks: dict[int, BackgroundTask] = {}
+        self._done: list[BackgroundTask] = []
+        self._closed = False
+
+    @property
+    def key(self) -> str | None:
+        """What the latest read, not yet arrived, is about (None: none is running)."""
+        return self._key
+
+    def is_running(self) -> bool:
+        return bool(self._tasks)
+
+    def read(self, key: str, work: Callable[[], object]) -> None:
+        """Run ``work()`` off the GUI thread; its result arrives unless another read
+        starts first."""
+        if self._closed:
+            return
+        self._done = [task for task in self._done if not task.returned]
+        self.drop()
+        self._generation += 1
+        self._key = key
+        task = BackgroundTask(work, key, self._generation, self.what)
+        task.signals.finished.connect(self._on_finished)
+        task.signals.failed.connect(self._on_failed)
+        task.signals.skipped.connect(self._forget)
+        self._tasks[self._generation] = task
+        self._slow.start()
+        self.pool.start(task)
+
+    def drop(self) -> None:
+        """Nothing read so far may arrive any more (what is shown changed)."""
+        self._generation += 1
+        self._key = None
+        self._slow.stop()
+        for task in self._tasks.values():
+            task.cancel()
+
+    def _forget(self, _key: str, generation: int) -> bool:
+        """Release a reported task; whether it is the latest read's."""
+        task = self._tasks.pop(generation, None)
+        if task is not None:
+            self._done.append(task)
+        current = generation == self._generation and not self._closed
+        if current:
+            self._key = None
+            self._slow.stop()
+        return current
+
+    def _on_finished(self, key: str, generation: int, result: object) -> None:
+        if self._forget(key, generation):
+            self.loaded.emit(key, result)
+        else:
+            log.debug("%s: dropped a superseded result for %s", self.what, key)
+
+    def _on_failed(self, key: str, generation: int, message: str) -> None:
+        if self._forget(key, generation):
+            self.failed.emit(key, message)
+
+    def _on_slow(self) -> None:
+        if self._key is not None:
+            self.slow.emit(self._key)
+
+    def shutdown(self) -> None:
+        """Drop what has not started and wait for a running read (it holds a database
+        connection); nothing arrives afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        self.drop()
+        self.pool.clear()
+        if not self.pool.waitForDone(SHUTDOWN_WAIT_MS):
+            log.warning("%s was still running when its window closed", self.what)
+        self._tasks.clear()
+        self._done.clear()

@@ -7,6 +7,7 @@ single undoable command as the canvas gesture it mirrors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import Qt
@@ -26,6 +27,7 @@ from app.core.account import AccountState
 from app.core.events import NodeKind
 from app.ui import theme
 from app.ui.account_settings import ACCOUNT_SETTINGS, page_for
+from app.ui.background import BackgroundReads
 from app.ui.canvas import cards, edits
 from app.ui.canvas.scene import JourneyScene
 
@@ -55,7 +57,7 @@ class InspectorActions(Protocol):
 
     def add_ab_test(self, milestone_id: str) -> None: ...
 
-    def ab_test_sentences(self, milestone_id: str) -> list[str]: ...
+    def ab_test_reader(self, milestone_id: str) -> Callable[[], list[str]] | None: ...
 
 
 def change_html(card: cards.MilestoneCard) -> str:
@@ -73,6 +75,14 @@ def change_html(card: cards.MilestoneCard) -> str:
     return (f"<span style='color:{added}; font-weight:600'>+{figures.added:,}</span> joined"
             f" · <span style='color:{removed}; font-weight:600'>"
             f"\u2212{figures.removed:,}</span> left since the previous evaluation")
+
+
+AB_LOADING = "Reading the results…"
+
+
+def _results_text(sentences: list[str]) -> str:
+    """One paragraph per variant; "Calculating…" until the arms were evaluated."""
+    return "\n\n".join(sentences) or cards.CALCULATING
 
 
 def _label(text: str, name: str, wrap: bool = False) -> QLabel:
@@ -125,6 +135,14 @@ class Inspector(QWidget):
         """“Account settings…” beside Resume, when the fault is fixed there."""
         self.ab_label: QLabel | None = None
         """The shown milestone's A/B test results, one sentence per variant."""
+        self.ab_reads = BackgroundReads("Reading A/B test results", self)
+        """The results are read off the GUI thread; only the latest read arrives."""
+        self.ab_reads.loaded.connect(self._on_ab_loaded)
+        self.ab_reads.failed.connect(self._on_ab_failed)
+        self.ab_reads.slow.connect(self._on_ab_slow)
+        self._ab_sentences: dict[str, list[str]] = {}
+        """The last results read per tested milestone: shown at once when the inspector
+        is rebuilt, until the new read arrives (no flash of "Loading")."""
         scene.selectionChanged.connect(self.refresh)
         # Updated in place: a rebuild would take the name field from under the cursor.
         scene.figuresChanged.connect(self.refresh_figures)
@@ -148,6 +166,7 @@ class Inspector(QWidget):
         self.exclusive_box = None
         self.settings_button = None
         self.ab_label = None
+        self.ab_reads.drop()  # a result for what was on show no longer applies
         while self._layout.count():
             item = self._layout.takeAt(0)
             if item is None:
@@ -468,10 +487,37 @@ class Inspector(QWidget):
         self._refresh_ab_test(milestone_id)
 
     def _refresh_ab_test(self, milestone_id: str) -> None:
+        """Read the results again in the background; meanwhile the last ones read stay."""
         if self.ab_label is None:
             return
-        sentences = self._actions.ab_test_sentences(milestone_id)
-        self.ab_label.setText("\n\n".join(sentences) or cards.CALCULATING)
+        known = self._ab_sentences.get(milestone_id)
+        self.ab_label.setText("" if known is None else _results_text(known))
+        reader = self._actions.ab_test_reader(milestone_id)
+        if reader is None:
+            self.ab_label.setText(cards.CALCULATING)
+            return
+        self.ab_reads.read(milestone_id, reader)
+
+    def _showing_ab_test(self, milestone_id: str) -> bool:
+        return self.ab_label is not None and self.shown == ("milestone", milestone_id)
+
+    def _on_ab_loaded(self, milestone_id: str, sentences: list[str]) -> None:
+        self._ab_sentences[milestone_id] = sentences
+        if self.ab_label is not None and self._showing_ab_test(milestone_id):
+            self.ab_label.setText(_results_text(sentences))
+
+    def _on_ab_failed(self, milestone_id: str, message: str) -> None:
+        if self.ab_label is not None and self._showing_ab_test(milestone_id):
+            self.ab_label.setText(f"The results could not be read: {message}")
+
+    def _on_ab_slow(self, milestone_id: str) -> None:
+        if (self.ab_label is not None and self._showing_ab_test(milestone_id)
+                and milestone_id not in self._ab_sentences):
+            self.ab_label.setText(AB_LOADING)
+
+    def shutdown(self) -> None:
+        """The window closes: wait for a running read (it holds a connection)."""
+        self.ab_reads.shutdown()
 
     def _rename(self, milestone_id: str, field: QLineEdit) -> None:
         graph = self._scene.graph

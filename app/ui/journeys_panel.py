@@ -47,6 +47,8 @@ SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 2
 ACTIVE_COUNT_ROLE = Qt.ItemDataRole.UserRole + 3
 
 ROW_HEIGHT = 58
+MIN_JOURNEY_ROWS = 3
+"""The journeys list never shrinks below this many rows: docks and the palette give way."""
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -291,6 +293,7 @@ class JourneysPanel(QWidget):
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setAccessibleName("Journeys")
+        self.list.setMinimumHeight(MIN_JOURNEY_ROWS * ROW_HEIGHT + 2 * self.list.frameWidth())
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(
             lambda at: self.journey_menu.popup(self.list.viewport().mapToGlobal(at))

@@ -46,7 +46,6 @@ from app.core.commands import (
     RenameMilestone,
     SetJourneyExclusive,
     SetJourneyInputs,
-    add_ab_test,
     remove_ab_test,
 )
 from app.core.errors import JourneyRuleError
@@ -134,6 +133,18 @@ class StudioLike(Protocol):
     def reload(self) -> AccountState: ...
 
 
+def _scrolling(widget: QWidget, name: str) -> QScrollArea:
+    """``widget`` in a frameless vertical scroll area: in a short window it scrolls instead
+    of squeezing its rows into each other or pushing a neighbour out of the way."""
+    scroll = QScrollArea()
+    scroll.setObjectName(name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(widget)
+    return scroll
+
+
 class MainWindow(QMainWindow):
     """Journeys | canvas | inspector, with menus, an undo history and a status bar."""
 
@@ -163,13 +174,9 @@ class MainWindow(QMainWindow):
 
         self.panel = JourneysPanel(self.watcher)
         self.palette_panel = Palette(self.watcher)
-        palette_scroll = QScrollArea()
-        palette_scroll.setObjectName("paletteScroll")
-        palette_scroll.setWidgetResizable(True)
-        palette_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        palette_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        palette_scroll.setWidget(self.palette_panel)
-        palette_scroll.setMinimumHeight(140)
+        palette_scroll = _scrolling(self.palette_panel, "paletteScroll")
+        # Low enough that a bottom dock in a short window leaves the journeys list its rows.
+        palette_scroll.setMinimumHeight(120)
         palette_scroll.setMaximumHeight(self.palette_panel.sizeHint().height() + 2)
         self.panel.add_below(palette_scroll)
         self.scene = JourneyScene(state, self)
@@ -210,7 +217,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.inspector = Inspector(self.scene, self)
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock",
+                                         _scrolling(self.inspector, "inspectorScroll"))
         self.undo_view = HistoryView(self.undo_stack)
         self.history_dock = self._dock("History", "historyDock", self.undo_view)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
@@ -229,7 +237,7 @@ class MainWindow(QMainWindow):
         self.funnel = FunnelPanel(self.scene, self)
         """Size, conversion and drop-off along the selected path (View ▸ Funnel)."""
         self.funnel_dock = self._dock("Funnel", "funnelDock", self.funnel)
-        self.funnel_dock.setMinimumHeight(200)
+        self.funnel_dock.setMinimumHeight(160)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.funnel_dock)
         self.funnel_dock.hide()
         self.size_history = SizeHistoryPanel(size_history_of(studio))
@@ -580,7 +588,8 @@ class MainWindow(QMainWindow):
             return
         dialog = ABTestDialog(self.studio.state, graph.id, milestone_id, parent=self)
         self._open(dialog, lambda: self._run_edit(
-            lambda: add_ab_test(self.studio.state, graph.id, milestone_id, dialog.variants())))
+            lambda: edits.ab_test_command(self.studio.state, graph.id, self.scene.placement(),
+                                          milestone_id, dialog.variants())))
 
     def remove_ab_test(self, milestone_id: str) -> None:
         graph = self.scene.graph
@@ -596,14 +605,17 @@ class MainWindow(QMainWindow):
             return
         self.run(command)
 
-    def ab_test_sentences(self, milestone_id: str) -> list[str]:
-        """Each variant of the test on ``milestone_id`` against Control, in plain words (the
-        arms' sizes are on their cards)."""
+    def ab_test_reader(self, milestone_id: str) -> Callable[[], list[str]] | None:
+        """What reads each variant of the test on ``milestone_id`` against Control, in plain
+        words (the arms' sizes are on their cards): safe off the GUI thread, as it reads
+        a copy of the journey taken now. None when the studio keeps no results."""
         graph = self.scene.graph
         results = getattr(self.studio, "ab_test_results", None)
         if graph is None or results is None or not graph.has_milestone(milestone_id):
-            return []
-        return [c.sentence for c in results(graph.id, milestone_id)]
+            return None
+        journey_id, document = graph.id, graph.document()
+        return lambda: [c.sentence for c in results(journey_id, milestone_id,
+                                                    document=document)]
 
     def _on_handle(self, milestone_id: str, role: str) -> None:
         {"extend": self.add_after, "split": self.add_beside,
@@ -1065,6 +1077,8 @@ class MainWindow(QMainWindow):
         self.imports.shutdown()
         self.forwarding.shutdown()
         self.evaluations.shutdown()
+        self.inspector.shutdown()
+        self.size_history.shutdown()
         self.scene.close()
         self.watcher.close()
         log.debug("Main window closed")

@@ -177,13 +177,13 @@ def _shoot_ab_test(window: MainWindow, applied: list[EvaluationResult], path: Pa
                    timeout_s: float) -> tuple[Path, dict[str, int]]:
     """Add an A/B test on :data:`AB_TESTED` as the dialog would, wait for its evaluation,
     select the tested milestone (its inspector says the results) and save the window."""
-    from app.core.commands import add_ab_test
+    from app.ui.canvas.edits import ab_test_command
 
     graph = window.studio.state.journey_by_name(JOURNEY)
     tested = next(m for m in graph.milestones_in_order() if m.name == AB_TESTED)
     before = len(applied)
-    window.run(add_ab_test(window.studio.state, graph.id, tested.id, AB_VARIANTS,
-                           test_id=AB_TEST_ID))
+    window.run(ab_test_command(window.studio.state, graph.id, window.scene.placement(),
+                               tested.id, AB_VARIANTS, test_id=AB_TEST_ID))
     _wait_until(lambda: len(applied) > before and not window.evaluations.is_running()
                 and not window.scene.calculating, timeout_s, "the A/B test's evaluation")
     result = applied[-1]
@@ -196,7 +196,8 @@ def _shoot_ab_test(window: MainWindow, applied: list[EvaluationResult], path: Pa
             shown = shown.united(items[arm.id].sceneBoundingRect())
     window.view.set_zoom(0.64)
     window.view.center_on_scene(shown.center())
-    _settle()
+    _wait_until(lambda: not window.inspector.ab_reads.is_running(), timeout_s,
+                "the A/B test's results")
     if not window.grab().save(str(path)):
         raise OSError(f"Could not write {path}")
     arms = {m.name: result.milestone(m.id).size
@@ -344,7 +345,9 @@ def _shoot_size_history(database: Path, out_dir: Path, paths: dict[str, Path],
         window.resizeDocks([window.size_history_dock], [HISTORY_DOCK_HEIGHT],
                            Qt.Orientation.Vertical)
         window.scene.select_node("milestone", milestone.id)
-        _settle()
+        _wait_until(lambda: bool(window.size_history.points)
+                    and not window.size_history.reads.is_running(),
+                    timeout_s, f"the size history of “{HISTORY_MILESTONE}”")
         window.view.fit_to_view()
         _settle()
         plotted = tuple(window.size_history.plotted())

@@ -10,7 +10,9 @@ The charts are pyqtgraph's (a kept charting library on Qt: date axes, hover, zoo
 with the wheel), coloured from the active theme. The numbers come from
 :mod:`app.core.history`, so the panel and ``journeys history`` agree. The points are
 read from the store through the studio when the selection changes or an evaluation
-of the shown journey finishes, only while the panel is on show.
+of the shown journey finishes, only while the panel is on show, and off the GUI
+thread (:class:`~app.ui.background.BackgroundReads`): a read for a milestone no
+longer selected is dropped, and "Reading…" shows only when a read is slow.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import StudioError
 from app.core.history import (
     VOLATILITY_DAYS,
     VOLATILITY_EXPLAINED,
@@ -43,6 +44,7 @@ from app.core.history import (
     summarize,
 )
 from app.ui import theme
+from app.ui.background import BackgroundReads
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import itertools
@@ -57,6 +59,7 @@ Loader = Callable[[str], list[SizePoint]]
 
 EMPTY_SELECTION = "Select a milestone on the canvas to see its size history."
 NO_EVALUATIONS = "No evaluations yet"
+LOADING = "Reading the size history…"
 NO_EVALUATIONS_HINT = ("Sizes are recorded each time the journey is evaluated: after "
                        "an edit or an import, and on the forwarding schedule.")
 BAR_SHARE = 0.6
@@ -125,6 +128,13 @@ class SizeHistoryPanel(QWidget):
         self.message.setWordWrap(True)
         self.pages.addWidget(self.message)
         self.pages.addWidget(self._build_charts())
+        self._plotted_id: str | None = None
+        """The milestone whose points the charts show (None: a message is on show)."""
+        self.reads = BackgroundReads("Reading a size history", self)
+        """The store is read off the GUI thread; only the latest read arrives."""
+        self.reads.loaded.connect(self._on_loaded)
+        self.reads.failed.connect(self._on_failed)
+        self.reads.slow.connect(self._on_slow)
         self.refresh_theme()
 
     # ------------------------------------------------------------------ building
@@ -243,6 +253,7 @@ class SizeHistoryPanel(QWidget):
         """Show ``milestone_id``'s history (None: the hint to select one)."""
         self.milestone_id = milestone_id
         if milestone_id is None:
+            self.reads.drop()
             self.title.setText("")
             self._show_message(EMPTY_SELECTION)
             return
@@ -254,18 +265,35 @@ class SizeHistoryPanel(QWidget):
         return f"{name}  ·  {journey}" if journey else name
 
     def reload(self) -> None:
-        """Read the shown milestone's points again (after an evaluation)."""
-        if self.milestone_id is None:
+        """Read the shown milestone's points again (after an evaluation), in the
+        background: the charts change when the points arrive."""
+        milestone_id, loader = self.milestone_id, self._loader
+        if milestone_id is None:
             return
-        if self._loader is None:
+        if loader is None:
             self._show_message("Size history needs a database.")
             return
-        try:
-            points = self._loader(self.milestone_id)
-        except StudioError as error:
-            self._show_message(str(error))
-            return
+        self.reads.read(milestone_id, lambda: loader(milestone_id))
+
+    def _on_loaded(self, milestone_id: str, points: list[SizePoint]) -> None:
+        if milestone_id != self.milestone_id:
+            return  # another milestone was selected meanwhile
         self.set_points(points, datetime.now(UTC))
+        self._plotted_id = milestone_id if self.points else None
+
+    def _on_failed(self, milestone_id: str, message: str) -> None:
+        if milestone_id == self.milestone_id:
+            self._show_message(message)
+
+    def _on_slow(self, milestone_id: str) -> None:
+        """A slow read: say so, unless the charts already show this milestone (a reload
+        after an evaluation keeps them until the new point arrives)."""
+        if milestone_id == self.milestone_id and self._plotted_id != milestone_id:
+            self._show_message(LOADING)
+
+    def shutdown(self) -> None:
+        """The window closes: wait for a running read (it holds a connection)."""
+        self.reads.shutdown()
 
     def set_points(self, points: Sequence[SizePoint], now: datetime) -> None:
         """Plot ``points`` and sum them up as of ``now``."""
@@ -279,6 +307,7 @@ class SizeHistoryPanel(QWidget):
         self._plot_points()
 
     def _show_message(self, text: str) -> None:
+        self._plotted_id = None
         self.points = []
         self.summary = None
         self.message.setText(text)

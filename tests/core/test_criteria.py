@@ -9,9 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.criteria import (
-    ORDER_OPERATORS,
     PRESENCE_OPERATORS,
-    STRING_OPERATORS,
     AudienceDefinition,
     AudienceMembershipCriterion,
     Clause,
@@ -196,31 +194,32 @@ def condition(attribute: str, type_: str, operator: str, value) -> dict:
         (
             clause({"kind": "user_attribute", "condition": condition("plan", "string", "gt", "b")}),
             ("user_attribute", "condition"),
-            "condition on “plan”: “gt” does not apply to text; use one of "
-            + ", ".join(STRING_OPERATORS),
+            "condition on “plan”: “>” does not apply to text; use one of “contains”, "
+            "“does not contain”, “is”, “is not”, “matches pattern”, “is one of”, "
+            "“is not one of”",
         ),
         (
             clause({"kind": "event", "conditions": [condition("amount", "number", "contains", 5)]}),
             ("event", "conditions", 0),
             "condition on “amount”: “contains” does not apply to a number; use one of "
-            + ", ".join(ORDER_OPERATORS),
+            "“=”, “≠”, “>”, “≥”, “<”, “≤”, “between”",
         ),
         (
             clause(
                 {"kind": "user_attribute", "condition": condition("vip", "boolean", "gt", True)}
             ),
             ("user_attribute", "condition"),
-            "condition on “vip”: a true/false attribute compares with eq or ne only",
+            "condition on “vip”: a true/false attribute compares with “=” or “≠” only",
         ),
         (
             clause({"kind": "location", "field": "city", "operator": "in", "value": []}),
             ("location",),
-            "condition on “city”: “in” needs a non-empty list of values",
+            "condition on “city”: “is one of” needs a non-empty list of values",
         ),
         (
             clause({"kind": "location", "field": "country", "operator": "equals"}),
             ("location",),
-            "condition on “country”: “equals” needs a value",
+            "condition on “country”: “is” needs a value",
         ),
         (
             clause(
@@ -230,7 +229,7 @@ def condition(attribute: str, type_: str, operator: str, value) -> dict:
                 }
             ),
             ("user_attribute", "condition"),
-            "condition on “plan”: “equals” compares with one value, not a list",
+            "condition on “plan”: “is” compares with one value, not a list",
         ),
         (
             clause(

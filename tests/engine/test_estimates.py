@@ -88,3 +88,24 @@ def test_large_stores_are_sampled_and_tiny_audiences_too_small_to_estimate(
     assert email.text == "too small to estimate"
     top = estimate(sqlite_backend.engine, graph, opened, **kwargs)  # type: ignore[arg-type]
     assert top.audience.size == 2000
+
+
+def test_in_an_exclusive_journey_a_preview_counts_whom_evaluation_keeps(
+    backend: Backend
+) -> None:
+    """Users who reached a child leave the milestone: the preview says so too, also for an
+    edited definition (the children are computed from the previewed set)."""
+    backend.load(store(40, 25, 10))
+    graph = JourneyGraph(Journey(name="Exclusive", input_ids=INPUTS, exclusive=True))
+    opened = graph.add_milestone(Milestone(
+        name="Opened", definition=define(EventCriterion(event_name="Open"))))
+    graph.add_milestone(Milestone(
+        name="Emailed buyers", parent_id=opened.id,
+        definition=define(EventCriterion(event_name="Buy"),
+                          IdentityCriterion(identity_type="email"))))
+    result = evaluate_journey(backend.engine, graph, AS_OF)
+    assert result.milestone(opened.id).size == 40 - 10
+    assert estimate(backend.engine, graph, opened.id, as_of=AS_OF).audience.size == 30
+    # Opened narrowed to the buyers: 25, less the 10 with an email who go on.
+    buyers = define(EventCriterion(event_name="Buy"))
+    assert estimate(backend.engine, graph, opened.id, buyers, as_of=AS_OF).audience.size == 15

@@ -382,7 +382,7 @@ def test_every_invalid_input_shows_its_message_and_disables_ok(
             qtbot, r.editors["device"].boxes["iOS"])),
         ("Iden", "Identity type should not be empty", lambda r: QTest.keyClicks(
             r.editors["identity"].identity, "email")),
-        ("Loc", "“in” needs a value", lambda r: QTest.keyClicks(
+        ("Loc", "“is one of” needs a value", lambda r: QTest.keyClicks(
             r.editors["location"].value, "US, CA")),
     ):
         click(qtbot, criteria.add_button)

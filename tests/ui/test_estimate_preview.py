@@ -18,6 +18,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.core.commands import SetJourneyExclusive
 from app.core.criteria import AudienceDefinition, Clause, EventCriterion
 from app.core.graph import JourneyGraph
 from app.core.models import JourneyDocument, Milestone
@@ -40,6 +41,7 @@ from .conftest import TRIAL
 from .demo import DEMO_CRITERION_ESTIMATES, DEMO_ESTIMATE, DemoStudio, demo_estimate
 
 WATCHED = "ms-watched"
+SIGNED_UP = "ms-signed-up"
 WAIT_MS = 15_000
 ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
 
@@ -301,3 +303,22 @@ def test_new_sibling_is_placed_in_its_split(qtbot: QtBot) -> None:
     siblings = [m.id for m in document.milestones if m.parent_id == WATCHED]
     assert siblings[0] == new.id
     assert placed(PreviewRequest(graph.document(), new)) == graph.document()
+
+
+def test_under_an_exclusive_journey_the_preview_is_the_audience_the_evaluation_keeps(
+    qtbot: QtBot, stored_studio: Studio
+) -> None:
+    """With "users leave earlier milestones" on, "Signed up for trial" loses those who
+    went on to "Watched content": the preview says the size the evaluation will give."""
+    stored_studio.execute(SetJourneyExclusive(TRIAL, True))
+    graph = stored_studio.state.journey(TRIAL)
+    evaluated = stored_studio.evaluate(graph.document(), store=False)
+    kept = evaluated.milestone(SIGNED_UP).size
+    assert 0 < kept < evaluated.population.size
+
+    dialog = MilestoneDialog(graph, milestone_id=SIGNED_UP, estimate=stored_studio.estimate)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.preview.estimated, timeout=WAIT_MS):
+        dialog.show()
+    assert dialog.estimate_figure.text() == f"{kept:,}"
+    dialog.reject()

@@ -79,7 +79,7 @@ def test_clicking_a_milestone_shows_its_stored_history(
     assert window.scene.selected_keys() == [("milestone", WATCHED)]
     expected = stored(stored_studio, WATCHED)
     assert len(expected) == 3
-    assert panel.plotted() == expected
+    qtbot.waitUntil(lambda: panel.plotted() == expected, timeout=WAIT_MS)  # read off-thread
     assert panel.title.text() == "Watched content  ·  Trial to paid"
     assert panel.size_figure.value.text() == f"{expected[-1][1]:,}"
     assert panel.volatility_figure.toolTip() == VOLATILITY_EXPLAINED
@@ -88,13 +88,15 @@ def test_clicking_a_milestone_shows_its_stored_history(
 
     # Another milestone, another history.
     click_milestone(window, "ms-saved")
-    assert panel.plotted() == stored(stored_studio, "ms-saved")
+    saved = stored(stored_studio, "ms-saved")
+    qtbot.waitUntil(lambda: panel.plotted() == saved, timeout=WAIT_MS)
 
     # Evaluating again adds a point to the chart on show.
     with qtbot.waitSignal(window.evaluations.finished, timeout=WAIT_MS):
         window.reevaluate()
     again = stored(stored_studio, "ms-saved")
-    assert len(again) == 4 and panel.plotted() == again
+    assert len(again) == 4
+    qtbot.waitUntil(lambda: panel.plotted() == again, timeout=WAIT_MS)
 
     # Clicking the empty canvas leaves no milestone selected: the hint comes back.
     corner = window.view.viewport().rect().bottomRight() - QPoint(30, 30)
@@ -110,6 +112,7 @@ def test_hovering_the_chart_tells_the_nearest_evaluation(
     window.size_history_action.trigger()
     click_milestone(window, WATCHED)
     panel = window.size_history
+    qtbot.waitUntil(lambda: len(panel.points) == 3, timeout=WAIT_MS)
     qtbot.wait(50)
     last = stored_studio.size_history(WATCHED)[-1]
     view_point = QPointF(last.as_of.timestamp(), last.size)
@@ -153,9 +156,10 @@ def test_a_milestone_never_evaluated_says_so(qtbot: QtBot) -> None:
     click_milestone(window, WATCHED)
     assert studio.asked == []  # nothing is read while the panel is hidden
     window.size_history_action.trigger()
-    assert studio.asked == [WATCHED]
     panel = window.size_history
-    assert panel.pages.currentIndex() == 0 and NO_EVALUATIONS in panel.message.text()
+    qtbot.waitUntil(lambda: NO_EVALUATIONS in panel.message.text(), timeout=WAIT_MS)
+    assert studio.asked == [WATCHED]
+    assert panel.pages.currentIndex() == 0
     assert panel.points == []
 
 

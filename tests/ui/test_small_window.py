@@ -1,13 +1,17 @@
 """The window at 1024×700 (a small laptop): the journey's name is readable, and the
-minimap stays small, can be collapsed from itself or the View menu, and stays so."""
+minimap stays small, can be collapsed from itself or the View menu, and stays so. In a
+short window a bottom dock gives way to the journeys list."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.ui import theme
+from app.ui.journeys_panel import MIN_JOURNEY_ROWS, ROW_HEIGHT
 from app.ui.main_window import MainWindow
 
 from .demo import DemoStudio
@@ -120,3 +124,39 @@ def test_a_collapsed_minimap_stays_collapsed_in_the_next_window(
     again.close()
     third = open_small(qtbot)
     assert third.minimap_action.isChecked() and not third.minimap.collapsed
+
+
+SHORT_WINDOWS = [(1100, 700), (1320, 820)]
+BOTTOM_DOCKS = [("funnel", Qt.Key.Key_F), ("size_history", Qt.Key.Key_H)]
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("dock_name, key", BOTTOM_DOCKS, ids=[d for d, _ in BOTTOM_DOCKS])
+@pytest.mark.parametrize("size", SHORT_WINDOWS, ids=[f"{w}x{h}" for w, h in SHORT_WINDOWS])
+def test_a_bottom_dock_leaves_the_journeys_list_several_rows(
+    qtbot: QtBot, qapp: QApplication, size: tuple[int, int], dock_name: str,
+    key: Qt.Key, dark: bool
+) -> None:
+    """Opening the Funnel or the Size history in a short window: the dock gives way, the
+    journeys list still shows several whole rows, and the window keeps its size."""
+    if dark:
+        theme.apply_theme(qapp, theme.DARK)
+    window = MainWindow(DemoStudio())
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()  # offscreen, shortcuts need the window active
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    QTest.keyClick(window.view, key, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    dock = getattr(window, f"{dock_name}_dock")
+    qtbot.waitUntil(dock.isVisible, timeout=2000)
+    qtbot.wait(50)  # the queued layout
+    assert (window.width(), window.height()) == size
+    rows = window.panel.list.viewport().height() / ROW_HEIGHT
+    assert rows >= MIN_JOURNEY_ROWS, f"the journeys list shows {rows:.1f} rows"
+    # The dock is still worth opening: its contents have room.
+    assert dock.height() >= dock.widget().minimumSizeHint().height()
+    assert dock.height() >= 150
+    window.close()

@@ -25,25 +25,27 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.criteria import (
+    BOOLEAN_OPERATORS,
     LIST_OPERATORS,
     ORDER_OPERATORS,
     PRESENCE_OPERATORS,
     STRING_OPERATORS,
     AmountCondition,
     Condition,
+    operator_label,
 )
 from app.ui import icons
 from app.ui.builder import fields as f
 
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "string": STRING_OPERATORS, "number": ORDER_OPERATORS, "date": ORDER_OPERATORS,
-    "boolean": ("eq", "ne"), "list": LIST_OPERATORS,
+    "boolean": BOOLEAN_OPERATORS, "list": LIST_OPERATORS,
 }
 
 
 def operator_options(kind: str) -> list[tuple[str, str]]:
-    labels = {**f.OPERATOR_LABELS, **(f.LIST_OPERATOR_LABELS if kind == "list" else {})}
-    return [(op, labels[op]) for op in (*OPERATORS_BY_TYPE[kind], *PRESENCE_OPERATORS)]
+    return [(op, operator_label(op, kind))
+            for op in (*OPERATORS_BY_TYPE[kind], *PRESENCE_OPERATORS)]
 
 
 def remove_button(tip: str) -> QToolButton:

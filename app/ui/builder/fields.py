@@ -49,15 +49,6 @@ def in_words(word: str, labels: Mapping[str, str] | None = None) -> str:
 EVENT_TYPES = tuple((t, in_words(t, _EVENT_TYPE_LABELS)) for t in words.EVENT_TYPES)
 COMMERCE_ACTIONS = tuple((a, in_words(a)) for a in words.COMMERCE_ACTIONS)
 COUNT_OPERATORS = tuple((op, _COUNT_LABELS.get(op, op)) for op in get_args(CountOperator))
-OPERATOR_LABELS = {
-    "contains": "contains", "not_contains": "does not contain", "equals": "is",
-    "not_equals": "is not", "pattern": "matches pattern", "in": "is one of",
-    "not_in": "is not one of", "eq": "=", "ne": "≠", "gt": ">", "ge": "≥", "lt": "<",
-    "le": "≤", "between": "between", "exists": "exists", "not_exists": "does not exist",
-}
-LIST_OPERATOR_LABELS = {"contains": "holds", "not_contains": "does not hold",
-                        "in": "holds one of", "not_in": "holds none of"}
-"""A list attribute's operators say what the list holds."""
 ATTRIBUTE_TYPES = (("string", "Text"), ("number", "Number"), ("boolean", "True / false"),
                    ("date", "Date"), ("list", "List"))
 EVENT_ATTRIBUTE_TYPES = ATTRIBUTE_TYPES[:-1]

@@ -10,7 +10,7 @@ allowed is always the core's ``can_…`` answer; nothing is re-decided here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF
@@ -28,6 +28,7 @@ from app.core.commands import (
     RenameMilestone,
     SetCriteria,
     SetOutputActive,
+    add_ab_test,
 )
 from app.core.criteria import AudienceDefinition
 from app.core.events import NodeKind
@@ -102,6 +103,48 @@ def output_spot(placed: Placement, milestone_id: str) -> tuple[float, float]:
     anchor = placed.milestones[milestone_id]
     return free_spot(placed.occupied, anchor.x() + 24.0, anchor.y() + NODE_HEIGHT + OUTPUT_GAP,
                      NODE_WIDTH, OUTPUT_HEIGHT, OUTPUT_HEIGHT + OUTPUT_GAP)
+
+
+ARM_GAP = COLUMN_GAP / 2
+"""The space between two arms of an A/B test, side by side under the tested card."""
+ARM_DROP = 2 * ROW_GAP + 8
+"""From the bottom of the tested card (and the outputs hanging from it) down to its arms:
+room for the edges to fan out and for their funnel badges above the arms."""
+
+
+def arm_spots(graph: JourneyGraph, placed: Placement, tested_id: str,
+              count: int) -> list[tuple[float, float]]:
+    """Top-left corners for ``count`` new arm cards of an A/B test on ``tested_id``.
+
+    The arms hang in a row under the tested card (below the outputs hanging from it),
+    centred on it, so their edges fan straight down from it. The row and the fan above
+    it move down, as a new child does (:func:`free_spot`), until they cover no card.
+    """
+    tested = placed.milestones[tested_id]
+    own = [QRectF(tested.x(), tested.y(), placed.width(tested_id), NODE_HEIGHT)]
+    own += [QRectF(placed.outputs[o.id].x(), placed.outputs[o.id].y(), placed.width(o.id),
+                   OUTPUT_HEIGHT)
+            for o in graph.outputs_of(tested_id) if o.id in placed.outputs]
+    others = [r for r in placed.occupied if not any(r.intersects(o) for o in own)]
+    row_width = count * NODE_WIDTH + (count - 1) * ARM_GAP
+    row_left = own[0].center().x() - row_width / 2
+    # The fan starts under the tested card, which may stick out of the row's width.
+    fan_left = min(row_left, own[0].left())
+    fan_right = max(row_left + row_width, own[0].right())
+    hanging_bottom = max(r.bottom() for r in own)
+    x, y = free_spot(others, fan_left, hanging_bottom, fan_right - fan_left,
+                     ARM_DROP + NODE_HEIGHT, NODE_HEIGHT / 2 + ROW_GAP)
+    left, top = x + row_left - fan_left, y + ARM_DROP
+    return [(left + i * (NODE_WIDTH + ARM_GAP), top) for i in range(count)]
+
+
+def ab_test_command(state: AccountState, journey_id: str, placed: Placement,
+                    milestone_id: str, variants: Sequence[tuple[str, float]], *,
+                    test_id: str | None = None) -> Macro:
+    """Add an A/B test on ``milestone_id`` with its arms placed by :func:`arm_spots`."""
+    spots = arm_spots(state.journey(journey_id), placed, milestone_id, len(variants) + 1)
+    return add_ab_test(state, journey_id, milestone_id, variants, test_id=test_id,
+                       positions=spots)
 
 
 def new_milestone(graph: JourneyGraph, placed: Placement, parent_id: str | None, *,

@@ -67,6 +67,7 @@ class FunnelLabelItem(QGraphicsItem):
         """(size, parent size) shown; None: no figures, nothing drawn."""
         self._rect = QRectF()
         self._on_path = False
+        self._downward = False
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
 
@@ -139,9 +140,11 @@ class FunnelLabelItem(QGraphicsItem):
 
     # ------------------------------------------------------------------ geometry
 
-    def follow(self, path: QPainterPath) -> None:
-        """The edge was routed along ``path`` (ending at the arrowhead's base)."""
+    def follow(self, path: QPainterPath, *, downward: bool = False) -> None:
+        """The edge was routed along ``path`` (ending at the arrowhead's base); a
+        ``downward`` one ends going down into the top of its card."""
         self._path = QPainterPath(path)
+        self._downward = downward
         self._relayout()
 
     def _free_stretch(self) -> tuple[float, float]:
@@ -171,6 +174,20 @@ class FunnelLabelItem(QGraphicsItem):
                 high = mid
         return path.pointAtPercent((low + high) / 2)
 
+    def _anchor_above_end(self, height: float) -> QPointF:
+        """The badge's centre on a downward edge: just above the arrowhead, where the edge
+        runs down into its own card (each arm's badge sits over its arm)."""
+        path = self._path
+        target_y = path.pointAtPercent(1.0).y() - ARROW_CLEARANCE - height / 2
+        low, high = 0.0, 1.0
+        for _ in range(24):  # a downward edge only ever goes down: bisect on y
+            mid = (low + high) / 2
+            if path.pointAtPercent(mid).y() < target_y:
+                low = mid
+            else:
+                high = mid
+        return path.pointAtPercent((low + high) / 2)
+
     def _relayout(self) -> None:
         lines = self.lines()
         self.prepareGeometryChange()
@@ -183,7 +200,7 @@ class FunnelLabelItem(QGraphicsItem):
         height = top.height() + LINE_GAP + bottom.height()
         w = math.ceil(width + 2 * PAD_X)
         h = math.ceil(height + 2 * PAD_Y)
-        anchor = self._anchor_on(w)
+        anchor = self._anchor_above_end(h) if self._downward else self._anchor_on(w)
         self._rect = QRectF(round(anchor.x() - w / 2), round(anchor.y() - h / 2), w, h)
 
     def badge_rect(self) -> QRectF:

@@ -817,6 +817,30 @@ class EdgeItem(QGraphicsItem):
             self.label.follow(path)
         self.update()
 
+    def set_drop_route(self, start: QPointF, end: QPointF, *, fan: float) -> None:
+        """Route straight down from ``start``, then curve over the last ``fan`` pixels into
+        ``end`` from above (an A/B test's arm hanging under its tested card)."""
+        self.prepareGeometryChange()
+        arrow = self.ARROW
+        tip = QPointF(end)
+        base = QPointF(end.x(), end.y() - arrow)
+        joint = QPointF(start.x(), max(start.y(), base.y() - fan))
+        bend = (base.y() - joint.y()) * 0.55
+        path = QPainterPath(start)
+        path.lineTo(joint)
+        path.cubicTo(QPointF(joint.x(), joint.y() + bend), QPointF(base.x(), base.y() - bend),
+                     base)
+        self._path = path
+        head = QPainterPath(tip)
+        head.lineTo(base.x() - arrow * 0.55, base.y())
+        head.lineTo(base.x(), base.y() + arrow * 0.12)
+        head.lineTo(base.x() + arrow * 0.55, base.y())
+        head.closeSubpath()
+        self._arrow = head
+        if self.label is not None:
+            self.label.follow(path, downward=True)
+        self.update()
+
     def path(self) -> QPainterPath:
         return QPainterPath(self._path)
 

@@ -39,7 +39,7 @@ from app.core.events import (
 from app.core.graph import JourneyGraph
 from app.core.layout import Layout, auto_layout, input_positions
 from app.ui.canvas import cards
-from app.ui.canvas.edits import NodeKey, Placement, plan_drop
+from app.ui.canvas.edits import ARM_DROP, NodeKey, Placement, plan_drop
 from app.ui.canvas.items import (
     MILESTONE_SIZE,
     EdgeItem,
@@ -62,6 +62,8 @@ EdgeKey = tuple[str, str]
 """(source node key, target node key); node keys are ``"<kind>:<id>"`` or ``"start"``."""
 
 START_KEY = "start"
+RAIL_INSET = 10.0
+"""How far right of a milestone's left edge the rail runs that its outputs hang from."""
 PLACEHOLDER_KEY = "placeholder"
 START_GAP = 52.0
 """Horizontal room between the start pill and the first milestones."""
@@ -295,8 +297,14 @@ class JourneyScene(QGraphicsScene):
         if self._placing:
             return
         key = node_key(item.KIND, item.node_id)
-        for edge_key in self._edges_of.get(key, ()):
-            self._route_edge(edge_key)
+        keys = [key]
+        if isinstance(item, OutputItem) and self.graph is not None \
+                and self.graph.has_output(item.node_id):
+            # An A/B test's arm edges start on the rail its milestone's outputs hang from.
+            keys.append(node_key("milestone", self.graph.output(item.node_id).milestone_id))
+        for end in keys:
+            for edge_key in self._edges_of.get(end, ()):
+                self._route_edge(edge_key)
 
     def selected_keys(self) -> list[NodeKey]:
         """The selected milestones and outputs, as (kind, id)."""
@@ -331,8 +339,9 @@ class JourneyScene(QGraphicsScene):
 
     def placement(self) -> Placement:
         """Where every node is drawn now, for placing new nodes beside them."""
-        occupied = tuple(i.scene_body() for i in (*self.milestone_items.values(),
-                                                   *self.output_items.values()))
+        # Every card but the placeholder, which a first milestone takes the place of.
+        occupied = tuple(i.scene_body() for i in self._node_items()
+                         if i is not self.placeholder_item)
         return Placement(
             milestones={k: QPointF(v.pos()) for k, v in self.milestone_items.items()},
             outputs={k: QPointF(v.pos()) for k, v in self.output_items.items()},
@@ -810,15 +819,46 @@ class JourneyScene(QGraphicsScene):
             return
         if isinstance(target, OutputItem) and isinstance(source, MilestoneItem):
             self._route_output_edge(edge, source, target)
+        elif isinstance(target, MilestoneItem) and isinstance(source, MilestoneItem) \
+                and self._hangs_below(source, target):
+            self._route_arm_edge(edge, source, target)
         else:
             edge.set_route(source.right_port(), target.left_port())
+
+    def _hanging_outputs(self, milestone_id: str) -> list[OutputItem]:
+        graph = self._require_graph()
+        return [self.output_items[o.id] for o in graph.outputs_of(milestone_id)
+                if o.id in self.output_items]
+
+    def _hangs_below(self, source: MilestoneItem, target: MilestoneItem) -> bool:
+        """An A/B test's arm under its tested card and the outputs hanging from it (where
+        :func:`~app.ui.canvas.edits.arm_spots` puts it)."""
+        graph = self._require_graph()
+        if not graph.has_milestone(target.node_id) \
+                or graph.milestone(target.node_id).variant is None:
+            return False
+        bottom = max([source.scene_body().bottom(),
+                      *(o.scene_body().bottom() for o in self._hanging_outputs(source.node_id))])
+        return target.scene_body().top() >= bottom + ARM_DROP / 2
+
+    def _route_arm_edge(self, edge: EdgeItem, source: MilestoneItem,
+                        target: MilestoneItem) -> None:
+        """Down from the tested card into the top of an arm hanging below it: from its
+        outputs' rail when outputs hang there (so the edge passes left of them), else
+        from the middle of its bottom."""
+        above = source.scene_body()
+        below = target.scene_body()
+        start_x = above.left() + RAIL_INSET if self._hanging_outputs(source.node_id) \
+            else above.center().x()
+        edge.set_drop_route(QPointF(start_x, above.bottom()),
+                            QPointF(below.center().x(), below.top()), fan=ARM_DROP - 16.0)
 
     @staticmethod
     def _route_output_edge(edge: EdgeItem, source: MilestoneItem, target: OutputItem) -> None:
         """A rail down from the milestone into outputs hanging below it; a curve otherwise."""
         above = source.scene_body()
         below = target.scene_body()
-        rail_x = above.left() + 10.0
+        rail_x = above.left() + RAIL_INSET
         if below.top() >= above.bottom() and rail_x < below.left() - 6.0:
             edge.set_route(QPointF(rail_x, above.bottom()), target.left_port(), elbow=True)
         else:
