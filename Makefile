@@ -9,6 +9,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PYTEST_ARGS ?=
+# Worker processes for the test suite (pytest-xdist): most tests wait on a database or a
+# window as much as they compute, so two keep two cores busy. TEST_WORKERS=0 runs in-process.
+TEST_WORKERS ?= 2
 ARGS ?=
 
 BIN := $(VENV)/bin
@@ -43,7 +46,7 @@ run: $(VENV)/.installed-run
 
 # pytest exits 5 when it collected no test at all: treat that as a failure, never a pass.
 test: $(VENV)/.installed-test
-	@rc=0; QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then \
 		echo "error: pytest collected no tests (exit code 5); the suite must run tests." >&2; \
 		exit 1; \
