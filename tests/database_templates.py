@@ -63,7 +63,12 @@ class SqliteTemplates:
     def _template(self, content: str) -> Path:
         if content not in self._made:
             path = self._folder / f"{content}.db"
-            _MAKERS[content](f"sqlite:///{path}")
+            try:
+                _MAKERS[content](f"sqlite:///{path}")
+            except BaseException:
+                for part in path.parent.glob(path.name + "*"):  # no half-made template
+                    part.unlink()
+                raise
             # Closing the last connection checkpoints WAL: the main file is complete.
             assert not path.with_name(path.name + "-wal").exists(), "WAL left behind"
             self._made[content] = path
@@ -100,8 +105,12 @@ class PostgresTemplates:
         if content not in self._made:
             name = f"js_template_{content}_{self._session}"
             self._execute(f"CREATE DATABASE {name}")
+            try:
+                _MAKERS[content](self._url(name))  # every connection closed afterwards
+            except BaseException:
+                self._drop(name)  # the next test tries again, rather than cloning half
+                raise
             self._made[content] = name
-            _MAKERS[content](self._url(name))  # every connection closed afterwards
         return self._made[content]
 
     def _url(self, name: str) -> str:

@@ -95,8 +95,8 @@ STRING_OPERATORS = (
 ORDER_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "between")
 PRESENCE_OPERATORS = ("exists", "not_exists")
 LIST_OPERATORS = ("contains", "not_contains", "in", "not_in")
-BOOLEAN_OPERATORS = ("eq", "ne")
 """On a list: it holds the value / does not / holds one of the values / holds none of them."""
+BOOLEAN_OPERATORS = ("eq", "ne")
 
 Operator = Literal[
     "contains",

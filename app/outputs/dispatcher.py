@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -201,12 +202,11 @@ class Dispatcher:
         One call per chunk, so that all the chunk made is freed when it returns: the
         caller pauses the cycle collector around it (see :func:`paused_cyclic_gc`).
         """
-        with self.database.engine.connect() as connection:
+        with self.database.snapshot() as connection:
             if not outbox.still_sendable(connection, target.output_id, self.owner):
                 return None
             chunk = outbox.next_chunk(connection, target, self.chunk_size)
             generation = outbox.last_delivered(connection, target.output_id)
-            connection.commit()
         if not chunk:
             return None
         delivery = self._delivery(target, settings, secret, chunk, generation, remote_state)
@@ -383,6 +383,12 @@ def idempotency_key(output_id: str, generation: datetime | None, chunk: outbox.C
     return digest.hexdigest()
 
 
+_pause_lock = threading.Lock()
+_pauses = 0
+"""How many callers are inside :func:`paused_cyclic_gc` now (forwarding threads)."""
+_enabled_before_pauses = True
+
+
 @contextmanager
 def paused_cyclic_gc() -> Iterator[None]:
     """Pause Python's cycle collector while a chunk's objects are made and sent.
@@ -396,23 +402,41 @@ def paused_cyclic_gc() -> Iterator[None]:
     not a block whose variables outlive it): the collector counts allocations net
     of frees, and resuming while they are alive sets off a collection that walks
     every one of them (some 6% of a large sync's CPU time).
+
+    The collector is the whole process's: pauses are counted, so with several
+    forwarding threads it runs again when the last one leaves, and it is left as it
+    was found (on, unless the program had turned it off).
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    _enter_pause()
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        _leave_pause()
 
 
 @contextmanager
 def resumed_cyclic_gc() -> Iterator[None]:
-    """Let the cycle collector run during a wait inside :func:`paused_cyclic_gc`."""
-    was_enabled = gc.isenabled()
-    gc.enable()
+    """Step out of :func:`paused_cyclic_gc` during a wait (a backoff can last minutes):
+    the collector runs again unless another thread is inside a pause."""
+    _leave_pause()
     try:
         yield
     finally:
-        if not was_enabled:
+        _enter_pause()
+
+
+def _enter_pause() -> None:
+    global _pauses, _enabled_before_pauses
+    with _pause_lock:
+        if _pauses == 0:
+            _enabled_before_pauses = gc.isenabled()
             gc.disable()
+        _pauses += 1
+
+
+def _leave_pause() -> None:
+    global _pauses
+    with _pause_lock:
+        _pauses -= 1
+        if _pauses == 0 and _enabled_before_pauses:
+            gc.enable()

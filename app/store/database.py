@@ -201,6 +201,27 @@ class Database:
                 raise BusyError() from exc
             raise
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A connection whose reads all see the database as it was at the first of them.
+
+        For several queries that must agree (a chunk of the outbox, then its users'
+        identities) while evaluations commit meanwhile. PostgreSQL's default (read
+        committed) takes a snapshot per statement, and SQLite's driver starts no
+        transaction for reads: here PostgreSQL reads in REPEATABLE READ, and SQLite in a
+        deferred transaction (WAL keeps its snapshot from the first read). Ended on
+        leaving; for reads only.
+        """
+        with self._engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                driver = connection.connection.dbapi_connection
+                if driver is not None and not driver.in_transaction:
+                    connection.exec_driver_sql("BEGIN")
+            else:
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            yield connection
+            connection.commit()
+
     def dispose(self) -> None:
         """Close every pooled connection. The object can't be used afterwards."""
         self._engine.dispose()

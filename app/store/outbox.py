@@ -362,7 +362,8 @@ def next_chunk(connection: Connection, target: Target, size: int) -> Chunk:
     """The first ``size`` rows of the output's outbox (removes, then adds, by user), with
     each of those users' stable id and identities (type -> value) for the payload.
 
-    Call inside one read transaction, so both queries see the same rows. Made with
+    Call on a :meth:`~app.store.database.Database.snapshot` connection, so both queries
+    see the same rows whatever an evaluation commits between them. Made with
     as few Python operations per user as can be: a large initial sync reads a
     million users, ten thousand at a time.
     """

@@ -126,6 +126,8 @@ class BackgroundReads(QObject):
         """What the latest read is about (None: nothing is being read)."""
         self._tasks: dict[int, BackgroundTask] = {}
         self._done: list[BackgroundTask] = []
+        self._again: tuple[str, Callable[[], object]] | None = None
+        """A read asked for while the same one was running: started when it returns."""
         self._closed = False
 
     @property
@@ -142,6 +144,13 @@ class BackgroundReads(QObject):
         if self._closed:
             return
         self._done = [task for task in self._done if not task.returned]
+        if self._key == key and self._generation in self._tasks:
+            # One read at a time per thing: a read that hangs (a locked database) then
+            # holds one thread, not all of them as the panel asks again and again.
+            # Read once more when it returns: what it read may predate the change.
+            self._again = (key, work)
+            self._slow.start()  # the panel may show a new, empty page: say "slow" again
+            return
         self.drop()
         self._generation += 1
         self._key = key
@@ -157,6 +166,7 @@ class BackgroundReads(QObject):
         """Nothing read so far may arrive any more (what is shown changed)."""
         self._generation += 1
         self._key = None
+        self._again = None
         self._slow.stop()
         for task in self._tasks.values():
             task.cancel()
@@ -175,12 +185,19 @@ class BackgroundReads(QObject):
     def _on_finished(self, key: str, generation: int, result: object) -> None:
         if self._forget(key, generation):
             self.loaded.emit(key, result)
+            self._read_again()
         else:
             log.debug("%s: dropped a superseded result for %s", self.what, key)
 
     def _on_failed(self, key: str, generation: int, message: str) -> None:
         if self._forget(key, generation):
             self.failed.emit(key, message)
+            self._read_again()
+
+    def _read_again(self) -> None:
+        again, self._again = self._again, None
+        if again is not None and self._key is None:
+            self.read(*again)
 
     def _on_slow(self) -> None:
         if self._key is not None:

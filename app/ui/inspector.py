@@ -490,29 +490,40 @@ class Inspector(QWidget):
         """Read the results again in the background; meanwhile the last ones read stay."""
         if self.ab_label is None:
             return
-        known = self._ab_sentences.get(milestone_id)
+        test = self._ab_test_key(milestone_id)
+        known = self._ab_sentences.get(test)
         self.ab_label.setText("" if known is None else _results_text(known))
         reader = self._actions.ab_test_reader(milestone_id)
         if reader is None:
             self.ab_label.setText(cards.CALCULATING)
             return
-        self.ab_reads.read(milestone_id, reader)
+        self.ab_reads.read(test, reader)
 
-    def _showing_ab_test(self, milestone_id: str) -> bool:
-        return self.ab_label is not None and self.shown == ("milestone", milestone_id)
+    def _ab_test_key(self, milestone_id: str) -> str:
+        """The test on ``milestone_id`` as it is now: the milestone and its arms. A test
+        removed and added again has new arms, so the old one's results are not shown."""
+        graph = self._scene.graph
+        known = graph is not None and graph.has_milestone(milestone_id)
+        arms = arms_of(graph.children(milestone_id)) if graph is not None and known else []
+        return "|".join([milestone_id, *(arm.id for arm in arms)])
 
-    def _on_ab_loaded(self, milestone_id: str, sentences: list[str]) -> None:
-        self._ab_sentences[milestone_id] = sentences
-        if self.ab_label is not None and self._showing_ab_test(milestone_id):
+    def _showing_ab_test(self, test: str) -> bool:
+        kind, shown_id = self.shown
+        return (self.ab_label is not None and kind == "milestone"
+                and self._ab_test_key(shown_id) == test)
+
+    def _on_ab_loaded(self, test: str, sentences: list[str]) -> None:
+        self._ab_sentences[test] = sentences
+        if self.ab_label is not None and self._showing_ab_test(test):
             self.ab_label.setText(_results_text(sentences))
 
-    def _on_ab_failed(self, milestone_id: str, message: str) -> None:
-        if self.ab_label is not None and self._showing_ab_test(milestone_id):
+    def _on_ab_failed(self, test: str, message: str) -> None:
+        if self.ab_label is not None and self._showing_ab_test(test):
             self.ab_label.setText(f"The results could not be read: {message}")
 
-    def _on_ab_slow(self, milestone_id: str) -> None:
-        if (self.ab_label is not None and self._showing_ab_test(milestone_id)
-                and milestone_id not in self._ab_sentences):
+    def _on_ab_slow(self, test: str) -> None:
+        if (self.ab_label is not None and self._showing_ab_test(test)
+                and test not in self._ab_sentences):
             self.ab_label.setText(AB_LOADING)
 
     def shutdown(self) -> None:

@@ -258,6 +258,10 @@ class SizeHistoryPanel(QWidget):
             self._show_message(EMPTY_SELECTION)
             return
         self.title.setText(self._title(name, journey))
+        if self._plotted_id not in (None, milestone_id):
+            # Another milestone's charts must not stand under this one's title while
+            # its points are read: a blank page until they arrive ("Reading…" if slow).
+            self._show_message("")
         self.reload()
 
     @staticmethod

@@ -182,6 +182,25 @@ def test_the_cycle_collector_runs_while_a_retry_waits(
     assert receiver.audiences[SIGNED_UP] == members_of(studio, SIGNED_UP)
 
 
+def test_the_cycle_collector_runs_again_when_the_last_of_two_forwarding_threads_is_done() -> None:
+    """Two dispatchers in one process (two windows): one waits out a retry while the other
+    sends a chunk. Whatever the order they finish in, collection is on afterwards."""
+    import gc
+
+    first, second = dispatcher.paused_cyclic_gc(), dispatcher.paused_cyclic_gc()
+    second.__enter__()  # B makes a chunk
+    first.__enter__()  # A makes a chunk, then waits to retry it
+    waiting = dispatcher.resumed_cyclic_gc()
+    waiting.__enter__()
+    assert not gc.isenabled(), "B's chunk is still being made"
+    second.__exit__(None, None, None)  # B's chunk is sent
+    assert gc.isenabled(), "only A is left, and it is waiting"
+    waiting.__exit__(None, None, None)  # A sends again
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
 def test_retries_exhausted_fault_the_output(studio: Studio, receiver: FakePartner) -> None:
     receiver.answers = [RetryAfter("connection refused")] * FAST.attempts
     run(studio)

@@ -96,6 +96,21 @@ def test_transaction_commits_on_success_and_rolls_back_on_error(db: Database) ->
         assert session.scalar(select(func.count()).select_from(AccountRow)) == 1
 
 
+def test_reads_in_a_snapshot_agree_whatever_commits_between_them(db: Database) -> None:
+    """The dispatcher reads a chunk, then its users' identities: an evaluation committing
+    in between must not make the second read see other rows than the first."""
+    with db.transaction() as session:
+        AccountRepository(session).save_account(Account(name="Before"))
+    names = select(AccountRow.name)
+    with db.snapshot() as connection:
+        assert connection.execute(names).scalar_one() == "Before"
+        with db.transaction() as session:
+            session.execute(update(AccountRow).values(name="Meanwhile"))
+        assert connection.execute(names).scalar_one() == "Before"
+    with db.snapshot() as connection:
+        assert connection.execute(names).scalar_one() == "Meanwhile"
+
+
 def test_reopening_keeps_the_data(db_url: str) -> None:
     with Database(db_url) as first, first.transaction() as session:
         AccountRepository(session).save_account(Account(name="Kept"))

@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from app.core.commands import add_ab_test
+from app.core.commands import add_ab_test, remove_ab_test
 from app.core.history import SizePoint
+from app.ui.background import BackgroundReads
 from app.ui.main_window import MainWindow
 
 from .conftest import TRIAL
@@ -45,6 +46,8 @@ class SlowStudio(DemoStudio):
     reads: list[tuple[str, bool]] = field(default_factory=list)
     """(milestone id, whether it was read on the GUI thread), as each read begins."""
     returned: list[str] = field(default_factory=list)
+    test_round: int = 1
+    """Which A/B test the results are of (a test removed and added again is a new one)."""
 
     def _read(self, milestone_id: str) -> None:
         self.reads.append((milestone_id, threading.current_thread() is threading.main_thread()))
@@ -64,7 +67,8 @@ class SlowStudio(DemoStudio):
                         document: object = None) -> list[Said]:
         self._read(milestone_id)
         self.returned.append(milestone_id)
-        return [Said(f"The test on {milestone_id} reads well.")]
+        round_ = "" if self.test_round == 1 else f" (test {self.test_round})"
+        return [Said(f"The test on {milestone_id}{round_} reads well.")]
 
 
 def open_window(qtbot: QtBot, studio: SlowStudio) -> MainWindow:
@@ -172,3 +176,78 @@ def test_the_ab_test_results_are_read_in_the_background_and_a_stale_read_is_drop
     assert label is not None
     assert label.text() == f"The test on {WATCHED} reads well."
     window.close()
+
+
+def test_another_milestones_chart_never_stands_under_the_selected_ones_title(
+    qtbot: QtBot
+) -> None:
+    studio = SlowStudio()
+    window = open_window(qtbot, studio)
+    panel = window.size_history
+    window.size_history_action.trigger()
+    click_milestone(window, SIGNED_UP)
+    qtbot.waitUntil(lambda: [p.size for p in panel.points] == [285, 295], timeout=5000)
+
+    studio.gates[WATCHED] = threading.Event()
+    click_milestone(window, WATCHED)
+    assert panel.title.text().startswith("Watched content")
+    assert panel.points == [] and panel.pages.currentIndex() == 0, \
+        "Signed up for trial's chart under Watched content's title"
+    studio.gates[WATCHED].set()
+    qtbot.waitUntil(lambda: [p.size for p in panel.points] == [130, 140], timeout=5000)
+    window.close()
+
+
+def test_a_test_removed_and_added_again_never_shows_the_old_tests_results(
+    qtbot: QtBot
+) -> None:
+    studio = SlowStudio()
+    studio.execute(add_ab_test(studio.state, TRIAL, SIGNED_UP, [("Short trial", 50)]))
+    window = open_window(qtbot, studio)
+    click_milestone(window, SIGNED_UP)
+    old = f"The test on {SIGNED_UP} reads well."
+    qtbot.waitUntil(lambda: (label := window.inspector.ab_label) is not None
+                    and label.text() == old, timeout=5000)
+
+    studio.test_round = 2
+    studio.gates[SIGNED_UP] = threading.Event()
+    studio.execute(remove_ab_test(studio.state, TRIAL, SIGNED_UP))
+    studio.execute(add_ab_test(studio.state, TRIAL, SIGNED_UP, [("Long trial", 30)]))
+    click_milestone(window, SIGNED_UP)
+    label = window.inspector.ab_label
+    assert label is not None
+    seen = watch_texts(label)
+    qtbot.waitUntil(lambda: label.text() == "Reading the results…", timeout=5000)
+    assert old not in [label.text(), *seen]
+    studio.gates[SIGNED_UP].set()
+    qtbot.waitUntil(
+        lambda: label.text() == f"The test on {SIGNED_UP} (test 2) reads well.", timeout=5000)
+    window.close()
+
+
+def test_asking_again_for_a_read_that_hangs_leaves_threads_for_other_reads(
+    qtbot: QtBot
+) -> None:
+    """A panel asks for the same read again and again (every refresh) while the database
+    hangs: one thread waits on it, and a read of something else still arrives at once."""
+    reads = BackgroundReads("A test read")
+    gate = threading.Event()
+    started: list[int] = []
+
+    def hanging() -> str:
+        started.append(1)
+        gate.wait(GATE_S)
+        return "late"
+
+    arrived: list[tuple[str, object]] = []
+    reads.loaded.connect(lambda key, result: arrived.append((key, result)))
+    try:
+        for _ in range(5):
+            reads.read("slow", hanging)
+            qtbot.wait(100)
+        reads.read("other", lambda: "at once")
+        qtbot.waitUntil(lambda: arrived == [("other", "at once")], timeout=3000)
+        assert len(started) == 1
+    finally:
+        gate.set()
+        reads.shutdown()
