@@ -20,6 +20,7 @@ from app.core.commands import add_ab_test, remove_ab_test
 from app.core.history import SizePoint
 from app.ui.background import BackgroundReads
 from app.ui.main_window import MainWindow
+from app.ui.size_history import SizeHistoryPanel
 
 from .conftest import TRIAL
 from .demo import DemoStudio
@@ -94,6 +95,13 @@ def watch_texts(label: QLabel) -> list[str]:
     return seen
 
 
+def open_size_history(qtbot: QtBot, studio: SlowStudio) -> tuple[MainWindow, SizeHistoryPanel]:
+    """The window on ``studio`` with View ▸ Size history open."""
+    window = open_window(qtbot, studio)
+    window.size_history_action.trigger()
+    return window, window.size_history
+
+
 def off_the_gui_thread(studio: SlowStudio, milestone_id: str) -> Callable[[], bool]:
     return lambda: any(m == milestone_id for m, _ in studio.reads)
 
@@ -102,9 +110,7 @@ def test_the_size_history_is_read_in_the_background_and_a_stale_read_is_dropped(
     qtbot: QtBot
 ) -> None:
     studio = SlowStudio()
-    window = open_window(qtbot, studio)
-    panel = window.size_history
-    window.size_history_action.trigger()
+    window, panel = open_size_history(qtbot, studio)
     shown = watch_texts(panel.message)
 
     # A quick read: the points, with no "Reading…" flashed before them.
@@ -182,9 +188,7 @@ def test_another_milestones_chart_never_stands_under_the_selected_ones_title(
     qtbot: QtBot
 ) -> None:
     studio = SlowStudio()
-    window = open_window(qtbot, studio)
-    panel = window.size_history
-    window.size_history_action.trigger()
+    window, panel = open_size_history(qtbot, studio)
     click_milestone(window, SIGNED_UP)
     qtbot.waitUntil(lambda: [p.size for p in panel.points] == [285, 295], timeout=5000)
 

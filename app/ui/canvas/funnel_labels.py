@@ -17,6 +17,7 @@ short lines keep it narrow enough for the columns of the automatic layout.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -165,28 +166,14 @@ class FunnelLabelItem(QGraphicsItem):
         target_x = (left + right) / 2
         if right - left > width:
             target_x = min(max(target_x, left + width / 2), right - width / 2)
-        low, high = 0.0, 1.0
-        for _ in range(24):  # the curves run left to right: bisect on x
-            mid = (low + high) / 2
-            if path.pointAtPercent(mid).x() < target_x:
-                low = mid
-            else:
-                high = mid
-        return path.pointAtPercent((low + high) / 2)
+        return _point_where(path, lambda point: point.x(), target_x)  # curves run rightwards
 
     def _anchor_above_end(self, height: float) -> QPointF:
         """The badge's centre on a downward edge: just above the arrowhead, where the edge
         runs down into its own card (each arm's badge sits over its arm)."""
         path = self._path
         target_y = path.pointAtPercent(1.0).y() - ARROW_CLEARANCE - height / 2
-        low, high = 0.0, 1.0
-        for _ in range(24):  # a downward edge only ever goes down: bisect on y
-            mid = (low + high) / 2
-            if path.pointAtPercent(mid).y() < target_y:
-                low = mid
-            else:
-                high = mid
-        return path.pointAtPercent((low + high) / 2)
+        return _point_where(path, lambda point: point.y(), target_y)  # it only goes down
 
     def _relayout(self) -> None:
         lines = self.lines()
@@ -240,3 +227,17 @@ class FunnelLabelItem(QGraphicsItem):
         painter.drawText(QRectF(inner.left(), inner.top() + top_height + LINE_GAP,
                                 inner.width(), inner.height() - top_height - LINE_GAP),
                          Qt.AlignmentFlag.AlignCenter, lines[1])
+
+
+def _point_where(path: QPainterPath, coordinate: Callable[[QPointF], float],
+                 target: float) -> QPointF:
+    """The point of ``path`` whose ``coordinate`` is ``target``, for a path along which
+    that coordinate only grows: bisection on the path's percentage."""
+    low, high = 0.0, 1.0
+    for _ in range(24):
+        mid = (low + high) / 2
+        if coordinate(path.pointAtPercent(mid)) < target:
+            low = mid
+        else:
+            high = mid
+    return path.pointAtPercent((low + high) / 2)
